@@ -1,0 +1,31 @@
+import { resolve } from "node:path";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "electron-vite";
+
+export default defineConfig({
+  main: {
+    build: {
+      // node-llama-cpp, better-sqlite3 and other native or large packages stay in node_modules
+      // (electron-builder unpacks their binaries from the asar).
+      externalizeDeps: true,
+      rollupOptions: { input: { index: resolve(__dirname, "src/main/index.ts") } },
+    },
+  },
+  preload: {
+    build: {
+      externalizeDeps: false,
+      // A sandboxed preload must be CommonJS.
+      rollupOptions: {
+        input: { index: resolve(__dirname, "src/preload/index.ts") },
+        output: { format: "cjs", entryFileNames: "[name].cjs" },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(__dirname, "src/renderer"),
+    plugins: [react()],
+    build: {
+      rollupOptions: { input: { index: resolve(__dirname, "src/renderer/index.html") } },
+    },
+  },
+});

@@ -1,0 +1,58 @@
+// @ts-check
+import eslint from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+/** Import rules that keep the layers apart (see ../shared/ARCHITECTURE.md). */
+const layer = (files, patterns, message) => ({
+  files,
+  rules: {
+    "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ["out/**", "dist/**", "release/**", "node_modules/**", ".cache/**", "test-results/**", "test/scratch/**", ".scratch/**"] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { ...globals.node },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+    },
+  },
+  { files: ["src/renderer/**"], languageOptions: { globals: { ...globals.browser } } },
+  layer(
+    ["src/shared/**"],
+    ["**/core/**", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**", "node:*", "electron", "node-llama-cpp", "react", "fastify"],
+    "src/shared holds contracts only and imports nothing outside src/shared.",
+  ),
+  layer(
+    ["src/core/**"],
+    ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**"],
+    "src/core is plain Node: it never imports electron or the shells above it.",
+  ),
+  layer(
+    ["src/cli/**"],
+    ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**"],
+    "src/cli runs in plain Node and uses src/core and src/shared only.",
+  ),
+  layer(
+    ["src/main/**"],
+    ["**/renderer/**", "**/preload/**", "**/cli/**"],
+    "src/main may use src/core and src/shared only.",
+  ),
+  layer(
+    ["src/preload/**"],
+    ["**/core/**", "**/main/**", "**/renderer/**", "**/cli/**", "node-llama-cpp"],
+    "src/preload only bridges the contract: it may import src/shared and electron.",
+  ),
+  layer(
+    ["src/renderer/**"],
+    ["**/core/**", "**/main/**", "**/preload/**", "**/cli/**", "node:*", "electron", "node-llama-cpp", "fs", "path", "child_process"],
+    "src/renderer talks to the app through the contract only: import src/shared, never Node or the core.",
+  ),
+);

@@ -1,0 +1,73 @@
+import { isLoopbackHost } from "../../core/api/security/hostNames.js";
+import { createApiServer } from "../../core/api/createApiServer.js";
+import { createCore } from "../../core/createCore.js";
+import { createLogger } from "../../core/logger.js";
+import { CliUsageError } from "../cliError.js";
+import { parseServeOptions, SERVE_HELP } from "./serveOptions.js";
+
+/**
+ * `marduk-local serve`: starts the core and the HTTP API, then runs until SIGINT/SIGTERM,
+ * when it stops accepting requests, unloads models and exits 0.
+ */
+export async function serveCommand(args: string[]): Promise<number> {
+  const options = parseServeOptions(args);
+  if (options === "help") {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  if (!isLoopbackHost(options.host) && !process.env.MARDUK_API_KEY) {
+    throw new CliUsageError(
+      `Refusing to listen on ${options.host} without an API key: anyone on the network could use it. ` +
+        "Set MARDUK_API_KEY, or listen on 127.0.0.1.",
+    );
+  }
+  const logger = createLogger();
+  const core = createCore({
+    modelsDir: options.modelsDir,
+    backend: options.backend,
+    threads: options.threads,
+    logger,
+    loadDefaults: { contextSize: options.contextSize, parallel: options.parallel, maxQueue: options.queue },
+  });
+  const app = await createApiServer({ core });
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info({ signal }, "shutting down");
+      await app.close();
+      await core.dispose();
+    })());
+
+  const address = await app.listen({ host: options.host, port: options.port });
+  process.stdout.write(`Marduk Local listening on ${address}\n`);
+  process.stdout.write(`Models dir: ${core.modelsDir}\n`);
+
+  const done = new Promise<number>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      // `on`, not `once`: signal-exit (loaded by node-llama-cpp's dependencies) re-raises a signal
+      // when it finds no other listener, which would kill the process in the middle of shutdown.
+      // A second signal while stopping is ignored; the first one already unloads everything.
+      process.on(signal, () => {
+        if (stopping) return;
+        stop(signal).then(
+          () => resolve(0),
+          (error: unknown) => {
+            logger.error({ err: error }, "shutdown failed");
+            resolve(1);
+          },
+        );
+      });
+    }
+  });
+  // Warm llama.cpp in the background so the first request does not pay for it.
+  void core.runtime().catch((error: unknown) => logger.error({ err: error }, "llama.cpp runtime failed to start"));
+  for (const model of options.models) {
+    try {
+      const loaded = await core.engine.loadModel(model);
+      process.stdout.write(`Loaded ${loaded.id} (${Math.round(loaded.stats.loadMs)} ms)\n`);
+    } catch (error) {
+      process.stderr.write(`Could not load ${model}: ${(error as Error).message}\n`);
+    }
+  }
+  return done;
+}

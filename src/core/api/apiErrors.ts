@@ -1,0 +1,72 @@
+import type { ErrorCode } from "../../shared/errorCodes.js";
+import { MardukError, QueueFullError } from "../errors.js";
+
+/** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export interface HttpError {
+  status: number;
+  body: OpenAiErrorBody;
+  headers?: Record<string, string>;
+}
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  model_not_found: 404,
+  model_load_failed: 500,
+  model_not_loaded: 404,
+  context_length_exceeded: 400,
+  aborted: 499,
+  invalid_argument: 400,
+  queue_full: 429,
+  queue_timeout: 503,
+  unsupported: 400,
+  internal_error: 500,
+};
+
+const TYPE_BY_STATUS: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "invalid_request_error",
+  413: "invalid_request_error",
+  429: "rate_limit_error",
+  499: "request_aborted",
+  503: "server_error",
+};
+
+/** Builds an error in OpenAI's shape. */
+export function openAiError(status: number, message: string, code: string | null = null, param: string | null = null): OpenAiErrorBody {
+  return { error: { message, type: TYPE_BY_STATUS[status] ?? "server_error", param, code } };
+}
+
+/**
+ * Maps anything thrown by a handler to an HTTP status and OpenAI error body.
+ * Unexpected errors become a 500 with a generic message: stack traces never leave the process.
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof MardukError) {
+    const status = STATUS_BY_CODE[error.code];
+    const message = error.code === "internal_error" ? "Internal server error" : error.message;
+    return {
+      status,
+      body: openAiError(status, message, error.code === "invalid_argument" ? "invalid_value" : error.code, error.param ?? null),
+      ...(error instanceof QueueFullError ? { headers: { "retry-after": String(error.retryAfterSeconds) } } : {}),
+    };
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const message =
+      fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? "Request body is too large"
+        : fastifyError.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+          ? "Content-Type must be application/json"
+          : status === 400
+            ? `Invalid request: ${fastifyError.message ?? "malformed body"}`
+            : (fastifyError.message ?? "Bad request");
+    return { status, body: openAiError(status, message, status === 413 ? "body_too_large" : "invalid_request") };
+  }
+  return { status: 500, body: openAiError(500, "Internal server error", "internal_error") };
+}

@@ -1,0 +1,188 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { ChatMessage } from "../../shared/api/generation.js";
+import { InvalidArgumentError, ModelLoadFailedError, ModelNotLoadedError, MardukError } from "../errors.js";
+import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
+import type { Logger } from "../logger.js";
+import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
+import type { GenerationStream } from "./GenerationStream.js";
+// node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
+// on the first load: `serve` is listening long before that.
+import type { GenerateCallOptions, LoadedModel, LoadedModelInfo } from "./LoadedModel.js";
+
+/** Options of one model load. */
+export interface ModelLoadOptions {
+  /** Context size of each sequence, in tokens. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Sequences generating at once from one context (batched together by llama.cpp). Default: 4. */
+  parallel?: number;
+  /** Layers offloaded to the GPU: "auto", "max" or a count. Default: "auto" (0 on CPU-only machines). */
+  gpuLayers?: "auto" | "max" | number;
+  /** Requests that may wait for a free sequence before 429. Default: 64. */
+  maxQueue?: number;
+  /** Longest a request waits for a sequence. Default: 120000 ms. */
+  queueTimeoutMs?: number;
+}
+
+/** Options of {@link Engine}. */
+export interface EngineOptions {
+  /** Creates (once) the llama.cpp runtime; called on the first load. */
+  runtime: () => Promise<LlamaRuntime>;
+  /** Folder of GGUF files; model ids are paths relative to it. */
+  modelsDir: string;
+  logger: Logger;
+  /** Defaults for every load, overridden per load. */
+  loadDefaults?: ModelLoadOptions;
+}
+
+export const DEFAULT_MAX_CONTEXT_SIZE = 4096;
+export const DEFAULT_PARALLEL = 4;
+
+/**
+ * Loads GGUF models and runs generations on them. Concurrent loads of one model share one
+ * load; a failed load is reported and leaves the engine as it was.
+ */
+export class Engine {
+  private readonly loaded = new Map<string, LoadedModel>();
+  private readonly loading = new Map<string, Promise<LoadedModel>>();
+  private disposed = false;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  get modelsDir(): string {
+    return this.options.modelsDir;
+  }
+
+  /**
+   * Resolves a model reference: an id inside the models dir, or a path to a `.gguf` file.
+   * @throws ModelNotFoundError, InvalidArgumentError
+   */
+  resolveModel(ref: string): { id: string; path: string } {
+    const looksLikePath = ref.toLowerCase().endsWith(".gguf") && (path.isAbsolute(ref) || ref.startsWith("."));
+    if (looksLikePath) {
+      const absolute = path.resolve(ref);
+      if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+        throw new InvalidArgumentError(`No model file at ${absolute}`, "model");
+      }
+      const relative = path.relative(path.resolve(this.modelsDir), absolute);
+      const inside = !relative.startsWith("..") && !path.isAbsolute(relative);
+      return { id: inside ? modelIdFromPath(this.modelsDir, absolute) : path.basename(absolute, path.extname(absolute)), path: absolute };
+    }
+    return { id: ref.replace(/\.gguf$/i, ""), path: resolveModelIdPath(this.modelsDir, ref) };
+  }
+
+  /** Loads a model, or returns it when it is already loaded or loading. */
+  async loadModel(ref: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
+    if (this.disposed) throw new MardukError("internal_error", "The engine is shutting down");
+    const { id, path: modelPath } = this.resolveModel(ref);
+    const existing = this.loaded.get(id);
+    if (existing) return existing;
+    const pending = this.loading.get(id);
+    if (pending) return pending;
+    const load = this.load(id, modelPath, { ...this.options.loadDefaults, ...options }).finally(() => this.loading.delete(id));
+    this.loading.set(id, load);
+    return load;
+  }
+
+  private async load(id: string, modelPath: string, options: ModelLoadOptions): Promise<LoadedModel> {
+    const log = this.options.logger.child({ model: id });
+    const startedAt = performance.now();
+    const rssBefore = process.memoryUsage().rss;
+    const parallel = options.parallel ?? DEFAULT_PARALLEL;
+    if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
+      throw new InvalidArgumentError("parallel must be an integer from 1 to 64", "parallel");
+    }
+    // Reading the header first turns a truncated or foreign file into a clear message
+    // before llama.cpp sees it.
+    const [{ readGgufFileInfo }, { LoadedModel }, runtime] = await Promise.all([
+      import("node-llama-cpp"),
+      import("./LoadedModel.js"),
+      this.options.runtime(),
+    ]);
+    try {
+      await readGgufFileInfo(modelPath, { readTensorInfo: true });
+    } catch (error) {
+      throw new ModelLoadFailedError(id, `not a valid GGUF file (${(error as Error).message})`, error);
+    }
+    const { llama } = runtime;
+    let model;
+    try {
+      model = await llama.loadModel({ modelPath, gpuLayers: options.gpuLayers ?? "auto" });
+    } catch (error) {
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+    try {
+      const contextSize = options.contextSize ?? Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT_SIZE);
+      const context = await model.createContext({
+        contextSize,
+        sequences: parallel,
+        threads: runtime.threads,
+      });
+      const loadedModel = new LoadedModel(
+        id,
+        modelPath,
+        model,
+        context,
+        runtime.threads,
+        {
+          loadMs: performance.now() - startedAt,
+          modelBytes: model.size,
+          contextBytes: context.stateSize,
+          rssDeltaBytes: Math.max(0, process.memoryUsage().rss - rssBefore),
+        },
+        { maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs },
+      );
+      if (this.disposed) {
+        await loadedModel.dispose();
+        throw new MardukError("internal_error", "The engine is shutting down");
+      }
+      this.loaded.set(id, loadedModel);
+      log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel }, "model loaded");
+      return loadedModel;
+    } catch (error) {
+      await model.dispose().catch(() => undefined);
+      if (error instanceof MardukError) throw error;
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+  }
+
+  /** Unloads a model; running generations on it end with finish reason "abort". */
+  async unloadModel(id: string): Promise<boolean> {
+    const model = this.loaded.get(id);
+    if (!model) return false;
+    this.loaded.delete(id);
+    await model.dispose();
+    this.options.logger.info({ model: id }, "model unloaded");
+    return true;
+  }
+
+  getLoaded(id: string): LoadedModel | undefined {
+    return this.loaded.get(id);
+  }
+
+  /** @throws ModelNotLoadedError */
+  requireLoaded(id: string): LoadedModel {
+    const model = this.loaded.get(id);
+    if (!model) throw new ModelNotLoadedError(id);
+    return model;
+  }
+
+  listLoaded(): LoadedModelInfo[] {
+    return [...this.loaded.values()].map((model) => model.info);
+  }
+
+  chat(modelId: string, messages: readonly ChatMessage[], options?: GenerateCallOptions): GenerationStream {
+    return this.requireLoaded(modelId).chat(messages, options);
+  }
+
+  complete(modelId: string, prompt: string, options?: GenerateCallOptions): GenerationStream {
+    return this.requireLoaded(modelId).complete(prompt, options);
+  }
+
+  /** Unloads every model. The runtime belongs to the caller. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await Promise.allSettled([...this.loading.values()]);
+    await Promise.allSettled([...this.loaded.keys()].map((id) => this.unloadModel(id)));
+  }
+}

@@ -1,0 +1,347 @@
+import {
+  GeneralChatWrapper,
+  LlamaChat,
+  LlamaCompletion,
+  resolveChatWrapper,
+  type ChatWrapper,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { LlamaEmbeddingContext, LlamaGrammar } from "node-llama-cpp";
+import type {
+  ChatGenerationOptions,
+  ChatMessage,
+  EmbeddingResult,
+  FinishReason,
+  GenerationOptions,
+  GenerationResult,
+  ToolCall,
+} from "../../shared/api/generation.js";
+import { AbortedError, ContextLengthExceededError, InvalidArgumentError, toMardukError } from "../errors.js";
+import { toChatHistory } from "./chatHistory.js";
+import {
+  createResponseGrammar,
+  forcedToolCallSchema,
+  newToolCallId,
+  parseForcedToolCall,
+  selectTools,
+  toChatModelFunctions,
+  withForcedToolInstructions,
+} from "./structuredOutput.js";
+import { resolveGenerationOptions, type ResolvedGenerationOptions } from "./generationOptions.js";
+import { GenerationStream } from "./GenerationStream.js";
+import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
+import { SequencePool, type SequencePoolState } from "./SequencePool.js";
+
+/** What loading a model cost. */
+export interface ModelLoadStats {
+  loadMs: number;
+  /** Bytes of weights (node-llama-cpp's `model.size`). */
+  modelBytes: number;
+  /** Bytes of the context state (KV cache and buffers) of all sequences. */
+  contextBytes: number;
+  /** Growth of the process's resident memory during the load. */
+  rssDeltaBytes: number;
+}
+
+export interface LoadedModelInfo {
+  id: string;
+  path: string;
+  contextSize: number;
+  parallel: number;
+  gpuLayers: number;
+  threads: number;
+  chatWrapper: string;
+  hasChatTemplate: boolean;
+  loadedAt: number;
+  stats: ModelLoadStats;
+  sequences: SequencePoolState;
+}
+
+/** A generation request as the engine sees it. */
+export interface GenerateCallOptions extends GenerationOptions {
+  /** Aborts the generation (or its wait for a sequence). */
+  signal?: AbortSignal;
+}
+
+/** A chat request as the engine sees it. */
+export interface ChatCallOptions extends ChatGenerationOptions {
+  /** Aborts the generation (or its wait for a sequence). */
+  signal?: AbortSignal;
+}
+
+interface RunOutput {
+  text: string;
+  stopReason: StopReason;
+  toolCalls?: ToolCall[];
+}
+
+type StopReason = "eogToken" | "stopGenerationTrigger" | "functionCalls" | "maxTokens" | "abort" | "customStopTrigger";
+
+function toFinishReason(stopReason: StopReason): FinishReason {
+  if (stopReason === "maxTokens") return "length";
+  if (stopReason === "functionCalls") return "tool_calls";
+  if (stopReason === "abort") return "abort";
+  return "stop";
+}
+
+/**
+ * One model in memory with one context of `parallel` sequences. Concurrent generations each
+ * borrow a sequence, so llama.cpp evaluates them together in shared batches; more wait in the
+ * pool's FIFO queue. A sequence keeps its tokens between requests, so a follow-up request
+ * that shares a prefix (the same chat with one more turn) skips re-evaluating it.
+ */
+export class LoadedModel {
+  readonly loadedAt = Date.now();
+  readonly chatWrapper: ChatWrapper;
+  readonly hasChatTemplate: boolean;
+  private readonly pool: SequencePool<LlamaContextSequence>;
+  private endOfGenerationTokens: Token[] | undefined;
+  private readonly running = new Set<Promise<unknown>>();
+  private embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
+  private embeddingQueue: Promise<unknown> = Promise.resolve();
+  /** Aborts every running generation when the model is unloaded. */
+  private readonly unloading = new AbortController();
+  private disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly threads: number,
+    readonly stats: ModelLoadStats,
+    poolOptions: ConstructorParameters<typeof SequencePool<LlamaContextSequence>>[1] = {},
+  ) {
+    const sequences: LlamaContextSequence[] = [];
+    while (context.sequencesLeft > 0) sequences.push(context.getSequence());
+    this.pool = new SequencePool(sequences, poolOptions);
+    this.hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
+    // A model without a template gets a plain "### User / ### Assistant" layout rather than a
+    // guess from its architecture, which would invent control tokens the model never learned.
+    this.chatWrapper = this.hasChatTemplate
+      ? resolveChatWrapper(model, { fallbackToOtherWrappersOnJinjaError: true })
+      : new GeneralChatWrapper();
+  }
+
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  get sequences(): SequencePoolState {
+    return this.pool.state;
+  }
+
+  get info(): LoadedModelInfo {
+    return {
+      id: this.id,
+      path: this.path,
+      contextSize: this.contextSize,
+      parallel: this.pool.state.size,
+      gpuLayers: this.model.gpuLayers,
+      threads: this.threads,
+      chatWrapper: this.chatWrapper.wrapperName,
+      hasChatTemplate: this.hasChatTemplate,
+      loadedAt: this.loadedAt,
+      stats: this.stats,
+      sequences: this.pool.state,
+    };
+  }
+
+  /** Counts the tokens of a text as the model's tokenizer sees it. */
+  countTokens(text: string): number {
+    return this.model.tokenize(text, false).length;
+  }
+
+  /**
+   * Generates the assistant's reply to a conversation with the model's own chat template.
+   * Tools with choice "auto" use node-llama-cpp's function calling in the model's own syntax;
+   * "required" or a named tool, and JSON response formats, constrain the reply with a grammar.
+   */
+  chat(messages: readonly ChatMessage[], options: ChatCallOptions = {}): GenerationStream {
+    const { signal, responseFormat = { type: "text" }, tools = [], toolChoice, ...rest } = options;
+    const resolved = resolveGenerationOptions(rest);
+    const selected = selectTools(tools, toolChoice ?? "auto");
+    const forcedCall = selected.length > 0 && toolChoice !== undefined && toolChoice !== "auto";
+    const nativeFunctions = selected.length > 0 && !forcedCall ? toChatModelFunctions(selected) : undefined;
+    if (nativeFunctions && responseFormat.type !== "text") {
+      throw new InvalidArgumentError("response_format cannot be combined with tools unless tool_choice is 'none'", "response_format");
+    }
+    const baseHistory = toChatHistory(messages);
+    const history = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
+    const promptTokens = this.chatWrapper
+      .generateContextState({ chatHistory: history, ...(nativeFunctions ? { availableFunctions: nativeFunctions } : {}) })
+      .contextText.tokenize(this.model.tokenizer).length;
+    const grammarFormat = forcedCall ? ({ type: "json_schema", schema: forcedToolCallSchema(selected) } as const) : responseFormat;
+
+    return this.generate(promptTokens, resolved, signal, {
+      prepare: () => createResponseGrammar(this.model.llama, grammarFormat),
+      run: async (sequence, common, grammar) => {
+        const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+        try {
+          // The prompt was checked to fit, so the context never shifts under a request.
+          const shared = { ...common, contextShift: { size: 0 } };
+          const response = nativeFunctions
+            ? await chat.generateResponse(history, { ...shared, functions: nativeFunctions })
+            : await chat.generateResponse(history, { ...shared, ...(grammar ? { grammar } : {}) });
+          const calls = response.functionCalls ?? [];
+          if (calls.length > 0) {
+            const toolCalls = calls.map((call) => ({ id: newToolCallId(), name: call.functionName, arguments: JSON.stringify(call.params ?? {}) }));
+            return { text: response.response, stopReason: "functionCalls", toolCalls };
+          }
+          if (forcedCall && response.metadata.stopReason !== "maxTokens" && response.metadata.stopReason !== "abort") {
+            return { text: "", stopReason: "functionCalls", toolCalls: [parseForcedToolCall(response.response)] };
+          }
+          return { text: response.response, stopReason: response.metadata.stopReason };
+        } finally {
+          chat.dispose({ disposeSequence: false });
+        }
+      },
+    });
+  }
+
+  /** Continues a raw prompt, with no chat template. */
+  complete(prompt: string, options: GenerateCallOptions = {}): GenerationStream {
+    const { signal, ...rest } = options;
+    const resolved = resolveGenerationOptions(rest);
+    const promptTokens = this.model.tokenize(prompt, false).length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
+    return this.generate(promptTokens, resolved, signal, {
+      run: async (sequence, common) => {
+        const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+        try {
+          const response = await completion.generateCompletionWithMeta(prompt, { ...common, disableContextShift: true });
+          return { text: response.response, stopReason: response.metadata.stopReason };
+        } finally {
+          completion.dispose({ disposeSequence: false });
+        }
+      },
+    });
+  }
+
+  private generate(
+    promptTokens: number,
+    options: ResolvedGenerationOptions,
+    signal: AbortSignal | undefined,
+    steps: {
+      /** Async set-up that may fail with a client error (e.g. building a grammar). */
+      prepare?: () => Promise<LlamaGrammar | undefined>;
+      run: (
+        sequence: LlamaContextSequence,
+        common: ReturnType<typeof toLlamaSamplingOptions> & {
+          maxTokens: number;
+          signal: AbortSignal;
+          stopOnAbortSignal: true;
+          onToken: (tokens: Token[]) => void;
+          onTextChunk: (text: string) => void;
+        },
+        grammar: LlamaGrammar | undefined,
+      ) => Promise<RunOutput>;
+    },
+  ): GenerationStream {
+    const contextSize = this.contextSize;
+    if (promptTokens >= contextSize || (options.maxTokens ?? 0) + promptTokens > contextSize) {
+      throw new ContextLengthExceededError(promptTokens, options.maxTokens ?? 0, contextSize);
+    }
+    if (this.disposed) throw new AbortedError("The model is being unloaded");
+    const maxTokens = options.maxTokens ?? contextSize - promptTokens;
+    const stream = new GenerationStream();
+    const calledAt = performance.now();
+    const abortSignal = signal ? AbortSignal.any([signal, this.unloading.signal]) : this.unloading.signal;
+
+    const task = (async () => {
+      const grammar = await steps.prepare?.();
+      const lease = await this.pool.acquire(abortSignal);
+      stream.markStarted();
+      try {
+        const evaluationStartedAt = performance.now();
+        let firstTokenAt: number | undefined;
+        let completionTokens = 0;
+        let pendingTokens = 0;
+        const sampling = toLlamaSamplingOptions(options, () => this.eogTokens(), this.model);
+        const { text, stopReason, toolCalls } = await steps.run(lease.item, {
+          ...sampling,
+          maxTokens,
+          signal: abortSignal,
+          stopOnAbortSignal: true,
+          onToken: (tokens) => {
+            firstTokenAt ??= performance.now();
+            completionTokens += tokens.length;
+            pendingTokens += tokens.length;
+          },
+          onTextChunk: (chunk) => {
+            stream.push({ text: chunk, tokenCount: pendingTokens });
+            pendingTokens = 0;
+          },
+        }, grammar);
+        const endedAt = performance.now();
+        const decodeMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
+        const result: GenerationResult = {
+          text,
+          finishReason: abortSignal.aborted ? "abort" : toFinishReason(stopReason),
+          ...(toolCalls && toolCalls.length > 0 && !abortSignal.aborted ? { toolCalls } : {}),
+          usage: { promptTokens, completionTokens },
+          timings: {
+            promptMs: (firstTokenAt ?? endedAt) - evaluationStartedAt,
+            firstTokenMs: (firstTokenAt ?? endedAt) - calledAt,
+            decodeTokensPerSecond: completionTokens > 1 && decodeMs > 0 ? ((completionTokens - 1) * 1000) / decodeMs : 0,
+          },
+        };
+        stream.end(result);
+      } finally {
+        lease.release();
+      }
+    })().catch((error: unknown) => stream.fail(toMardukError(error)));
+
+    this.running.add(task);
+    void task.finally(() => this.running.delete(task));
+    return stream;
+  }
+
+  /**
+   * Embeds texts with the model (a separate embedding context, created on first use).
+   * Calls run one at a time; each text must fit in the context.
+   */
+  embed(inputs: readonly string[], signal?: AbortSignal): Promise<EmbeddingResult> {
+    const run = async (): Promise<EmbeddingResult> => {
+      if (this.disposed) throw new AbortedError("The model is being unloaded");
+      this.embeddingContext ??= this.model.createEmbeddingContext({ contextSize: this.contextSize, threads: this.threads });
+      const context = await this.embeddingContext;
+      const embeddings: number[][] = [];
+      let promptTokens = 0;
+      for (const [index, input] of inputs.entries()) {
+        if (signal?.aborted) throw new AbortedError();
+        const tokens = this.model.tokenize(input, false).length;
+        if (tokens >= this.contextSize) {
+          throw new ContextLengthExceededError(tokens, 0, this.contextSize).withParam(`input[${index}]`);
+        }
+        promptTokens += tokens;
+        const embedding = await context.getEmbeddingFor(input);
+        embeddings.push([...embedding.vector]);
+      }
+      return { embeddings, promptTokens };
+    };
+    const result = this.embeddingQueue.then(run, run);
+    this.embeddingQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  private eogTokens(): Token[] {
+    this.endOfGenerationTokens ??= findEndOfGenerationTokens(this.model);
+    return this.endOfGenerationTokens;
+  }
+
+  /** Refuses new work, waits for running generations to stop, then frees the context and weights. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool.dispose();
+    this.unloading.abort();
+    await Promise.allSettled([...this.running, this.embeddingQueue]);
+    const embeddingContext = await this.embeddingContext?.catch(() => undefined);
+    if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
+    if (!this.context.disposed) await this.context.dispose();
+    if (!this.model.disposed) await this.model.dispose();
+  }
+}

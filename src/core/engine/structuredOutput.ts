@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp";
+import type { JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../../shared/api/generation.js";
+import { InvalidArgumentError } from "../errors.js";
+
+/** A new OpenAI-style tool call id. */
+export function newToolCallId(): string {
+  return `call_${randomUUID().replace(/-/g, "").slice(0, 24)}`;
+}
+
+/** A grammar that constrains the reply to JSON (any object, or one matching a schema). */
+export async function createResponseGrammar(llama: Llama, format: ResponseFormat): Promise<LlamaGrammar | undefined> {
+  if (format.type === "text") return undefined;
+  if (format.type === "json_object") return llama.getGrammarFor("json");
+  try {
+    // Client schemas are only known at run time; node-llama-cpp's generic types describe literal schemas.
+    const createGrammar = llama.createGrammarForJsonSchema.bind(llama) as unknown as (schema: JsonSchema) => Promise<LlamaGrammar>;
+    return await createGrammar(format.schema);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `response_format.json_schema.schema is not supported: ${(error as Error).message}`,
+      "response_format.json_schema.schema",
+    );
+  }
+}
+
+/** node-llama-cpp's function definitions for "auto" tool choice (the model decides in its own call syntax). */
+export function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatModelFunctions {
+  return Object.fromEntries(
+    tools.map((tool) => [
+      tool.name,
+      {
+        ...(tool.description ? { description: tool.description } : {}),
+        ...(tool.parameters && Object.keys(tool.parameters).length > 0 ? { params: tool.parameters as GbnfJsonSchema } : {}),
+      },
+    ]),
+  );
+}
+
+/**
+ * For tool_choice "required" or a named function, node-llama-cpp has no way to force a call,
+ * so the reply is generated under a JSON-schema grammar of `{"name": ..., "arguments": {...}}`
+ * for the allowed tools (what llama-server does with its tool grammars), after a system note
+ * that documents them. The result is parsed back into a tool call.
+ */
+export function forcedToolCallSchema(tools: readonly ToolDefinition[]): JsonSchema {
+  const variants = tools.map((tool) => ({
+    type: "object",
+    properties: {
+      name: { const: tool.name },
+      arguments: tool.parameters && Object.keys(tool.parameters).length > 0 ? tool.parameters : { type: "object", properties: {} },
+    },
+    required: ["name", "arguments"],
+  }));
+  return variants.length === 1 ? variants[0]! : { oneOf: variants };
+}
+
+/** Adds a system note documenting the tools to a history, before the first non-system turn. */
+export function withForcedToolInstructions(history: ChatHistoryItem[], tools: readonly ToolDefinition[]): ChatHistoryItem[] {
+  const documented = tools.map((tool) => ({ name: tool.name, description: tool.description ?? "", parameters: tool.parameters ?? {} }));
+  const note =
+    "Call exactly one of these tools. Reply only with a JSON object of the form " +
+    '{"name": <tool name>, "arguments": <arguments object>}.\nTools: ' +
+    JSON.stringify(documented);
+  const firstSystem = history.findIndex((item) => item.type === "system");
+  if (firstSystem >= 0) {
+    const item = history[firstSystem]!;
+    if (item.type === "system" && typeof item.text === "string") {
+      const copy = [...history];
+      copy[firstSystem] = { type: "system", text: `${item.text}\n\n${note}` };
+      return copy;
+    }
+  }
+  return [{ type: "system", text: note }, ...history];
+}
+
+/** Parses a grammar-constrained forced call. */
+export function parseForcedToolCall(text: string): ToolCall {
+  const parsed = JSON.parse(text) as { name: string; arguments: unknown };
+  return { id: newToolCallId(), name: parsed.name, arguments: JSON.stringify(parsed.arguments ?? {}) };
+}
+
+/** Checks tool definitions and picks the tools a choice allows. */
+export function selectTools(tools: readonly ToolDefinition[], choice: "auto" | "none" | "required" | { name: string }): ToolDefinition[] {
+  const names = new Set<string>();
+  for (const [index, tool] of tools.entries()) {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) {
+      throw new InvalidArgumentError(`tools[${index}].function.name must be 1-64 letters, digits, '_' or '-'`, `tools[${index}].function.name`);
+    }
+    if (names.has(tool.name)) throw new InvalidArgumentError(`tools[${index}].function.name '${tool.name}' is repeated`, `tools[${index}].function.name`);
+    names.add(tool.name);
+  }
+  if (choice === "none") return [];
+  if (typeof choice === "object") {
+    const tool = tools.find((candidate) => candidate.name === choice.name);
+    if (!tool) throw new InvalidArgumentError(`tool_choice names '${choice.name}', which is not in tools`, "tool_choice");
+    return [tool];
+  }
+  if (choice === "required" && tools.length === 0) throw new InvalidArgumentError("tool_choice 'required' needs tools", "tool_choice");
+  return [...tools];
+}

@@ -1,0 +1,102 @@
+import type { ErrorCode, ErrorPayload } from "../shared/errorCodes.js";
+
+/**
+ * Base class of every error the core raises on purpose. `code` is stable and is what the
+ * HTTP and RPC edges map to statuses; `message` is for people.
+ */
+export class MardukError extends Error {
+  readonly code: ErrorCode;
+  param?: string;
+
+  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.param = options.param;
+  }
+
+  /** Names the offending parameter (for errors raised below the layer that knows it). */
+  withParam(param: string): this {
+    this.param = param;
+    return this;
+  }
+
+  toPayload(): ErrorPayload {
+    return { code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) };
+  }
+}
+
+export class ModelNotFoundError extends MardukError {
+  constructor(modelId: string) {
+    super("model_not_found", `The model '${modelId}' does not exist`, { param: "model" });
+  }
+}
+
+export class ModelLoadFailedError extends MardukError {
+  constructor(modelId: string, reason: string, cause?: unknown) {
+    super("model_load_failed", `Failed to load model '${modelId}': ${reason}`, { cause });
+  }
+}
+
+export class ModelNotLoadedError extends MardukError {
+  constructor(modelId: string) {
+    super("model_not_loaded", `The model '${modelId}' is not loaded`, { param: "model" });
+  }
+}
+
+export class ContextLengthExceededError extends MardukError {
+  constructor(
+    readonly promptTokens: number,
+    readonly requestedTokens: number,
+    readonly contextSize: number,
+  ) {
+    super(
+      "context_length_exceeded",
+      `This model's context holds ${contextSize} tokens, but the prompt has ${promptTokens} tokens` +
+        (requestedTokens > 0 ? ` and ${requestedTokens} more were requested` : "") +
+        ". Shorten the prompt or lower max_tokens.",
+      { param: "messages" },
+    );
+  }
+}
+
+export class AbortedError extends MardukError {
+  constructor(message = "The operation was aborted") {
+    super("aborted", message);
+  }
+}
+
+export class InvalidArgumentError extends MardukError {
+  constructor(message: string, param?: string) {
+    super("invalid_argument", message, { param });
+  }
+}
+
+export class QueueFullError extends MardukError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = "Too many requests are waiting for this model; retry later",
+  ) {
+    super("queue_full", message);
+  }
+}
+
+export class QueueTimeoutError extends MardukError {
+  constructor(waitedMs: number) {
+    super("queue_timeout", `No sequence became free within ${waitedMs} ms; retry later`);
+  }
+}
+
+export class UnsupportedError extends MardukError {
+  constructor(message: string, param?: string) {
+    super("unsupported", message, { param });
+  }
+}
+
+/** Turns anything thrown into a MardukError without losing the original as `cause`. */
+export function toMardukError(error: unknown): MardukError {
+  if (error instanceof MardukError) return error;
+  if (error instanceof Error && error.name === "AbortError") return new AbortedError();
+  const message = error instanceof Error ? error.message : String(error);
+  return new MardukError("internal_error", message, { cause: error });
+}

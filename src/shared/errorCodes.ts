@@ -1,0 +1,26 @@
+/**
+ * Stable error codes shared by the core, the HTTP API and the UI.
+ * They never change meaning; new codes may be added.
+ */
+export const ERROR_CODES = [
+  "model_not_found",
+  "model_load_failed",
+  "model_not_loaded",
+  "context_length_exceeded",
+  "aborted",
+  "invalid_argument",
+  "queue_full",
+  "queue_timeout",
+  "unsupported",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The serialisable shape of an error as it crosses a process or network boundary. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+  /** The offending parameter, when the error is about one. */
+  param?: string;
+}

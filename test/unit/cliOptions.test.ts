@@ -1,0 +1,43 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultModelsDir } from "../../src/core/appPaths.js";
+import { CliUsageError } from "../../src/cli/cliError.js";
+import { DEFAULT_HOST, DEFAULT_PORT, parseServeOptions } from "../../src/cli/commands/serveOptions.js";
+import { APP_VERSION } from "../../src/shared/version.js";
+import { readFileSync } from "node:fs";
+
+describe("serve options", () => {
+  it("have safe defaults", () => {
+    const options = parseServeOptions([], { MARDUK_MODELS_DIR: "/m" });
+    expect(options).toMatchObject({ host: DEFAULT_HOST, port: DEFAULT_PORT, modelsDir: "/m", models: [], backend: "auto" });
+    expect(DEFAULT_HOST).toBe("127.0.0.1");
+    expect(DEFAULT_PORT).toBe(11435);
+  });
+
+  it("parse every flag", () => {
+    const options = parseServeOptions(
+      ["--host", "::1", "--port", "0", "--models-dir", "/x", "--model", "a", "--model", "b.gguf", "--threads", "2", "--gpu", "cpu", "--parallel", "8", "--queue", "3", "--ctx-size", "512"],
+      {},
+    );
+    expect(options).toEqual({ host: "::1", port: 0, modelsDir: "/x", models: ["a", "b.gguf"], threads: 2, backend: "cpu", parallel: 8, queue: 3, contextSize: 512 });
+    expect(parseServeOptions(["--help"])).toBe("help");
+  });
+
+  it.each([["--port", "99999"], ["--gpu", "tpu"], ["--threads", "0"], ["--bogus"], ["--parallel", "x"]])("reject %j", (...args) => {
+    expect(() => parseServeOptions(args, {})).toThrow(CliUsageError);
+  });
+});
+
+describe("app paths", () => {
+  it("follow each OS's convention", () => {
+    expect(defaultModelsDir({ XDG_DATA_HOME: "/xdg" }, "linux")).toBe(path.join("/xdg", "marduk-local", "models"));
+    expect(defaultModelsDir({}, "linux")).toMatch(/\.local[/\\]share[/\\]marduk-local[/\\]models$/);
+    expect(defaultModelsDir({}, "darwin")).toMatch(/Library[/\\]Application Support[/\\]marduk-local[/\\]models$/);
+    expect(defaultModelsDir({ MARDUK_MODELS_DIR: "/env" }, "linux")).toBe("/env");
+  });
+
+  it("the version matches package.json", () => {
+    const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(APP_VERSION).toBe(packageJson.version);
+  });
+});
