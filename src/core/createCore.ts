@@ -1,15 +1,31 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { defaultModelsDir } from "./appPaths.js";
+import { defaultDataDir, defaultModelsDir } from "./appPaths.js";
 import { Engine, type ModelLoadOptions } from "./engine/Engine.js";
+import { ModelResidency } from "./engine/ModelResidency.js";
+import { InferenceService } from "./inference/InferenceService.js";
+import { Metrics } from "./telemetry/Metrics.js";
+import { AppDatabase } from "./storage/AppDatabase.js";
+import { AuditLog } from "./storage/AuditLog.js";
 import type { Backend } from "./llama/backend.js";
 import type { LlamaRuntime } from "./llama/LlamaRuntime.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createSystemMemoryProbe, type MemoryProbe } from "./models/library/memoryProbe.js";
+import { ModelLibrary } from "./models/ModelLibrary.js";
+import { DownloadManager, type DownloadManagerOptions } from "./models/downloads/DownloadManager.js";
+import { HubClient, type HubClientOptions } from "./models/hub/HubClient.js";
+import { probeMachineResources } from "./models/hub/machineResources.js";
 
 /** Options of {@link createCore}. */
 export interface CoreOptions {
   /** Folder of GGUF models. Default: env `MARDUK_MODELS_DIR`, else the OS data folder's `models`. */
   modelsDir?: string;
+  /** Folder of the app's own data (database). Default: env `MARDUK_DATA_DIR`, else the OS data folder. */
+  dataDir?: string;
+  /** SQLite file, or ":memory:". Default: `<dataDir>/marduk.db`. */
+  databaseFile?: string;
+  /** Keep prompt text in the audit log. Default: false (only counts and metadata). */
+  auditPrompts?: boolean;
   /** Compute backend. Default: "auto". */
   backend?: Backend;
   /** CPU threads per evaluation. Default: about one per physical core (see resolveThreadCount). */
@@ -18,6 +34,21 @@ export interface CoreOptions {
   loadDefaults?: ModelLoadOptions;
   /** Default: a pino logger on standard error. */
   logger?: Logger;
+  /** Idle time after which a model unloads, in ms; 0: as soon as idle; negative: never. Default: 15 minutes. */
+  keepAliveMs?: number;
+  /**
+   * Most memory (RAM plus VRAM, by estimate) that loaded models may take together; least
+   * recently used idle models are unloaded to stay within it. Default: none, only the machine's free memory.
+   */
+  memoryBudgetBytes?: number;
+  /** Reads free RAM/VRAM for residency decisions. Default: the OS, and llama.cpp for VRAM. */
+  memoryProbe?: MemoryProbe;
+  /** Watch the models dir and emit the library's `changed` events. Default: true. */
+  watchModels?: boolean;
+  /** Hugging Face hub settings. Default: env `HF_ENDPOINT` and `HF_TOKEN`. */
+  hub?: HubClientOptions;
+  /** Download settings (concurrency, retries, ...). Default: see DownloadManagerOptions. */
+  downloads?: Omit<DownloadManagerOptions, "modelsDir" | "hub">;
 }
 
 /** Everything the app does, for the HTTP API, the CLI and the Electron main process. */
@@ -25,6 +56,22 @@ export interface Core {
   readonly modelsDir: string;
   readonly logger: Logger;
   readonly engine: Engine;
+  /** The models in the models dir: scanned, watched (emits `changed`), with GGUF metadata. */
+  readonly library: ModelLibrary;
+  /** Loads models just in time and keeps them while they are used. */
+  readonly residency: ModelResidency;
+  /** Chat, completion and embeddings for every protocol adapter. */
+  readonly inference: InferenceService;
+  /** Prometheus metrics. */
+  readonly metrics: Metrics;
+  /** The app's SQLite database. */
+  readonly database: AppDatabase;
+  /** Every API request: who, what, how many tokens, status. */
+  readonly auditLog: AuditLog;
+  /** The Hugging Face hub (or HF_ENDPOINT's mirror): search, files by quantization, fit estimates. */
+  readonly hub: HubClient;
+  /** Model downloads: resumable, verified against the hub's sha256, bounded concurrency. */
+  readonly downloads: DownloadManager;
   /** The llama.cpp runtime, created on first use (importing node-llama-cpp takes ~0.5 s). */
   runtime(): Promise<LlamaRuntime>;
   /** True once the runtime exists (for health reports that must not create it). */
@@ -36,6 +83,7 @@ export interface Core {
 /** The composition root: builds the core services and wires them together. */
 export function createCore(options: CoreOptions = {}): Core {
   const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
+  const dataDir = path.resolve(options.dataDir ?? process.env.MARDUK_DATA_DIR ?? defaultDataDir());
   mkdirSync(modelsDir, { recursive: true });
   const logger = options.logger ?? createLogger();
   let runtimePromise: Promise<LlamaRuntime> | undefined;
@@ -50,17 +98,65 @@ export function createCore(options: CoreOptions = {}): Core {
       });
     return runtimePromise;
   };
-  const engine = new Engine({ runtime, modelsDir, logger, loadDefaults: options.loadDefaults });
+  const metrics = new Metrics({
+    loadedModels: () => engine.listLoaded().map((model) => ({ id: model.id, ...model.sequences })),
+  });
+  const engine = new Engine({
+    runtime,
+    modelsDir,
+    logger,
+    loadDefaults: options.loadDefaults,
+    onModelLoaded: (model) => metrics.recordModelLoad(model.id, model.stats.loadMs / 1000),
+  });
+  const database = new AppDatabase(options.databaseFile ?? path.join(dataDir, "marduk.db"));
+  const auditLog = new AuditLog(database, { logPrompts: options.auditPrompts });
+  const library = new ModelLibrary({ modelsDir, logger, watch: options.watchModels ?? true });
+  const residency = new ModelResidency(engine, {
+    keepAliveMs: options.keepAliveMs,
+    memoryBudgetBytes: options.memoryBudgetBytes,
+    memoryProbe: options.memoryProbe ?? createSystemMemoryProbe(async () => (await runtime()).llama),
+    logger,
+  });
+  const inference = new InferenceService(residency, metrics, logger);
+  // Fit estimates and quantization picks use the llama.cpp runtime for VRAM when it starts.
+  const llamaForEstimates = async () => (await runtime().catch(() => undefined))?.llama;
+  const hub = new HubClient({
+    endpoint: process.env.HF_ENDPOINT || undefined,
+    token: process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
+    llama: llamaForEstimates,
+    ...options.hub,
+  });
+  const downloads = new DownloadManager({
+    machine: async () => probeMachineResources(await llamaForEstimates()),
+    logger,
+    ...options.downloads,
+    modelsDir,
+    hub,
+  });
   return {
     modelsDir,
     logger,
     engine,
+    library,
+    residency,
+    inference,
+    metrics,
+    database,
+    auditLog,
+    hub,
+    downloads,
     runtime,
     get runtimeReady() {
       return runtimeReady;
     },
     async dispose() {
+      await downloads.dispose();
+      hub.dispose();
+      library.dispose();
+      residency.dispose();
       await engine.dispose();
+      metrics.dispose();
+      database.dispose();
       if (runtimePromise) await (await runtimePromise.catch(() => undefined))?.dispose();
     },
   };

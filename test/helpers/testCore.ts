@@ -8,6 +8,8 @@ export interface TestCore {
   core: Core;
   /** A fresh temporary models dir. */
   modelsDir: string;
+  /** The temporary folder holding the models dir and the database. */
+  tempDir: string;
   /** Disposes the core and deletes its temporary folder. */
   dispose(): Promise<void>;
 }
@@ -16,10 +18,11 @@ export interface TestCore {
 export function createTestCore(options: CoreOptions = {}): TestCore {
   const tempDir = mkdtempSync(path.join(os.tmpdir(), "marduk-test-"));
   const modelsDir = path.join(tempDir, "models");
-  const core = createCore({ modelsDir, backend: "cpu", threads: 1, logger: createSilentLogger(), ...options });
+  const core = createCore({ modelsDir, dataDir: tempDir, backend: "cpu", threads: 1, logger: createSilentLogger(), ...options });
   return {
     core,
     modelsDir: core.modelsDir,
+    tempDir,
     async dispose() {
       await core.dispose();
       rmSync(tempDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { copyFileSync } from "node:fs";
+import { copyFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LoadedModel } from "../../src/core/engine/LoadedModel.js";
@@ -163,6 +163,14 @@ describe("model loading errors", () => {
     expect((error as Error).message).toMatch(/truncated/);
   });
 
+  it("a file cut inside its tensor data is reported as truncated before llama.cpp sees it", async () => {
+    const fixture = await getFixtureModelPath();
+    await writeTruncatedGguf(fixture, path.join(testCore.modelsDir, "cut.gguf"), statSync(fixture).size - 1000);
+    const error = await testCore.core.engine.loadModel("cut").catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "model_load_failed" });
+    expect((error as Error).message).toMatch(/truncated: it has \d+ bytes but its tensors need \d+/);
+  });
+
   it("a file that is not GGUF gives model_load_failed", async () => {
     await writeNotGguf(path.join(testCore.modelsDir, "garbage.gguf"));
     await expect(testCore.core.engine.loadModel("garbage")).rejects.toMatchObject({ code: "model_load_failed" });
@@ -177,5 +185,17 @@ describe("model loading errors", () => {
     expect(a).toBe(model);
     expect(b).toBe(model);
     expect(c).toBe(model);
+  });
+});
+
+describe("raw completion stop strings", () => {
+  it("match across SentencePiece word boundaries and stream nothing past the stop", async () => {
+    const stream = model.complete("Once upon a time", { temperature: 0, stop: [" fox", " lazy"] });
+    let streamed = "";
+    for await (const delta of stream) streamed += delta.text;
+    const result = await stream.result;
+    expect(result.text.trim()).toBe("The quick brown");
+    expect(streamed).toBe(result.text);
+    expect(result.finishReason).toBe("stop");
   });
 });

@@ -19,8 +19,36 @@ describe("serve options", () => {
       ["--host", "::1", "--port", "0", "--models-dir", "/x", "--model", "a", "--model", "b.gguf", "--threads", "2", "--gpu", "cpu", "--parallel", "8", "--queue", "3", "--ctx-size", "512"],
       {},
     );
-    expect(options).toEqual({ host: "::1", port: 0, modelsDir: "/x", models: ["a", "b.gguf"], threads: 2, backend: "cpu", parallel: 8, queue: 3, contextSize: 512 });
+    expect(options).toMatchObject({ host: "::1", port: 0, modelsDir: "/x", models: ["a", "b.gguf"], threads: 2, backend: "cpu", parallel: 8, queue: 3, contextSize: 512 });
     expect(parseServeOptions(["--help"])).toBe("help");
+  });
+
+  it("parse security flags and merge MARDUK_API_KEY", () => {
+    const options = parseServeOptions(
+      ["--api-key", "k1", "--cors-origin", "https://app.example.com", "--allowed-host", "box.lan", "--body-limit", "2", "--audit-prompts"],
+      { MARDUK_API_KEY: "k2, k3" },
+    );
+    expect(options).toMatchObject({
+      apiKeys: ["k1", "k2", "k3"],
+      corsOrigins: ["https://app.example.com"],
+      allowedHosts: ["box.lan"],
+      bodyLimitBytes: 2 * 1024 * 1024,
+      auditPrompts: true,
+    });
+  });
+
+  it.each([["*"], ["https://app.example.com/path"], ["file:///x"], ["not a url"]])("refuse the CORS origin %j", (origin) => {
+    expect(() => parseServeOptions(["--cors-origin", origin], {})).toThrow(CliUsageError);
+  });
+
+  it("parse the residency flags --ttl and --memory-budget", () => {
+    expect(parseServeOptions(["--ttl", "2.5", "--memory-budget", "12"], {})).toMatchObject({ ttlMinutes: 2.5, memoryBudgetGb: 12 });
+    expect(parseServeOptions(["--ttl", "0"], {})).toMatchObject({ ttlMinutes: 0 });
+    expect(parseServeOptions(["--ttl=-1"], {})).toMatchObject({ ttlMinutes: -1 });
+    expect(parseServeOptions([], {})).toMatchObject({ ttlMinutes: undefined, memoryBudgetGb: undefined });
+    for (const args of [["--ttl", "x"], ["--ttl", ""], ["--ttl=-5"], ["--memory-budget", "0"], ["--memory-budget", "lots"]]) {
+      expect(() => parseServeOptions(args, {})).toThrow(CliUsageError);
+    }
   });
 
   it.each([["--port", "99999"], ["--gpu", "tpu"], ["--threads", "0"], ["--bogus"], ["--parallel", "x"]])("reject %j", (...args) => {

@@ -15,10 +15,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  if (!isLoopbackHost(options.host) && !process.env.MARDUK_API_KEY) {
+  if (!isLoopbackHost(options.host) && options.apiKeys.length === 0) {
     throw new CliUsageError(
       `Refusing to listen on ${options.host} without an API key: anyone on the network could use it. ` +
-        "Set MARDUK_API_KEY, or listen on 127.0.0.1.",
+        "Pass --api-key (or set MARDUK_API_KEY), or listen on 127.0.0.1.",
     );
   }
   const logger = createLogger();
@@ -27,9 +27,24 @@ export async function serveCommand(args: string[]): Promise<number> {
     backend: options.backend,
     threads: options.threads,
     logger,
-    loadDefaults: { contextSize: options.contextSize, parallel: options.parallel, maxQueue: options.queue },
+    dataDir: options.dataDir,
+    auditPrompts: options.auditPrompts,
+    keepAliveMs: options.ttlMinutes === undefined ? undefined : options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000),
+    memoryBudgetBytes: options.memoryBudgetGb === undefined ? undefined : Math.round(options.memoryBudgetGb * 1e9),
+    loadDefaults: {
+      contextSize: options.contextSize,
+      parallel: options.parallel,
+      maxQueue: options.queue,
+      queueTimeoutMs: options.queueTimeoutSeconds === undefined ? undefined : options.queueTimeoutSeconds * 1000,
+    },
   });
-  const app = await createApiServer({ core });
+  const app = await createApiServer({
+    core,
+    apiKeys: options.apiKeys,
+    allowedHosts: [...options.allowedHosts, ...(isLoopbackHost(options.host) || options.host === "0.0.0.0" || options.host === "::" ? [] : [options.host])],
+    corsOrigins: options.corsOrigins,
+    bodyLimitBytes: options.bodyLimitBytes,
+  });
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): Promise<void> =>
     (stopping ??= (async () => {
@@ -63,7 +78,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   void core.runtime().catch((error: unknown) => logger.error({ err: error }, "llama.cpp runtime failed to start"));
   for (const model of options.models) {
     try {
-      const loaded = await core.engine.loadModel(model);
+      // Through residency, so the model counts against the memory budget and follows the TTL.
+      const loaded = await core.residency.load(model);
       process.stdout.write(`Loaded ${loaded.id} (${Math.round(loaded.stats.loadMs)} ms)\n`);
     } catch (error) {
       process.stderr.write(`Could not load ${model}: ${(error as Error).message}\n`);

@@ -13,6 +13,19 @@ export interface ServeOptions {
   contextSize?: number;
   parallel?: number;
   queue?: number;
+  /** Seconds a request may wait for a free sequence. */
+  queueTimeoutSeconds?: number;
+  /** API keys (`--api-key`, repeatable, plus env MARDUK_API_KEY, comma-separated). */
+  apiKeys: string[];
+  allowedHosts: string[];
+  corsOrigins: string[];
+  bodyLimitBytes?: number;
+  dataDir?: string;
+  auditPrompts: boolean;
+  /** Idle minutes before a model unloads (`--ttl`); 0: as soon as idle; negative: never. */
+  ttlMinutes?: number;
+  /** Most memory loaded models may take together, in GB (`--memory-budget`). */
+  memoryBudgetGb?: number;
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -33,6 +46,22 @@ Options:
   --ctx-size <n>          Context size per sequence (default: model's, at most 4096)
   --parallel <n>          Sequences generating at once per model (default 4)
   --queue <n>             Requests waiting per model before 429 (default 64)
+  --queue-timeout <s>     Seconds a request may wait for a free sequence (default 120)
+  --api-key <key>         Require this API key (Authorization: Bearer); repeatable;
+                          env MARDUK_API_KEY (comma-separated) adds more. Required off loopback.
+  --allowed-host <name>   Also accept this host name in the Host header; repeatable
+                          (localhost and IP addresses are always accepted)
+  --cors-origin <origin>  Let web pages from this exact origin call the API; repeatable
+                          (default: none, no CORS headers)
+  --body-limit <MB>       Largest request body (default 10)
+  --data-dir <dir>        App data folder (database, audit log) (default: env MARDUK_DATA_DIR,
+                          else the OS data folder)
+  --audit-prompts         Also keep prompt text in the audit log (default: off)
+  --ttl <minutes>         Unload a model after this many idle minutes; 0 as soon as idle,
+                          --ttl=-1 never (default 15; a request's keep_alive overrides it)
+  --memory-budget <GB>    Most memory (RAM + VRAM, estimated) loaded models may take together;
+                          least recently used idle models are unloaded to make room
+                          (default: what the machine has free)
   -h, --help              Show this help
 `;
 
@@ -41,6 +70,29 @@ function parseInteger(name: string, value: string | undefined, min: number, max:
   const number = Number(value);
   if (!Number.isInteger(number) || number < min || number > max) {
     throw new CliUsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return number;
+}
+
+/** An exact origin: scheme, host and port, no path; `*` is refused (never a wildcard). */
+function parseOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliUsageError(`--cors-origin must be an origin like https://app.example.com, got '${value}'`);
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.origin !== value.replace(/\/$/, "")) {
+    throw new CliUsageError(`--cors-origin must be an exact origin like https://app.example.com (no path, no wildcard), got '${value}'`);
+  }
+  return url.origin;
+}
+
+function parseNumber(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
+    throw new CliUsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
   }
   return number;
 }
@@ -63,6 +115,15 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
         "ctx-size": { type: "string" },
         parallel: { type: "string" },
         queue: { type: "string" },
+        "queue-timeout": { type: "string" },
+        "api-key": { type: "string", multiple: true },
+        "allowed-host": { type: "string", multiple: true },
+        "cors-origin": { type: "string", multiple: true },
+        "body-limit": { type: "string" },
+        "data-dir": { type: "string" },
+        "audit-prompts": { type: "boolean" },
+        ttl: { type: "string" },
+        "memory-budget": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -83,5 +144,14 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
     contextSize: parseInteger("ctx-size", values["ctx-size"], 16, 1 << 20),
     parallel: parseInteger("parallel", values.parallel, 1, 64),
     queue: parseInteger("queue", values.queue, 0, 100_000),
+    queueTimeoutSeconds: parseInteger("queue-timeout", values["queue-timeout"], 1, 86_400),
+    apiKeys: [...(values["api-key"] ?? []), ...(env.MARDUK_API_KEY ?? "").split(",")].map((key) => key.trim()).filter(Boolean),
+    allowedHosts: values["allowed-host"] ?? [],
+    corsOrigins: (values["cors-origin"] ?? []).map(parseOrigin),
+    bodyLimitBytes: values["body-limit"] === undefined ? undefined : parseInteger("body-limit", values["body-limit"], 1, 1024)! * 1024 * 1024,
+    dataDir: values["data-dir"],
+    auditPrompts: values["audit-prompts"] ?? false,
+    ttlMinutes: parseNumber("ttl", values.ttl, -1, 10_000_000),
+    memoryBudgetGb: parseNumber("memory-budget", values["memory-budget"], 0.001, 1_000_000),
   };
 }

@@ -25,6 +25,13 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   internal_error: 500,
 };
 
+/** OpenAI's spelling of codes where it has one. */
+const WIRE_CODE: Partial<Record<ErrorCode, string>> = {
+  invalid_argument: "invalid_value",
+  unsupported: "unsupported_parameter",
+  model_not_loaded: "model_not_found",
+};
+
 const TYPE_BY_STATUS: Record<number, string> = {
   400: "invalid_request_error",
   401: "authentication_error",
@@ -51,7 +58,7 @@ export function toHttpError(error: unknown): HttpError {
     const message = error.code === "internal_error" ? "Internal server error" : error.message;
     return {
       status,
-      body: openAiError(status, message, error.code === "invalid_argument" ? "invalid_value" : error.code, error.param ?? null),
+      body: openAiError(status, message, WIRE_CODE[error.code] ?? error.code, error.param ?? null),
       ...(error instanceof QueueFullError ? { headers: { "retry-after": String(error.retryAfterSeconds) } } : {}),
     };
   }

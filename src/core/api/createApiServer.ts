@@ -2,11 +2,17 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Core } from "../createCore.js";
 import { toHttpError } from "./apiErrors.js";
+import { registerOllamaRoutes } from "./ollama/registerOllamaRoutes.js";
+import { registerChatCompletionsRoute } from "./openai/chatCompletionsRoute.js";
+import { registerCompletionsRoute } from "./openai/completionsRoute.js";
+import { registerEmbeddingsRoute } from "./openai/embeddingsRoute.js";
 import { registerModelsRoutes } from "./openai/modelsRoutes.js";
+import { registerObservability } from "./registerObservability.js";
 import { registerHealthRoutes } from "./routes/healthRoutes.js";
+import { registerSecurity, type SecurityOptions } from "./security/registerSecurity.js";
 
 /** Options of {@link createApiServer}. */
-export interface ApiServerOptions {
+export interface ApiServerOptions extends SecurityOptions {
   core: Core;
   /** Largest request body accepted. Default: 10 MB. */
   bodyLimitBytes?: number;
@@ -14,7 +20,7 @@ export interface ApiServerOptions {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
-/** Builds the HTTP server (not yet listening). */
+/** Builds the HTTP server (not yet listening): OpenAI and Ollama dialects over the core's services. */
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const { core } = options;
   const app: FastifyInstance = Fastify({
@@ -26,20 +32,44 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     forceCloseConnections: true,
     return503OnClosing: true,
   });
+  // Bodies are JSON whatever the declared type (`curl -d` sends form encoding, as Ollama's docs
+  // show). That is safe because browsers' cross-site requests carry an Origin, which the
+  // security hook refuses unless the user listed it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(Object.assign(new Error(`Body is not valid JSON: ${(error as Error).message}`), { statusCode: 400 }), undefined);
+    }
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
   app.setErrorHandler((error, request, reply) => {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) request.log.error({ err: error }, "request failed");
-    void reply.code(httpError.status).headers(httpError.headers ?? {}).send(httpError.body);
+    const body = request.url.startsWith("/api/") ? { error: httpError.body.error.message } : httpError.body;
+    void reply.code(httpError.status).headers(httpError.headers ?? {}).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({
-      error: { message: `Unknown route ${request.method} ${request.url.split("?")[0]}`, type: "invalid_request_error", param: null, code: "not_found" },
-    });
+    const message = `Unknown route ${request.method} ${request.url.split("?")[0]}`;
+    void reply.code(404).send(request.url.startsWith("/api/") ? { error: message } : { error: { message, type: "invalid_request_error", param: null, code: "not_found" } });
   });
+
+  registerObservability(app, core.metrics, core.auditLog, core.logger);
+  registerSecurity(app, options);
   registerHealthRoutes(app, core);
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, body } = await core.metrics.render();
+    return reply.header("content-type", contentType).send(body);
+  });
   registerModelsRoutes(app, core);
+  registerChatCompletionsRoute(app, core);
+  registerCompletionsRoute(app, core);
+  registerEmbeddingsRoute(app, core);
+  registerOllamaRoutes(app, core);
   return app;
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { ChatMessage } from "../../shared/api/generation.js";
+import type { MemoryEstimate } from "../../shared/api/library.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotLoadedError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
@@ -22,6 +23,20 @@ export interface ModelLoadOptions {
   maxQueue?: number;
   /** Longest a request waits for a sequence. Default: 120000 ms. */
   queueTimeoutMs?: number;
+  /**
+   * GGUF LoRA adapters applied to the model's context: `path` is absolute or an id/path inside
+   * the models dir; `scale` defaults to 1. Adapters apply to the load that creates the model;
+   * a model already loaded keeps its adapters. Default: none.
+   */
+  lora?: LoraAdapterOptions[];
+}
+
+/** One LoRA adapter of {@link ModelLoadOptions.lora}. */
+export interface LoraAdapterOptions {
+  /** Absolute path of the adapter's GGUF file, or its id/path inside the models dir. */
+  path: string;
+  /** Strength of the adapter. Default: 1. */
+  scale?: number;
 }
 
 /** Options of {@link Engine}. */
@@ -33,6 +48,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Defaults for every load, overridden per load. */
   loadDefaults?: ModelLoadOptions;
+  /** Called after each successful load (metrics, UI events). */
+  onModelLoaded?: (model: LoadedModel) => void;
 }
 
 export const DEFAULT_MAX_CONTEXT_SIZE = 4096;
@@ -94,16 +111,27 @@ export class Engine {
     }
     // Reading the header first turns a truncated or foreign file into a clear message
     // before llama.cpp sees it.
-    const [{ readGgufFileInfo }, { LoadedModel }, runtime] = await Promise.all([
+    const [{ readGgufFileInfo, GgufInsights }, { LoadedModel }, runtime] = await Promise.all([
       import("node-llama-cpp"),
       import("./LoadedModel.js"),
       this.options.runtime(),
     ]);
+    let fileInfo;
     try {
-      await readGgufFileInfo(modelPath, { readTensorInfo: true });
+      fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
     } catch (error) {
       throw new ModelLoadFailedError(id, `not a valid GGUF file (${(error as Error).message})`, error);
     }
+    // A file cut short (an interrupted copy or download) has an intact header but too few
+    // tensor bytes; llama.cpp would fail on it in ways node-llama-cpp does not always clean up.
+    if (fileInfo.splicedParts <= 1 && fileInfo.infoEndOffset !== undefined) {
+      const needed = fileInfo.infoEndOffset + (await GgufInsights.from(fileInfo, runtime.llama)).modelSize;
+      const actual = statSync(modelPath).size;
+      if (actual < needed) {
+        throw new ModelLoadFailedError(id, `the file is truncated: it has ${actual} bytes but its tensors need ${needed} (an incomplete download or copy?)`);
+      }
+    }
+    const loraAdapters = await this.resolveLoraAdapters(id, options.lora);
     const { llama } = runtime;
     let model;
     try {
@@ -117,6 +145,7 @@ export class Engine {
         contextSize,
         sequences: parallel,
         threads: runtime.threads,
+        ...(loraAdapters.length > 0 ? { lora: { adapters: loraAdapters } } : {}),
       });
       const loadedModel = new LoadedModel(
         id,
@@ -137,11 +166,91 @@ export class Engine {
         throw new MardukError("internal_error", "The engine is shutting down");
       }
       this.loaded.set(id, loadedModel);
+      this.options.onModelLoaded?.(loadedModel);
       log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel }, "model loaded");
       return loadedModel;
     } catch (error) {
       await model.dispose().catch(() => undefined);
       if (error instanceof MardukError) throw error;
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+  }
+
+  /**
+   * Checks each LoRA adapter before llama.cpp sees it: the file exists and is a GGUF adapter.
+   * @throws ModelLoadFailedError naming the adapter
+   */
+  private async resolveLoraAdapters(
+    id: string,
+    adapters: readonly LoraAdapterOptions[] = [],
+  ): Promise<{ filePath: string; scale?: number }[]> {
+    if (adapters.length === 0) return [];
+    const { readGgufFileInfo } = await import("node-llama-cpp");
+    const resolved: { filePath: string; scale?: number }[] = [];
+    for (const adapter of adapters) {
+      let filePath: string;
+      try {
+        filePath = path.isAbsolute(adapter.path) ? adapter.path : resolveModelIdPath(this.modelsDir, adapter.path);
+      } catch {
+        throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' not found`);
+      }
+      if (!existsSync(filePath)) throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' not found`);
+      if (adapter.scale !== undefined && !Number.isFinite(adapter.scale)) {
+        throw new InvalidArgumentError("a LoRA adapter's scale must be a finite number", "lora");
+      }
+      let info;
+      try {
+        info = await readGgufFileInfo(filePath, { readTensorInfo: false, logWarnings: false });
+      } catch (error) {
+        throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' is not a valid GGUF file (${(error as Error).message})`, error);
+      }
+      const general = info.metadata.general as { type?: unknown } | undefined;
+      if (general?.type !== "adapter") {
+        throw new ModelLoadFailedError(id, `'${adapter.path}' is not a LoRA adapter (its general.type is not "adapter")`);
+      }
+      resolved.push({ filePath, ...(adapter.scale !== undefined ? { scale: adapter.scale } : {}) });
+    }
+    return resolved;
+  }
+
+  /**
+   * Estimates the memory a load of the model would take (weights plus the context of all its
+   * sequences, plus LoRA adapters) from its GGUF header, with node-llama-cpp's insights for the
+   * machine's backend. Creates the runtime when needed; loads nothing.
+   * @throws ModelNotFoundError, InvalidArgumentError, ModelLoadFailedError (not a valid GGUF file)
+   */
+  async estimateMemory(ref: string, options: ModelLoadOptions = {}): Promise<MemoryEstimate> {
+    const { id, path: modelPath } = this.resolveModel(ref);
+    const merged = { ...this.options.loadDefaults, ...options };
+    const [{ readGgufFileInfo, GgufInsights }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
+    let info;
+    try {
+      info = await readGgufFileInfo(modelPath, { logWarnings: false });
+    } catch (error) {
+      throw new ModelLoadFailedError(id, `not a valid GGUF file (${(error as Error).message})`, error);
+    }
+    try {
+      const insights = await GgufInsights.from(info, runtime.llama);
+      const { gpuLayers, useMmap } = await insights.configurationResolver.resolveModelGpuLayersV2(merged.gpuLayers ?? "auto");
+      const contextSize = merged.contextSize ?? Math.min(insights.trainContextSize ?? DEFAULT_MAX_CONTEXT_SIZE, DEFAULT_MAX_CONTEXT_SIZE);
+      const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers, useMmap });
+      const context = await insights.estimateContextResourceRequirementsV2({
+        contextSize,
+        modelGpuLayers: gpuLayers,
+        sequences: merged.parallel ?? DEFAULT_PARALLEL,
+        useMmap,
+      });
+      let loraBytes = 0;
+      for (const adapter of merged.lora ?? []) {
+        try {
+          const filePath = path.isAbsolute(adapter.path) ? adapter.path : resolveModelIdPath(this.modelsDir, adapter.path);
+          loraBytes += statSync(filePath).size;
+        } catch {
+          // a missing adapter fails the load itself, with a clearer message
+        }
+      }
+      return { ramBytes: weights.cpuRam + context.cpuRam + loraBytes, vramBytes: weights.gpuVram + context.gpuVram };
+    } catch (error) {
       throw new ModelLoadFailedError(id, (error as Error).message, error);
     }
   }

@@ -34,6 +34,7 @@ import { resolveGenerationOptions, type ResolvedGenerationOptions } from "./gene
 import { GenerationStream } from "./GenerationStream.js";
 import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
 import { SequencePool, type SequencePoolState } from "./SequencePool.js";
+import { StopStringMatcher } from "./StopStringMatcher.js";
 
 /** What loading a model cost. */
 export interface ModelLoadStats {
@@ -211,8 +212,34 @@ export class LoadedModel {
       run: async (sequence, common) => {
         const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
         try {
-          const response = await completion.generateCompletionWithMeta(prompt, { ...common, disableContextShift: true });
-          return { text: response.response, stopReason: response.metadata.stopReason };
+          if (resolved.stop.length === 0) {
+            const response = await completion.generateCompletionWithMeta(prompt, { ...common, disableContextShift: true });
+            return { text: response.response, stopReason: response.metadata.stopReason };
+          }
+          // LlamaCompletion matches stop strings against tokens detokenized one by one, which
+          // drops SentencePiece's leading spaces (" fox" never matches), so stop strings are
+          // matched here on the properly detokenized stream instead.
+          const matcher = new StopStringMatcher(resolved.stop);
+          const stopAtMatch = new AbortController();
+          let text = "";
+          const emit = (chunk: string): void => {
+            if (!chunk) return;
+            text += chunk;
+            common.onTextChunk(chunk);
+          };
+          const response = await completion.generateCompletionWithMeta(prompt, {
+            ...common,
+            customStopTriggers: undefined,
+            signal: AbortSignal.any([common.signal, stopAtMatch.signal]),
+            disableContextShift: true,
+            onTextChunk: (chunk) => {
+              emit(matcher.push(chunk));
+              if (matcher.stopped) stopAtMatch.abort();
+            },
+          });
+          if (matcher.stopped) return { text, stopReason: "customStopTrigger" };
+          emit(matcher.flush());
+          return { text, stopReason: response.metadata.stopReason };
         } finally {
           completion.dispose({ disposeSequence: false });
         }

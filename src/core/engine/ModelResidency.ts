@@ -1,12 +1,25 @@
-import type { Engine, ModelLoadOptions } from "./Engine.js";
+import { EventEmitter } from "node:events";
+import type {
+  LoadedModelState,
+  MemoryEstimate,
+  ResidencyEvent,
+  UnloadReason,
+} from "../../shared/api/library.js";
+import { MardukError, ModelLoadFailedError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { formatBytes } from "../models/library/formatBytes.js";
+import { createSystemMemoryProbe, type MemoryProbe, type MemorySnapshot } from "../models/library/memoryProbe.js";
+import type { ModelLoadOptions } from "./Engine.js";
 import type { LoadedModel } from "./LoadedModel.js";
+
+export type { MemoryProbe, MemorySnapshot };
 
 /** Options of one {@link ModelResidency.acquire}. */
 export interface AcquireModelOptions {
   /**
    * How long the model stays loaded after this use, in ms (Ollama's `keep_alive`);
-   * 0 unloads it as soon as it is idle, a negative value keeps it loaded until unloaded by hand.
-   * Default: the model's own TTL.
+   * 0 unloads it as soon as it is idle, a negative value keeps it loaded until unloaded by hand
+   * (or evicted to make room). Default: the model's own TTL.
    */
   keepAliveMs?: number;
   /** Load options used when the model has to be loaded. */
@@ -14,24 +27,440 @@ export interface AcquireModelOptions {
 }
 
 /** A model held in memory for one request; release it when the request ends. */
-export interface ModelLease {
-  readonly model: LoadedModel;
+export interface ModelLease<M = LoadedModel> {
+  readonly model: M;
+  /** Ends the lease (idempotent); the model's idle TTL starts when its last lease ends. */
   release(): void;
 }
 
-/**
- * Keeps models in memory while they are used: an API request naming a model that is not
- * loaded loads it just in time (concurrent requests share one load), and each request holds a
- * lease so the model is never unloaded under it.
- */
-export class ModelResidency {
-  constructor(private readonly engine: Engine) {}
+/** What a resident model must offer: its id. */
+export interface ResidentModel {
+  readonly id: string;
+}
 
-  /** Returns the loaded model, loading it first when needed. @throws ModelNotFoundError, ModelLoadFailedError */
-  async acquire(modelId: string, options: AcquireModelOptions = {}): Promise<ModelLease> {
-    const model = this.engine.getLoaded(modelId) ?? (await this.engine.loadModel(modelId, options.load));
-    return { model, release: () => undefined };
+/**
+ * What residency needs from the engine; {@link Engine} implements it. Injected so that TTL,
+ * LRU and budget logic are tested without a model.
+ */
+export interface ResidencyLoader<M extends ResidentModel> {
+  /** The canonical id of a model reference ("x.gguf" -> "x"). Synchronous. @throws ModelNotFoundError */
+  resolveModel(ref: string): { id: string };
+  /** Loads a model (concurrent calls for one model share one load). */
+  loadModel(ref: string, options?: ModelLoadOptions): Promise<M>;
+  unloadModel(id: string): Promise<boolean>;
+  getLoaded(id: string): M | undefined;
+  /** Estimated memory of a load, before loading. */
+  estimateMemory(ref: string, options?: ModelLoadOptions): Promise<MemoryEstimate>;
+}
+
+/** Timers, injected so TTL logic is tested with a fake clock. */
+export interface ResidencyClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real time; its timers never keep the process alive. */
+export const systemClock: ResidencyClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, 2 ** 31 - 1)).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Options of {@link ModelResidency}. */
+export interface ModelResidencyOptions {
+  /** Idle time after which a model unloads, in ms; 0: as soon as idle; negative: never. Default: 15 minutes. */
+  keepAliveMs?: number;
+  /** Idle TTL per model id, overriding `keepAliveMs`. Default: none. */
+  keepAliveByModel?: Readonly<Record<string, number>>;
+  /**
+   * Most memory (RAM plus VRAM, by estimate) that loaded models may take together; least
+   * recently used idle models are unloaded to stay within it. Default: no fixed budget, only
+   * the machine's free memory (see `ramHeadroomBytes`).
+   */
+  memoryBudgetBytes?: number;
+  /** RAM left free for the system and the app when deciding whether a model fits. Default: 512 MiB. */
+  ramHeadroomBytes?: number;
+  /** Reads free RAM and VRAM. Default: the OS's free RAM, VRAM unknown. */
+  memoryProbe?: MemoryProbe;
+  /** Default: {@link systemClock}. */
+  clock?: ResidencyClock;
+  /** Default: no logging. */
+  logger?: Logger;
+}
+
+/** Events of {@link ModelResidency}. */
+export interface ModelResidencyEvents {
+  /** A model started loading, loaded, failed to load or unloaded. */
+  event: [event: ResidencyEvent];
+  /** The resident models changed (state, leases, TTL); carries {@link ModelResidency.list}. */
+  changed: [models: LoadedModelState[]];
+}
+
+export const DEFAULT_KEEP_ALIVE_MS = 15 * 60_000;
+export const DEFAULT_RAM_HEADROOM_BYTES = 512 * 1024 * 1024;
+
+interface Entry<M> {
+  readonly id: string;
+  /** What the loader is given (a path for a model outside the models dir). */
+  readonly ref: string;
+  state: "loading" | "loaded" | "unloading";
+  model?: M;
+  ready: Promise<M>;
+  unloaded?: Promise<void>;
+  leases: number;
+  loadedAt?: number;
+  lastUsedAt: number;
+  /** Order of last use (ties of `lastUsedAt` within one millisecond are common). */
+  useOrder: number;
+  /** Idle TTL of the current or next idle period. */
+  keepAliveMs: number;
+  /** Set by {@link ModelResidency.unload} on a model in use: unload when the last lease ends. */
+  unloadWhenIdle: boolean;
+  timer?: unknown;
+  expiresAt?: number;
+  memory: MemoryEstimate;
+}
+
+/**
+ * Keeps models in memory while they are used and within a memory budget:
+ * - an API request naming a model that is not loaded loads it just in time, and concurrent
+ *   requests for one model share one load;
+ * - each request holds a lease, and a leased model is never unloaded;
+ * - an idle model unloads after its TTL (per model, per request as Ollama's `keep_alive`);
+ * - before a load, the model's memory is estimated; when it would not fit (the budget, or the
+ *   machine's free RAM/VRAM), least recently used idle models are unloaded first, and a model
+ *   that cannot fit fails with a ModelLoadFailedError that says so.
+ */
+export class ModelResidency<M extends ResidentModel = LoadedModel> extends EventEmitter<ModelResidencyEvents> {
+  private readonly entries = new Map<string, Entry<M>>();
+  /** Ids of models loaded from a path outside the models dir, mapped to that path, so they can be reloaded. */
+  private readonly refs = new Map<string, string>();
+  private readonly keepAliveByModel = new Map<string, number>();
+  private readonly clock: ResidencyClock;
+  private readonly probe: MemoryProbe;
+  private admissionQueue: Promise<void> = Promise.resolve();
+  private uses = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly loader: ResidencyLoader<M>,
+    private readonly options: ModelResidencyOptions = {},
+  ) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.probe = options.memoryProbe ?? createSystemMemoryProbe();
+    for (const [id, ms] of Object.entries(options.keepAliveByModel ?? {})) this.keepAliveByModel.set(id, ms);
+    const budget = options.memoryBudgetBytes;
+    if (budget !== undefined && !(budget > 0)) throw new MardukError("invalid_argument", "memoryBudgetBytes must be positive");
   }
 
-  dispose(): void {}
+  /** The fixed memory budget, if one is set. */
+  get memoryBudgetBytes(): number | undefined {
+    return this.options.memoryBudgetBytes;
+  }
+
+  /**
+   * Returns the loaded model under a lease, loading it first when needed.
+   * @throws ModelNotFoundError, InvalidArgumentError, ModelLoadFailedError (bad file, not enough memory)
+   */
+  async acquire(modelRef: string, options: AcquireModelOptions = {}): Promise<ModelLease<M>> {
+    this.assertOpen();
+    const id = this.entries.has(modelRef) || this.refs.has(modelRef) ? modelRef : this.loader.resolveModel(modelRef).id;
+    if (id !== modelRef && !this.refs.has(id) && isPathRef(modelRef)) this.refs.set(id, modelRef);
+
+    for (;;) {
+      const entry = this.entries.get(id);
+      if (!entry) break;
+      if (entry.state === "unloading") {
+        await entry.unloaded;
+        continue;
+      }
+      if (entry.state === "loaded" && this.loader.getLoaded(id) !== entry.model) {
+        // Unloaded behind our back (directly through the engine): forget it and load again.
+        this.forget(entry);
+        continue;
+      }
+      return this.waitAndLease(entry, options);
+    }
+
+    const now = this.clock.now();
+    const adopted = this.loader.getLoaded(id);
+    let settle!: { resolve: (model: M) => void; reject: (error: unknown) => void };
+    const ready = new Promise<M>((resolve, reject) => (settle = { resolve, reject }));
+    ready.catch(() => undefined);
+    const entry: Entry<M> = {
+      id,
+      ref: this.refs.get(id) ?? modelRef,
+      state: adopted ? "loaded" : "loading",
+      model: adopted,
+      ready,
+      leases: 0,
+      loadedAt: adopted ? now : undefined,
+      lastUsedAt: now,
+      useOrder: ++this.uses,
+      keepAliveMs: this.modelKeepAlive(id),
+      unloadWhenIdle: false,
+      memory: { ramBytes: 0, vramBytes: 0 },
+    };
+    this.entries.set(id, entry);
+    // Lease first, so the entry counts this request from its first event on.
+    const lease = this.waitAndLease(entry, options);
+    if (adopted) {
+      // Loaded directly through the engine (e.g. at start): track it from now on.
+      settle.resolve(adopted);
+      void this.loader.estimateMemory(entry.ref, options.load).then(
+        (memory) => (entry.memory = memory),
+        () => undefined,
+      );
+    } else {
+      this.loadEntry(entry, options.load).then(settle.resolve, settle.reject);
+    }
+    return lease;
+  }
+
+  /** Loads a model (if needed) and leaves it idle, so its TTL applies: a preload. */
+  async load(modelRef: string, options: AcquireModelOptions = {}): Promise<M> {
+    const lease = await this.acquire(modelRef, options);
+    lease.release();
+    return lease.model;
+  }
+
+  /**
+   * Unloads a model now when it is idle, or as soon as its last lease ends.
+   * @returns true when it was unloaded now, false when it is in use (unloads later) or not loaded.
+   */
+  async unload(id: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state === "unloading") return false;
+    if (entry.leases > 0 || entry.state === "loading") {
+      entry.unloadWhenIdle = true;
+      return false;
+    }
+    await this.unloadEntry(entry, "manual");
+    return true;
+  }
+
+  /** Sets a model's idle TTL (undefined: back to the default); applies from its next idle period. */
+  setKeepAlive(id: string, keepAliveMs: number | undefined): void {
+    if (keepAliveMs === undefined) this.keepAliveByModel.delete(id);
+    else this.keepAliveByModel.set(id, keepAliveMs);
+  }
+
+  /** The models in memory or loading, most recently used first. */
+  list(): LoadedModelState[] {
+    return [...this.entries.values()]
+      .sort((a, b) => b.useOrder - a.useOrder)
+      .map((entry) => ({
+        id: entry.id,
+        state: entry.state,
+        ...(entry.loadedAt !== undefined ? { loadedAt: entry.loadedAt } : {}),
+        lastUsedAt: entry.lastUsedAt,
+        activeRequests: entry.leases,
+        keepAliveMs: entry.keepAliveMs,
+        ...(entry.expiresAt !== undefined ? { expiresAt: entry.expiresAt } : {}),
+        memory: { ...entry.memory },
+      }));
+  }
+
+  /** Estimated memory of every model in memory or loading. */
+  get usedMemory(): MemoryEstimate {
+    let ramBytes = 0;
+    let vramBytes = 0;
+    for (const entry of this.entries.values()) {
+      ramBytes += entry.memory.ramBytes;
+      vramBytes += entry.memory.vramBytes;
+    }
+    return { ramBytes, vramBytes };
+  }
+
+  /** Stops the TTL timers and refuses new leases. Unloading is the engine's `dispose()`. */
+  dispose(): void {
+    this.disposed = true;
+    for (const entry of this.entries.values()) this.cancelTimer(entry);
+    this.removeAllListeners();
+  }
+
+  private assertOpen(): void {
+    if (this.disposed) throw new MardukError("internal_error", "The server is shutting down");
+  }
+
+  private modelKeepAlive(id: string): number {
+    return this.keepAliveByModel.get(id) ?? this.options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  }
+
+  private async waitAndLease(entry: Entry<M>, options: AcquireModelOptions): Promise<ModelLease<M>> {
+    entry.leases++;
+    this.cancelTimer(entry);
+    let model: M;
+    try {
+      model = await entry.ready;
+    } catch (error) {
+      entry.leases--;
+      throw error;
+    }
+    entry.lastUsedAt = this.clock.now();
+    entry.useOrder = ++this.uses;
+    this.emitChanged();
+    let released = false;
+    return {
+      model,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.leases--;
+        entry.lastUsedAt = this.clock.now();
+        entry.useOrder = ++this.uses;
+        entry.keepAliveMs = options.keepAliveMs ?? this.modelKeepAlive(entry.id);
+        if (entry.leases === 0) this.becameIdle(entry);
+        this.emitChanged();
+      },
+    };
+  }
+
+  private async loadEntry(entry: Entry<M>, loadOptions: ModelLoadOptions | undefined): Promise<M> {
+    this.emitEvent({ type: "loading", id: entry.id });
+    try {
+      await this.admit(entry, loadOptions);
+      const model = await this.loader.loadModel(entry.ref, loadOptions);
+      entry.model = model;
+      entry.state = "loaded";
+      entry.loadedAt = entry.lastUsedAt = this.clock.now();
+      entry.useOrder = ++this.uses;
+      this.emitEvent({ type: "loaded", id: entry.id, memory: { ...entry.memory } });
+      if (entry.leases === 0) this.becameIdle(entry);
+      return model;
+    } catch (error) {
+      this.forget(entry);
+      const failure = error instanceof MardukError ? error : new ModelLoadFailedError(entry.id, (error as Error).message, error);
+      this.options.logger?.warn({ model: entry.id, err: failure }, "model load failed");
+      this.emitEvent({ type: "load_failed", id: entry.id, message: failure.message });
+      throw failure;
+    }
+  }
+
+  /**
+   * Makes room for a model: estimates its memory, then unloads least recently used idle models
+   * until it fits. One admission at a time, so two loads never count on the same free memory.
+   * @throws ModelLoadFailedError when it cannot fit
+   */
+  private async admit(entry: Entry<M>, loadOptions: ModelLoadOptions | undefined): Promise<void> {
+    const previous = this.admissionQueue;
+    let done!: () => void;
+    this.admissionQueue = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    try {
+      const need = await this.loader.estimateMemory(entry.ref, loadOptions);
+      entry.memory = need;
+      for (;;) {
+        const problem = this.findMemoryProblem(entry, need, await this.probe());
+        if (problem === undefined) return;
+        const victim = this.leastRecentlyUsedIdle(entry);
+        if (!victim) {
+          const busy = [...this.entries.values()].filter((other) => other !== entry);
+          const detail = busy.length > 0 ? ` (in use: ${busy.map((other) => other.id).join(", ")})` : "";
+          throw new ModelLoadFailedError(entry.id, `not enough memory: ${problem}${detail}`);
+        }
+        this.options.logger?.info({ model: victim.id, for: entry.id }, "unloading the least recently used model to make room");
+        await this.unloadEntry(victim, "evicted");
+      }
+    } finally {
+      done();
+    }
+  }
+
+  /** Why `need` does not fit now, or undefined when it fits. */
+  private findMemoryProblem(entry: Entry<M>, need: MemoryEstimate, snapshot: MemorySnapshot): string | undefined {
+    const others = [...this.entries.values()].filter((other) => other !== entry);
+    const needTotal = need.ramBytes + need.vramBytes;
+    const budget = this.options.memoryBudgetBytes;
+    if (budget !== undefined) {
+      const used = others.reduce((sum, other) => sum + other.memory.ramBytes + other.memory.vramBytes, 0);
+      if (used + needTotal > budget) {
+        const held = used > 0 ? `, ${formatBytes(used)} of it held by other models` : "";
+        return `needs ${formatBytes(needTotal)}, budget ${formatBytes(budget)}${held}`;
+      }
+    }
+    // Models still loading have not taken their memory yet: count what they reserved.
+    const reserved = others.filter((other) => other.state === "loading");
+    const reservedRam = reserved.reduce((sum, other) => sum + other.memory.ramBytes, 0);
+    const reservedVram = reserved.reduce((sum, other) => sum + other.memory.vramBytes, 0);
+    const freeRam = snapshot.freeRamBytes - reservedRam - (this.options.ramHeadroomBytes ?? DEFAULT_RAM_HEADROOM_BYTES);
+    if (need.ramBytes > freeRam) return `needs ${formatBytes(need.ramBytes)} of RAM, only ${formatBytes(Math.max(0, freeRam))} free`;
+    const freeVram = snapshot.freeVramBytes - reservedVram;
+    if (need.vramBytes > 0 && need.vramBytes > freeVram) {
+      return `needs ${formatBytes(need.vramBytes)} of VRAM, only ${formatBytes(Math.max(0, freeVram))} free`;
+    }
+    return undefined;
+  }
+
+  private leastRecentlyUsedIdle(except: Entry<M>): Entry<M> | undefined {
+    let oldest: Entry<M> | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry === except || entry.state !== "loaded" || entry.leases > 0) continue;
+      if (!oldest || entry.useOrder < oldest.useOrder) oldest = entry;
+    }
+    return oldest;
+  }
+
+  private becameIdle(entry: Entry<M>): void {
+    this.cancelTimer(entry);
+    if (entry.state !== "loaded" || this.disposed) return;
+    const keepAliveMs = entry.unloadWhenIdle ? 0 : entry.keepAliveMs;
+    if (keepAliveMs < 0) return;
+    if (keepAliveMs === 0) {
+      void this.unloadEntry(entry, entry.unloadWhenIdle ? "manual" : "idle");
+      return;
+    }
+    entry.expiresAt = this.clock.now() + keepAliveMs;
+    entry.timer = this.clock.setTimeout(() => {
+      entry.timer = undefined;
+      if (entry.leases === 0 && entry.state === "loaded") void this.unloadEntry(entry, "idle");
+    }, keepAliveMs);
+  }
+
+  private cancelTimer(entry: Entry<M>): void {
+    if (entry.timer !== undefined) this.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.expiresAt = undefined;
+  }
+
+  private unloadEntry(entry: Entry<M>, reason: UnloadReason): Promise<void> {
+    if (entry.unloaded) return entry.unloaded;
+    entry.state = "unloading";
+    this.cancelTimer(entry);
+    this.emitChanged();
+    entry.unloaded = (async () => {
+      try {
+        await this.loader.unloadModel(entry.id);
+      } catch (error) {
+        this.options.logger?.error({ model: entry.id, err: error }, "model unload failed");
+      } finally {
+        this.forget(entry);
+        this.options.logger?.info({ model: entry.id, reason }, "model unloaded by residency");
+        this.emitEvent({ type: "unloaded", id: entry.id, reason });
+      }
+    })();
+    return entry.unloaded;
+  }
+
+  private forget(entry: Entry<M>): void {
+    this.cancelTimer(entry);
+    if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
+    this.emitChanged();
+  }
+
+  private emitEvent(event: ResidencyEvent): void {
+    this.emit("event", event);
+    this.emitChanged();
+  }
+
+  private emitChanged(): void {
+    if (this.listenerCount("changed") > 0) this.emit("changed", this.list());
+  }
+}
+
+/** True for a reference that names a file (absolute or relative path) rather than an id. */
+function isPathRef(ref: string): boolean {
+  return ref.toLowerCase().endsWith(".gguf") && (ref.startsWith("/") || ref.startsWith(".") || /^[a-zA-Z]:[\\/]/.test(ref));
 }

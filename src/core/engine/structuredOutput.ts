@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp";
 import type { JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../../shared/api/generation.js";
 import { InvalidArgumentError } from "../errors.js";
+import { normalizeJsonSchema } from "./jsonSchemaSubset.js";
 
 /** A new OpenAI-style tool call id. */
 export function newToolCallId(): string {
@@ -9,29 +10,33 @@ export function newToolCallId(): string {
 }
 
 /** A grammar that constrains the reply to JSON (any object, or one matching a schema). */
-export async function createResponseGrammar(llama: Llama, format: ResponseFormat): Promise<LlamaGrammar | undefined> {
+export async function createResponseGrammar(
+  llama: Llama,
+  format: ResponseFormat,
+  param = "response_format.json_schema.schema",
+): Promise<LlamaGrammar | undefined> {
   if (format.type === "text") return undefined;
   if (format.type === "json_object") return llama.getGrammarFor("json");
+  const schema = normalizeJsonSchema(format.schema, param);
+  // Client schemas are only known at run time; node-llama-cpp's generic types describe literal schemas.
+  const createGrammar = llama.createGrammarForJsonSchema.bind(llama) as unknown as (schema: JsonSchema) => Promise<LlamaGrammar>;
   try {
-    // Client schemas are only known at run time; node-llama-cpp's generic types describe literal schemas.
-    const createGrammar = llama.createGrammarForJsonSchema.bind(llama) as unknown as (schema: JsonSchema) => Promise<LlamaGrammar>;
-    return await createGrammar(format.schema);
+    return await createGrammar(schema);
   } catch (error) {
-    throw new InvalidArgumentError(
-      `response_format.json_schema.schema is not supported: ${(error as Error).message}`,
-      "response_format.json_schema.schema",
-    );
+    throw new InvalidArgumentError(`${param} is not supported: ${(error as Error).message}`, param);
   }
 }
 
 /** node-llama-cpp's function definitions for "auto" tool choice (the model decides in its own call syntax). */
 export function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatModelFunctions {
   return Object.fromEntries(
-    tools.map((tool) => [
+    tools.map((tool, index) => [
       tool.name,
       {
         ...(tool.description ? { description: tool.description } : {}),
-        ...(tool.parameters && Object.keys(tool.parameters).length > 0 ? { params: tool.parameters as GbnfJsonSchema } : {}),
+        ...(tool.parameters && Object.keys(tool.parameters).length > 0
+          ? { params: normalizeJsonSchema(tool.parameters, `tools[${index}].function.parameters`) as GbnfJsonSchema }
+          : {}),
       },
     ]),
   );
@@ -44,11 +49,14 @@ export function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatMode
  * that documents them. The result is parsed back into a tool call.
  */
 export function forcedToolCallSchema(tools: readonly ToolDefinition[]): JsonSchema {
-  const variants = tools.map((tool) => ({
+  const variants = tools.map((tool, index) => ({
     type: "object",
     properties: {
       name: { const: tool.name },
-      arguments: tool.parameters && Object.keys(tool.parameters).length > 0 ? tool.parameters : { type: "object", properties: {} },
+      arguments:
+        tool.parameters && Object.keys(tool.parameters).length > 0
+          ? normalizeJsonSchema(tool.parameters, `tools[${index}].function.parameters`)
+          : { type: "object", properties: {} },
     },
     required: ["name", "arguments"],
   }));

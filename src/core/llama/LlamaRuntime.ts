@@ -25,6 +25,7 @@ export class LlamaRuntime {
     /** Threads each context evaluates with. */
     readonly threads: number,
     readonly requestedBackend: Backend,
+    private readonly logger?: Logger,
   ) {}
 
   static async create(options: LlamaRuntimeOptions = {}): Promise<LlamaRuntime> {
@@ -45,7 +46,7 @@ export class LlamaRuntime {
         else if (level === LlamaLogLevel.warn) logger.debug({ llama: true }, text);
       },
     });
-    return new LlamaRuntime(llama, threads, backend);
+    return new LlamaRuntime(llama, threads, backend, logger);
   }
 
   /** The backend in use: a GPU type, or "cpu". */
@@ -53,7 +54,19 @@ export class LlamaRuntime {
     return this.llama.gpu === false ? "cpu" : this.llama.gpu;
   }
 
-  async dispose(): Promise<void> {
-    if (!this.llama.disposed) await this.llama.dispose();
+  /**
+   * Releases llama.cpp. Bounded in time: node-llama-cpp 3.21.1 can leave `llama.dispose()`
+   * pending forever after llama.cpp rejected a model file, and shutdown must still finish.
+   */
+  async dispose(timeoutMs = 3000): Promise<void> {
+    if (this.llama.disposed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      timer.unref();
+    });
+    const outcome = await Promise.race([this.llama.dispose().then(() => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") this.logger?.warn("llama.cpp did not finish releasing in time; continuing shutdown");
   }
 }

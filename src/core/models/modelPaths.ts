@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.js";
@@ -43,13 +43,46 @@ export function resolveModelIdPath(modelsDir: string, id: string): string {
   if (unsafe) throw new InvalidArgumentError(`'${id}' is not a valid model id`, "model");
   const root = path.resolve(modelsDir);
   const withExtension = id.toLowerCase().endsWith(GGUF_EXTENSION) ? id : id + GGUF_EXTENSION;
-  const candidate = path.resolve(root, withExtension);
-  if (!isInside(root, candidate) || !existsSync(candidate)) throw new ModelNotFoundError(id);
+  let candidate = path.resolve(root, withExtension);
+  if (!isInside(root, candidate)) throw new ModelNotFoundError(id);
+  // A split model (`name-00001-of-00003.gguf` ...) is known by the id `name` and loaded from its first part.
+  if (!existsSync(candidate)) candidate = findFirstSplitPart(candidate) ?? candidate;
+  if (!existsSync(candidate)) throw new ModelNotFoundError(id);
   // Symlinks are allowed inside the dir but must not lead out of it.
   const realRoot = realpathSync(root);
   const realCandidate = realpathSync(candidate);
   if (!isInside(realRoot, realCandidate)) throw new ModelNotFoundError(id);
   return candidate;
+}
+
+/** Matches the name of one part of a split GGUF model: `<base>-00001-of-00003.gguf`. */
+export const SPLIT_PART_PATTERN = /^(?<base>.+)-(?<part>\d{5})-of-(?<count>\d{5})\.gguf$/i;
+
+/** The part number and part count of a split GGUF file name, or undefined for a whole model. */
+export function parseSplitPartName(fileName: string): { base: string; part: number; count: number } | undefined {
+  const match = SPLIT_PART_PATTERN.exec(fileName);
+  if (!match?.groups) return undefined;
+  const part = Number(match.groups.part);
+  const count = Number(match.groups.count);
+  if (part < 1 || count < 2 || part > count) return undefined;
+  return { base: match.groups.base!, part, count };
+}
+
+/** For `<dir>/<base>.gguf`, the path of `<dir>/<base>-00001-of-0000N.gguf` when such a first part exists. */
+function findFirstSplitPart(wholePath: string): string | undefined {
+  const dir = path.dirname(wholePath);
+  const base = path.basename(wholePath).slice(0, -GGUF_EXTENSION.length);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const first = names.find((name) => {
+    const split = parseSplitPartName(name);
+    return split !== undefined && split.part === 1 && split.base === base;
+  });
+  return first === undefined ? undefined : path.join(dir, first);
 }
 
 /** Every `.gguf` file below the models dir (following no symlink out of it), sorted by id. */

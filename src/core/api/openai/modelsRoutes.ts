@@ -1,7 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Core } from "../../createCore.js";
 import { ModelNotFoundError } from "../../errors.js";
-import { listModelFiles } from "../../models/modelPaths.js";
 
 /** OpenAI's model object. */
 export interface OpenAiModel {
@@ -11,15 +10,20 @@ export interface OpenAiModel {
   owned_by: string;
 }
 
-/** Every model in the models dir, plus loaded models that came from elsewhere (a path given at start). */
+/**
+ * Every usable model in the models dir (a split model once; no broken file, no LoRA adapter),
+ * plus loaded models that came from elsewhere (a path given at start).
+ */
 export async function listOpenAiModels(core: Core): Promise<OpenAiModel[]> {
-  const files = await listModelFiles(core.modelsDir);
-  const models: OpenAiModel[] = files.map((file) => ({
-    id: file.id,
-    object: "model",
-    created: Math.floor(file.modifiedAt / 1000),
-    owned_by: "local",
-  }));
+  const library = await core.library.list();
+  const models: OpenAiModel[] = library
+    .filter((model) => model.status === "ok" && model.kind === "model")
+    .map((model) => ({
+      id: model.id,
+      object: "model",
+      created: Math.floor(model.modifiedAt / 1000),
+      owned_by: "local",
+    }));
   const listed = new Set(models.map((model) => model.id));
   for (const loaded of core.engine.listLoaded()) {
     if (!listed.has(loaded.id)) {

@@ -1,0 +1,219 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ChatMessage, GenerationResult } from "../../../shared/api/generation.js";
+import type { Core } from "../../createCore.js";
+import type { StartedGeneration } from "../../inference/InferenceService.js";
+import { InvalidArgumentError, toMardukError } from "../../errors.js";
+import { listModelFiles, resolveModelIdPath } from "../../models/modelPaths.js";
+import { toHttpError } from "../apiErrors.js";
+import { recordAudit } from "../auditContext.js";
+import { abortOnDisconnect, endStream, startStream, writeNdjson } from "../sse.js";
+import { parseBody } from "../validation.js";
+import { ollamaChatSchema, ollamaEmbedSchema, ollamaGenerateSchema, ollamaShowSchema } from "./ollamaSchemas.js";
+import { parseKeepAlive } from "./parseKeepAlive.js";
+import { requestedModel, toOllamaChatMessages, toOllamaGenerationOptions, toOllamaResponseFormat } from "./toOllamaRequest.js";
+
+/** The Ollama API version we speak (clients check it before using newer features). */
+export const OLLAMA_COMPATIBLE_VERSION = "0.9.0";
+
+const nanoseconds = (ms: number) => Math.round(ms * 1e6);
+
+function finalStats(result: GenerationResult, startedAt: number, loadMs: number) {
+  const evalMs = result.timings.decodeTokensPerSecond > 0 ? ((result.usage.completionTokens - 1) * 1000) / result.timings.decodeTokensPerSecond : 0;
+  return {
+    done_reason: result.finishReason === "length" ? "length" : "stop",
+    total_duration: nanoseconds(performance.now() - startedAt),
+    load_duration: nanoseconds(loadMs),
+    prompt_eval_count: result.usage.promptTokens,
+    prompt_eval_duration: nanoseconds(result.timings.promptMs),
+    eval_count: result.usage.completionTokens,
+    eval_duration: nanoseconds(evalMs),
+  };
+}
+
+/**
+ * Streams a generation as Ollama does: NDJSON lines with `done: false`, then one with the
+ * statistics; or one JSON object when `stream` is false.
+ */
+async function respond(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  generation: StartedGeneration,
+  stream: boolean,
+  timing: { startedAt: number; loadMs: number },
+  shape: (text: string, result?: GenerationResult) => object,
+): Promise<unknown> {
+  const base = () => ({ model: generation.modelId, created_at: new Date().toISOString() });
+  if (!stream) {
+    const result = await generation.stream.collect();
+    recordAudit(request, { usage: result.usage });
+    return { ...base(), ...shape(result.text, result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) };
+  }
+  await generation.stream.started;
+  startStream(reply, "application/x-ndjson");
+  try {
+    for await (const delta of generation.stream) if (delta.text) writeNdjson(reply, { ...base(), ...shape(delta.text), done: false });
+    const result = await generation.stream.result;
+    recordAudit(request, { usage: result.usage });
+    writeNdjson(reply, { ...base(), ...shape("", result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) });
+  } catch (error) {
+    const httpError = toHttpError(toMardukError(error));
+    writeNdjson(reply, { error: httpError.body.error.message });
+    recordAudit(request, { status: httpError.status });
+  } finally {
+    endStream(reply);
+  }
+  return reply;
+}
+
+/** Model details as Ollama lists them, from the GGUF header. */
+async function describeModel(path: string) {
+  const { readGgufFileInfo } = await import("node-llama-cpp");
+  const info = await readGgufFileInfo(path, { readTensorInfo: false });
+  const metadata = info.metadata as unknown as Record<string, Record<string, unknown>> & { general: Record<string, unknown> };
+  const architecture = String(metadata.general.architecture ?? "unknown");
+  const parameters = Number(metadata.general.parameter_count ?? 0);
+  const tokenizer = metadata.tokenizer as Record<string, unknown> | undefined;
+  return {
+    architecture,
+    template: typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "",
+    contextLength: Number((metadata[architecture] as Record<string, unknown> | undefined)?.context_length ?? 0),
+    details: {
+      parent_model: "",
+      format: "gguf",
+      family: architecture,
+      families: [architecture],
+      parameter_size: parameters > 0 ? `${(parameters / 1e9).toFixed(parameters < 1e9 ? 2 : 1)}B` : "",
+      quantization_level: String(metadata.general.file_type ?? ""),
+    },
+  };
+}
+
+/** The Ollama dialect: thin adapters over the same inference service as the OpenAI routes. */
+export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
+  app.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
+
+  app.get("/api/tags", async () => {
+    const files = await listModelFiles(core.modelsDir);
+    const models = await Promise.all(
+      files.map(async (file) => {
+        const description = await describeModel(file.path).catch(() => undefined);
+        return {
+          name: file.id,
+          model: file.id,
+          modified_at: new Date(file.modifiedAt).toISOString(),
+          size: file.sizeBytes,
+          digest: "",
+          details: description?.details ?? { format: "gguf" },
+        };
+      }),
+    );
+    return { models };
+  });
+
+  app.get("/api/ps", async () => ({
+    models: core.engine.listLoaded().map((model) => ({
+      name: model.id,
+      model: model.id,
+      size: model.stats.modelBytes + model.stats.contextBytes,
+      digest: "",
+      details: { format: "gguf" },
+      expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
+      size_vram: 0,
+      context_length: model.contextSize,
+    })),
+  }));
+
+  app.post("/api/show", async (request) => {
+    const body = parseBody(ollamaShowSchema, request.body);
+    const id = requestedModel(body);
+    const path = core.engine.getLoaded(id)?.path ?? resolveModelIdPath(core.modelsDir, id);
+    const description = await describeModel(path);
+    return {
+      modelfile: `FROM ${path}\n`,
+      parameters: "",
+      template: description.template,
+      details: description.details,
+      model_info: { "general.architecture": description.architecture, [`${description.architecture}.context_length`]: description.contextLength },
+      capabilities: ["completion", ...(description.template.includes("tools") ? ["tools"] : [])],
+    };
+  });
+
+  app.post("/api/chat", async (request, reply) => {
+    const startedAt = performance.now();
+    const body = parseBody(ollamaChatSchema, request.body);
+    const model = requestedModel(body);
+    const keepAliveMs = parseKeepAlive(body.keep_alive);
+    const messages = toOllamaChatMessages(body.messages);
+    if (messages.length === 0) {
+      // Ollama's idiom: a chat with no messages only loads (or, with keep_alive 0, unloads) the model.
+      const lease = await core.residency.acquire(model, { keepAliveMs });
+      lease.release();
+      return { model: lease.model.id, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+    }
+    const responseFormat = toOllamaResponseFormat(body.format);
+    const disconnect = abortOnDisconnect(request, reply);
+    const generation = await core.inference.chat(model, messages, {
+      ...toOllamaGenerationOptions(body.options),
+      ...(responseFormat ? { responseFormat } : {}),
+      ...(body.tools?.length
+        ? { tools: body.tools.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })) }
+        : {}),
+      keepAliveMs,
+      signal: disconnect.signal,
+    });
+    recordAudit(request, { model: generation.modelId, prompt: messages });
+    const loadMs = performance.now() - startedAt;
+    return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text, result) => ({
+      message: {
+        role: "assistant",
+        content: text,
+        ...(result?.toolCalls
+          ? { tool_calls: result.toolCalls.map((call) => ({ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } })) }
+          : {}),
+      },
+    }));
+  });
+
+  app.post("/api/generate", async (request, reply) => {
+    const startedAt = performance.now();
+    const body = parseBody(ollamaGenerateSchema, request.body);
+    const model = requestedModel(body);
+    const keepAliveMs = parseKeepAlive(body.keep_alive);
+    if (body.images?.length) throw new InvalidArgumentError("images are not supported by this server", "images");
+    if (body.prompt === "" && !body.system) {
+      const lease = await core.residency.acquire(model, { keepAliveMs });
+      lease.release();
+      return { model: lease.model.id, created_at: new Date().toISOString(), response: "", done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+    }
+    const options = toOllamaGenerationOptions(body.options);
+    const responseFormat = toOllamaResponseFormat(body.format);
+    const disconnect = abortOnDisconnect(request, reply);
+    let generation: StartedGeneration;
+    if (body.raw) {
+      generation = await core.inference.complete(model, body.prompt, { ...options, keepAliveMs, signal: disconnect.signal });
+      recordAudit(request, { model: generation.modelId, prompt: body.prompt });
+    } else {
+      // Without `raw`, Ollama wraps the prompt in the model's chat template.
+      const messages: ChatMessage[] = [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }];
+      generation = await core.inference.chat(model, messages, { ...options, ...(responseFormat ? { responseFormat } : {}), keepAliveMs, signal: disconnect.signal });
+      recordAudit(request, { model: generation.modelId, prompt: messages });
+    }
+    const loadMs = performance.now() - startedAt;
+    return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text) => ({ response: text }));
+  });
+
+  app.post("/api/embed", async (request) => {
+    const startedAt = performance.now();
+    const body = parseBody(ollamaEmbedSchema, request.body);
+    const inputs = typeof body.input === "string" ? [body.input] : body.input;
+    const result = await core.inference.embed(requestedModel(body), inputs, { keepAliveMs: parseKeepAlive(body.keep_alive) });
+    recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
+    return {
+      model: result.modelId,
+      embeddings: result.embeddings,
+      total_duration: nanoseconds(performance.now() - startedAt),
+      load_duration: 0,
+      prompt_eval_count: result.promptTokens,
+    };
+  });
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Core } from "../../createCore.js";
+import { toMardukError } from "../../errors.js";
+import { toHttpError } from "../apiErrors.js";
+import { recordAudit } from "../auditContext.js";
+import { abortOnDisconnect, endStream, startStream, writeSse } from "../sse.js";
+import { parseBody } from "../validation.js";
+import { completionRequestSchema } from "./chatCompletionSchema.js";
+import { toOpenAiFinishReason, toOpenAiUsage } from "./chatCompletionsRoute.js";
+import { toCompletionOptions } from "./toEngineRequest.js";
+
+/** `POST /v1/completions`: raw text continuation, streaming (SSE) or not. */
+export function registerCompletionsRoute(app: FastifyInstance, core: Core): void {
+  app.post("/v1/completions", async (request, reply) => {
+    const body = parseBody(completionRequestSchema, request.body);
+    const options = toCompletionOptions(body);
+    const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
+    const disconnect = abortOnDisconnect(request, reply);
+    const { modelId, stream } = await core.inference.complete(body.model, prompt, { ...options, signal: disconnect.signal });
+    recordAudit(request, { model: modelId, prompt });
+    const id = `cmpl-${randomUUID().replace(/-/g, "")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const choice = (text: string, finishReason: string | null) => ({ index: 0, text, logprobs: null, finish_reason: finishReason });
+
+    if (!body.stream) {
+      const result = await stream.collect();
+      recordAudit(request, { usage: result.usage });
+      return {
+        id,
+        object: "text_completion",
+        created,
+        model: modelId,
+        choices: [choice(result.text, toOpenAiFinishReason(result.finishReason))],
+        usage: toOpenAiUsage(result),
+      };
+    }
+
+    await stream.started;
+    startStream(reply, "text/event-stream; charset=utf-8");
+    const chunk = (text: string, finishReason: string | null) => ({
+      id,
+      object: "text_completion",
+      created,
+      model: modelId,
+      choices: [choice(text, finishReason)],
+    });
+    try {
+      for await (const delta of stream) if (delta.text) writeSse(reply, chunk(delta.text, null));
+      const result = await stream.result;
+      recordAudit(request, { usage: result.usage });
+      writeSse(reply, chunk("", toOpenAiFinishReason(result.finishReason)));
+      if (body.stream_options?.include_usage) {
+        writeSse(reply, { id, object: "text_completion", created, model: modelId, choices: [], usage: toOpenAiUsage(result) });
+      }
+      writeSse(reply, "[DONE]");
+    } catch (error) {
+      const httpError = toHttpError(toMardukError(error));
+      writeSse(reply, httpError.body);
+      recordAudit(request, { status: httpError.status });
+    } finally {
+      endStream(reply);
+    }
+    return reply;
+  });
+}

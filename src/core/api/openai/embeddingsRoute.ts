@@ -1,0 +1,37 @@
+import type { FastifyInstance } from "fastify";
+import type { Core } from "../../createCore.js";
+import { UnsupportedError } from "../../errors.js";
+import { recordAudit } from "../auditContext.js";
+import { abortOnDisconnect } from "../sse.js";
+import { parseBody } from "../validation.js";
+import { embeddingRequestSchema } from "./chatCompletionSchema.js";
+
+/** A vector as OpenAI's base64 encoding: little-endian float32 bytes. */
+export function toBase64Embedding(vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  return bytes.toString("base64");
+}
+
+/** `POST /v1/embeddings` with a string or an array of strings; float or base64 encoding. */
+export function registerEmbeddingsRoute(app: FastifyInstance, core: Core): void {
+  app.post("/v1/embeddings", async (request, reply) => {
+    const body = parseBody(embeddingRequestSchema, request.body);
+    if (body.dimensions != null) throw new UnsupportedError("'dimensions' is not supported: vectors have the model's own size", "dimensions");
+    const inputs = typeof body.input === "string" ? [body.input] : body.input;
+    const disconnect = abortOnDisconnect(request, reply);
+    const result = await core.inference.embed(body.model, inputs, { signal: disconnect.signal });
+    recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
+    const base64 = body.encoding_format === "base64";
+    return {
+      object: "list",
+      data: result.embeddings.map((vector, index) => ({
+        object: "embedding",
+        index,
+        embedding: base64 ? toBase64Embedding(vector) : vector,
+      })),
+      model: result.modelId,
+      usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+    };
+  });
+}

@@ -1,0 +1,213 @@
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, rm, stat } from "node:fs/promises";
+import { AbortedError } from "../../errors.js";
+import { DownloadError } from "./downloadErrors.js";
+
+/** One file to fetch: where from, where to, and what it must be. */
+export interface DownloadPart {
+  /** Where the bytes come from (a hub resolve URL or any https URL). */
+  url: string;
+  /** Headers of every request (the hub token, for the hub's origin only). */
+  headers: Record<string, string>;
+  /** Where the verified file goes. */
+  finalPath: string;
+  /** `<final>.partial`: the bytes so far. */
+  partialPath: string;
+  /** Expected size; learned from the response when the source did not say. */
+  expectedSize?: number;
+  /** Expected SHA-256, hex (the hub's LFS oid); undefined for plain URLs. */
+  sha256?: string;
+}
+
+/** A SHA-256 over the first `bytes` bytes of the partial file, carried across attempts. */
+export interface PartHasher {
+  hash: Hash;
+  bytes: number;
+}
+
+/** Options of {@link fetchPartOnce}. */
+export interface FetchPartOptions {
+  fetch: typeof fetch;
+  signal: AbortSignal;
+  /** An attempt fails (and is retried) when no byte arrives for this long. */
+  stallTimeoutMs: number;
+  hasher: PartHasher;
+  /** Called after each chunk is on disk, and after a restart from 0. */
+  onProgress: () => void;
+}
+
+export function newHasher(): PartHasher {
+  return { hash: createHash("sha256"), bytes: 0 };
+}
+
+async function fileSize(filePath: string): Promise<number> {
+  try {
+    return (await stat(filePath)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Makes the hasher cover exactly the first `size` bytes of the file (re-reading it if needed). */
+export async function syncHasher(hasher: PartHasher, filePath: string, size: number, signal?: AbortSignal): Promise<void> {
+  if (hasher.bytes === size) return;
+  hasher.hash = createHash("sha256");
+  hasher.bytes = 0;
+  if (size === 0) return;
+  const stream = createReadStream(filePath, { start: 0, end: size - 1, signal });
+  for await (const chunk of stream) {
+    hasher.hash.update(chunk as Buffer);
+    hasher.bytes += (chunk as Buffer).length;
+  }
+}
+
+async function resetPartial(part: DownloadPart, hasher: PartHasher): Promise<void> {
+  await rm(part.partialPath, { force: true });
+  hasher.hash = createHash("sha256");
+  hasher.bytes = 0;
+}
+
+function statusError(status: number, url: string): DownloadError {
+  const where = new URL(url).host;
+  if (status === 401 || status === 403) {
+    return new DownloadError("unauthorized", `${where} refused the download (HTTP ${status}): the model is gated or private; set HF_TOKEN to an access token with access to it`, { status });
+  }
+  if (status === 404 || status === 410) return new DownloadError("not_found", `${url} was not found (HTTP ${status})`, { status });
+  const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
+  return new DownloadError("http_error", `${where} answered HTTP ${status}`, { status, retryable });
+}
+
+/** Parses `Content-Range: bytes 100-199/1000`. */
+function parseContentRange(header: string | null): { start: number; total?: number } | undefined {
+  const match = header ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim()) : null;
+  if (!match) return undefined;
+  return { start: Number(match[1]), total: match[3] === "*" ? undefined : Number(match[3]) };
+}
+
+/**
+ * One attempt at bringing the partial file to its full size: continues from the partial's
+ * current size with an HTTP Range request, appends, and keeps the hash up to date.
+ * Resolves when the partial holds every byte; throws DownloadError (retryable or not),
+ * or AbortedError when `signal` aborts. Never touches the final path.
+ */
+export async function fetchPartOnce(part: DownloadPart, options: FetchPartOptions): Promise<void> {
+  const { hasher, signal } = options;
+  let offset = await fileSize(part.partialPath);
+  if (part.expectedSize !== undefined && offset > part.expectedSize) {
+    await resetPartial(part, hasher);
+    offset = 0;
+  }
+  await syncHasher(hasher, part.partialPath, offset, signal);
+  if (part.expectedSize !== undefined && offset === part.expectedSize) return;
+
+  const stall = new AbortController();
+  let stallTimer: NodeJS.Timeout | undefined;
+  const armStall = (): void => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(
+      () => stall.abort(new DownloadError("stalled", `No data for ${Math.round(options.stallTimeoutMs / 1000)} s`, { retryable: true })),
+      options.stallTimeoutMs,
+    );
+  };
+  const requestSignal = AbortSignal.any([signal, stall.signal]);
+  const failure = (error: unknown): Error => {
+    if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new AbortedError();
+    if (stall.signal.aborted) return stall.signal.reason as DownloadError;
+    if (error instanceof DownloadError) return error;
+    return new DownloadError("network", `Connection failed: ${(error as Error).message}`, { retryable: true, cause: error });
+  };
+
+  armStall();
+  try {
+    let response: Response;
+    try {
+      response = await options.fetch(part.url, {
+        headers: { ...part.headers, "accept-encoding": "identity", ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
+        redirect: "follow",
+        signal: requestSignal,
+      });
+    } catch (error) {
+      throw failure(error);
+    }
+    if (response.status === 416) {
+      await response.body?.cancel().catch(() => undefined);
+      // The partial is not a prefix of what the server has now: start over.
+      await resetPartial(part, hasher);
+      options.onProgress();
+      throw new DownloadError("http_error", "The server refused to resume (HTTP 416); restarting from the beginning", { status: 416, retryable: true });
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => undefined);
+      throw statusError(response.status, part.url);
+    }
+
+    let append = offset > 0;
+    let total: number | undefined;
+    if (response.status === 206) {
+      const range = parseContentRange(response.headers.get("content-range"));
+      if (!range || range.start !== offset) {
+        await response.body.cancel().catch(() => undefined);
+        await resetPartial(part, hasher);
+        options.onProgress();
+        throw new DownloadError("http_error", "The server answered a different byte range than asked; restarting", { retryable: true });
+      }
+      total = range.total;
+    } else {
+      // 200: the whole file (the server ignored the Range header, or none was sent).
+      if (append) {
+        await resetPartial(part, hasher);
+        options.onProgress();
+      }
+      append = false;
+      offset = 0;
+      const length = response.headers.get("content-length");
+      total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+    }
+    if (total !== undefined && part.expectedSize !== undefined && total !== part.expectedSize) {
+      await response.body.cancel().catch(() => undefined);
+      throw new DownloadError(
+        "size_mismatch",
+        `The server has ${total} bytes for ${part.url} but the hub lists ${part.expectedSize}; the repository may have changed, try again`,
+      );
+    }
+    part.expectedSize ??= total;
+
+    const handle = await open(part.partialPath, append ? "a" : "w");
+    let written = offset;
+    try {
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          armStall();
+          if (part.expectedSize !== undefined && written + value.length > part.expectedSize) {
+            throw new DownloadError("size_mismatch", `The server sent more than the expected ${part.expectedSize} bytes`);
+          }
+          await handle.write(value);
+          written += value.length;
+          hasher.hash.update(value);
+          hasher.bytes += value.length;
+          options.onProgress();
+        }
+      } catch (error) {
+        await reader.cancel().catch(() => undefined);
+        throw error;
+      } finally {
+        reader.releaseLock();
+      }
+      await handle.sync();
+    } catch (error) {
+      throw failure(error);
+    } finally {
+      await handle.close();
+    }
+    if (part.expectedSize !== undefined && written < part.expectedSize) {
+      throw new DownloadError("network", `The connection closed at ${written} of ${part.expectedSize} bytes`, { retryable: true });
+    }
+    part.expectedSize ??= written;
+  } finally {
+    clearTimeout(stallTimer);
+  }
+}

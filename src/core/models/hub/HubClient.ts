@@ -1,0 +1,368 @@
+import { listFiles, listModels, modelInfo, HubApiError } from "@huggingface/hub";
+import type { GgufFileInfo, Llama } from "node-llama-cpp";
+import type {
+  FitEstimate,
+  GgufSummary,
+  HubFile,
+  HubModel,
+  HubModelFile,
+  HubRepoFiles,
+  HubSearchQuery,
+  MachineResources,
+} from "../../../shared/api/hub.js";
+import { AbortedError, InvalidArgumentError, MardukError } from "../../errors.js";
+import type { HfModelRef } from "../modelRef.js";
+import { estimateResourceNeeds, fitVerdict } from "./fitEstimate.js";
+import { summarizeGgufInfo } from "./ggufSummary.js";
+import { HubError, hubErrorForStatus } from "./hubErrors.js";
+import { probeMachineResources } from "./machineResources.js";
+import { DEFAULT_PREFERRED_QUANT, pickQuantization } from "./pickQuantization.js";
+import { groupByQuantization, groupGgufModels, parseSplitPart, quantRank } from "./quantization.js";
+
+export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
+
+/** Options of {@link HubClient}. */
+export interface HubClientOptions {
+  /** The hub's base URL. Default: env `HF_ENDPOINT`, else https://huggingface.co. */
+  endpoint?: string;
+  /** Access token for gated and private repositories. Default: env `HF_TOKEN`, else none. */
+  token?: string;
+  /** Longest one API call may take, in ms. Default: 30000. */
+  requestTimeoutMs?: number;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /**
+   * The llama.cpp runtime fit estimates simulate with (so GPU needs are exact). Default: none,
+   * which uses node-llama-cpp's slim runtime without a backend.
+   */
+  llama?: () => Promise<Llama | undefined>;
+}
+
+/** Options of {@link HubClient.resolveModel}. */
+export interface ResolveModelOptions {
+  /** For refs without file or quantization: the machine to pick a quantization for. Default: probed (RAM only). */
+  machine?: MachineResources;
+  /** For refs without file or quantization: the best quantization worth picking. Default: "Q4_K_M". */
+  preferredQuant?: string;
+  signal?: AbortSignal;
+}
+
+/** A hub model resolved to files, pinned to a commit when the hub says which. */
+export interface ResolvedHubModel {
+  repo: string;
+  /** The commit (or, when the hub did not say, the revision asked for). */
+  revision: string;
+  model: HubModelFile;
+}
+
+/** Options of {@link HubClient.estimateFit}. */
+export interface EstimateFitOptions {
+  revision?: string;
+  /** Context size per sequence. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Parallel sequences. Default: 1. */
+  sequences?: number;
+  /** This machine's memory. Default: probed (with the `llama` runtime of the options, if any). */
+  machine?: MachineResources;
+  /** Share of free memory kept in reserve. Default: 0.1. */
+  headroomFraction?: number;
+  signal?: AbortSignal;
+}
+
+/** A model's metadata and fit, read from the remote header only. */
+export interface RemoteFitEstimate {
+  repo: string;
+  revision: string;
+  path: string;
+  url: string;
+  summary: GgufSummary;
+  fit: FitEstimate;
+}
+
+const SORTS = { downloads: "downloads", likes: "likes", updated: "lastModified" } as const;
+const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/**
+ * The Hugging Face hub, or any mirror `HF_ENDPOINT` names: search GGUF repositories, list a
+ * repository's GGUF files by quantization, and read a remote GGUF header to estimate fit before
+ * downloading. API calls go through `@huggingface/hub` with our own fetch, which adds the token
+ * (the library only accepts tokens starting with `hf_`), a timeout and cancellation.
+ */
+export class HubClient {
+  readonly endpoint: string;
+  private readonly token?: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly requestTimeoutMs: number;
+  private readonly disposeController = new AbortController();
+
+  constructor(private readonly options: HubClientOptions = {}) {
+    const endpoint = trimSlash(options.endpoint ?? DEFAULT_HUB_ENDPOINT);
+    let parsed: URL;
+    try {
+      parsed = new URL(endpoint);
+    } catch {
+      throw new InvalidArgumentError(`The hub endpoint '${endpoint}' is not a URL`, "HF_ENDPOINT");
+    }
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+      throw new InvalidArgumentError(`The hub endpoint '${endpoint}' must be an http(s) URL`, "HF_ENDPOINT");
+    }
+    this.endpoint = endpoint;
+    this.token = options.token || undefined;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  /** A client configured like huggingface_hub: `HF_ENDPOINT` and `HF_TOKEN`. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<HubClientOptions, "endpoint" | "token"> = {}): HubClient {
+    return new HubClient({
+      ...options,
+      endpoint: env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT,
+      token: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
+    });
+  }
+
+  get hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
+  /**
+   * Headers that authenticate a request to `url` (default: the hub). The token is only ever sent
+   * to the hub's own origin, never to other hosts a URL download may point at.
+   */
+  authHeaders(url?: string | URL): Record<string, string> {
+    if (!this.token) return {};
+    if (url !== undefined && new URL(url).origin !== new URL(this.endpoint).origin) return {};
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  /** The download URL of a file: `<endpoint>/<repo>/resolve/<revision>/<path>`. */
+  fileUrl(repo: string, revision: string, filePath: string): string {
+    const encodedPath = filePath.split("/").map(encodeURIComponent).join("/");
+    return `${this.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
+  }
+
+  /** Searches GGUF repositories, most downloaded (or liked, or recently updated) first. */
+  async search(query: HubSearchQuery = {}, signal?: AbortSignal): Promise<HubModel[]> {
+    const limit = Math.min(100, Math.max(1, Math.floor(query.limit ?? 20)));
+    const results: HubModel[] = [];
+    await this.call("the model search", async (fetchImpl) => {
+      for await (const entry of listModels({
+        search: { query: query.search || undefined, owner: query.author || undefined, tags: ["gguf"] },
+        sort: SORTS[query.sort ?? "downloads"],
+        limit,
+        hubUrl: this.endpoint,
+        fetch: fetchImpl,
+      })) {
+        results.push({
+          repo: entry.name,
+          author: entry.name.split("/")[0] ?? "",
+          downloads: entry.downloads ?? 0,
+          likes: entry.likes ?? 0,
+          updatedAt: Number.isNaN(entry.updatedAt.getTime()) ? new Date(0).toISOString() : entry.updatedAt.toISOString(),
+          gated: entry.gated ?? false,
+          private: entry.private ?? false,
+          ...(entry.task ? { task: entry.task } : {}),
+        });
+      }
+    }, signal);
+    return results;
+  }
+
+  /** The commit a revision points to; undefined when the hub does not say. */
+  async resolveCommit(repo: string, revision = "main", signal?: AbortSignal): Promise<string | undefined> {
+    if (COMMIT_PATTERN.test(revision)) return revision;
+    const info = await this.call(`${repo}@${revision}`, (fetchImpl) =>
+      modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: this.endpoint, fetch: fetchImpl }),
+    signal);
+    return typeof info.sha === "string" && COMMIT_PATTERN.test(info.sha) ? info.sha : undefined;
+  }
+
+  /**
+   * A repository's GGUF models (split parts joined), grouped by quantization, with sizes and
+   * sha256 from the repository tree.
+   */
+  async listGgufFiles(repo: string, options: { revision?: string; signal?: AbortSignal } = {}): Promise<HubRepoFiles & { models: HubModelFile[] }> {
+    const revision = options.revision ?? "main";
+    const commit = await this.resolveCommit(repo, revision, options.signal);
+    const files: HubFile[] = [];
+    await this.call(repo, async (fetchImpl) => {
+      for await (const entry of listFiles({ repo, revision: commit ?? revision, recursive: true, hubUrl: this.endpoint, fetch: fetchImpl })) {
+        if (entry.type !== "file") continue;
+        files.push({
+          path: entry.path,
+          sizeBytes: entry.lfs?.size ?? entry.size,
+          ...(entry.lfs?.oid && /^[0-9a-f]{64}$/.test(entry.lfs.oid) ? { sha256: entry.lfs.oid } : {}),
+        });
+      }
+    }, options.signal);
+    const models = groupGgufModels(files);
+    return {
+      repo,
+      revision,
+      ...(commit ? { commit } : {}),
+      groups: groupByQuantization(models),
+      projectors: models.filter((model) => model.projector),
+      models,
+    };
+  }
+
+  /**
+   * The files an hf ref names: a file (any part of a split model selects all parts), the file
+   * of a quantization, or, for a bare repository, the best quantization that fits the machine.
+   * @throws HubError ("no_match" with the available choices, "too_large", or a hub failure)
+   */
+  async resolveModel(ref: HfModelRef, options: ResolveModelOptions = {}): Promise<ResolvedHubModel> {
+    const listing = await this.listGgufFiles(ref.repo, { revision: ref.revision, signal: options.signal });
+    const revision = listing.commit ?? listing.revision;
+    const candidates = listing.models.filter((model) => !model.projector);
+    const base = { repo: ref.repo, revision };
+    if (ref.file) {
+      const wanted = ref.file;
+      const wantedBase = parseSplitPart(wanted)?.basePath ?? wanted;
+      const model = listing.models.find(
+        (entry) => entry.parts.some((part) => part.path === wanted) || modelBasePath(entry) === wantedBase,
+      );
+      if (!model) {
+        throw new HubError("no_match", `${ref.repo} has no file ${wanted}. GGUF files: ${describeChoices(candidates)}`);
+      }
+      return { ...base, model: requireComplete(model) };
+    }
+    if (ref.quant) {
+      const matches = candidates.filter((model) => model.quant === ref.quant);
+      if (matches.length === 0) {
+        const quants = listing.groups.map((group) => group.quant).join(", ") || "none";
+        throw new HubError("no_match", `${ref.repo} has no ${ref.quant} file. Quantizations: ${quants}`);
+      }
+      const complete = matches.filter((model) => model.complete);
+      if (complete.length > 1) {
+        throw new HubError(
+          "no_match",
+          `${ref.repo} has several ${ref.quant} files; name one with hf:${ref.repo}/<file>: ${describeChoices(complete)}`,
+        );
+      }
+      return { ...base, model: requireComplete(complete[0] ?? matches[0]!) };
+    }
+    const machine = options.machine ?? (await probeMachineResources());
+    const preferred = options.preferredQuant ?? DEFAULT_PREFERRED_QUANT;
+    const model = pickQuantization(candidates, machine, { preferred });
+    if (!model) {
+      if (candidates.length === 0) throw new HubError("no_match", `${ref.repo} has no GGUF model files`);
+      const smallest = [...candidates].sort((a, b) => a.sizeBytes - b.sizeBytes)[0]!;
+      throw new HubError(
+        "too_large",
+        `No quantization of ${ref.repo} fits this machine's free memory (${formatGiB(machine.ramFreeBytes)} RAM free; ` +
+          `the smallest file, ${smallest.name}, is ${formatGiB(smallest.sizeBytes)}).`,
+      );
+    }
+    return { ...base, model };
+  }
+
+  /** Reads a remote GGUF file's header (metadata and tensor infos) with HTTP Range requests. */
+  async readGgufHeader(repo: string, filePath: string, options: { revision?: string; signal?: AbortSignal } = {}): Promise<GgufFileInfo> {
+    const { readGgufFileInfo } = await import("node-llama-cpp");
+    const url = this.fileUrl(repo, options.revision ?? "main", filePath);
+    const signal = this.combineSignals(options.signal);
+    try {
+      // node-llama-cpp reads the URL we give it as is; the endpoint option makes its own token
+      // lookup (HF_TOKEN, the huggingface token file) treat the mirror as the hub.
+      return await readGgufFileInfo(url, {
+        sourceType: "network",
+        fetchHeaders: this.authHeaders(),
+        tokens: this.token ? { huggingFace: this.token } : undefined,
+        endpoints: { huggingFace: `${this.endpoint}/` },
+        fetchRetryOptions: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
+        logWarnings: false,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw new AbortedError();
+      const status = /: (\d{3})\b/.exec((error as Error).message)?.[1];
+      if (status) throw hubErrorForStatus(Number(status), `${repo}/${filePath}`, this.hasToken);
+      throw new HubError("network", `Could not read the GGUF header of ${repo}/${filePath}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Whether a remote model fits this machine, from its header alone (a few MB, whatever the
+   * file's size), with its metadata.
+   */
+  async estimateFit(repo: string, filePath: string, options: EstimateFitOptions = {}): Promise<RemoteFitEstimate> {
+    const revision = options.revision ?? "main";
+    const fileInfo = await this.readGgufHeader(repo, filePath, { revision, signal: options.signal });
+    const llama = await this.options.llama?.();
+    const needs = await estimateResourceNeeds(fileInfo, { contextSize: options.contextSize, sequences: options.sequences, llama });
+    const machine = options.machine ?? (await probeMachineResources(llama));
+    return {
+      repo,
+      revision,
+      path: filePath,
+      url: this.fileUrl(repo, revision, filePath),
+      summary: await summarizeGgufInfo(fileInfo, filePath),
+      fit: fitVerdict(needs, machine, options.headroomFraction),
+    };
+  }
+
+  /** Aborts every call in flight; the client must not be used afterwards. */
+  dispose(): void {
+    this.disposeController.abort(new AbortedError("The hub client was disposed"));
+  }
+
+  private combineSignals(signal: AbortSignal | undefined, timeoutMs?: number): AbortSignal {
+    const signals = [this.disposeController.signal];
+    if (signal) signals.push(signal);
+    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+    return AbortSignal.any(signals);
+  }
+
+  /** Runs an @huggingface/hub call with our fetch, turning its errors into HubErrors. */
+  private async call<T>(what: string, run: (fetchImpl: typeof fetch) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const outer = this.combineSignals(signal);
+    const fetchImpl: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      for (const [name, value] of Object.entries(this.authHeaders(input instanceof Request ? input.url : input))) headers.set(name, value);
+      const signals = [outer, AbortSignal.timeout(this.requestTimeoutMs)];
+      if (init?.signal) signals.push(init.signal);
+      return this.fetchImpl(input, { ...init, headers, signal: AbortSignal.any(signals) });
+    };
+    try {
+      return await run(fetchImpl);
+    } catch (error) {
+      if (outer.aborted) throw new AbortedError();
+      if (error instanceof MardukError) throw error;
+      if (error instanceof HubApiError) throw hubErrorForStatus(error.statusCode, what, this.hasToken);
+      if (error instanceof Error && error.name === "TimeoutError") {
+        throw new HubError("network", `The hub did not answer within ${this.requestTimeoutMs} ms (${what})`, { cause: error });
+      }
+      throw new HubError("network", `Could not reach the hub at ${this.endpoint} (${what}): ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+function modelBasePath(model: HubModelFile): string {
+  const slash = model.path.lastIndexOf("/");
+  return slash === -1 ? model.name : `${model.path.slice(0, slash)}/${model.name}`;
+}
+
+function requireComplete(model: HubModelFile): HubModelFile {
+  if (!model.complete) {
+    throw new HubError("no_match", `${model.name} is a split model whose parts are not all in the repository`);
+  }
+  return model;
+}
+
+function describeChoices(models: readonly HubModelFile[]): string {
+  if (models.length === 0) return "none";
+  return [...models]
+    .sort((a, b) => quantRank(a.quant) - quantRank(b.quant))
+    .slice(0, 20)
+    .map((model) => model.path)
+    .join(", ");
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}

@@ -1,0 +1,138 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { GenerationResult } from "../../shared/api/generation.js";
+
+/** Live state read at scrape time (so gauges are never stale). */
+export interface MetricsStateSource {
+  loadedModels(): Array<{ id: string; busy: number; waiting: number; size: number }>;
+}
+
+/**
+ * Prometheus metrics of one core (its own registry, so several cores in one process — tests —
+ * never collide). Exposed at `GET /metrics`.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly httpRequests: Counter<"route" | "method" | "status">;
+  private readonly httpDuration: Histogram<"route" | "method">;
+  private readonly promptTokens: Counter<"model">;
+  private readonly generatedTokens: Counter<"model">;
+  private readonly generations: Counter<"model" | "finish_reason">;
+  private readonly timeToFirstToken: Histogram<"model">;
+  private readonly decodeRate: Histogram<"model">;
+  private readonly modelLoad: Histogram<"model">;
+
+  constructor(state: MetricsStateSource) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "marduk_" });
+    this.httpRequests = new Counter({
+      name: "marduk_http_requests_total",
+      help: "HTTP requests by route, method and status",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: "marduk_http_request_duration_seconds",
+      help: "HTTP request duration",
+      labelNames: ["route", "method"],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.promptTokens = new Counter({ name: "marduk_prompt_tokens_total", help: "Prompt tokens processed", labelNames: ["model"], registers });
+    this.generatedTokens = new Counter({ name: "marduk_generated_tokens_total", help: "Tokens generated", labelNames: ["model"], registers });
+    this.generations = new Counter({
+      name: "marduk_generations_total",
+      help: "Finished generations by finish reason",
+      labelNames: ["model", "finish_reason"],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: "marduk_time_to_first_token_seconds",
+      help: "Time from request to first generated token, including queueing",
+      labelNames: ["model"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    });
+    this.decodeRate = new Histogram({
+      name: "marduk_decode_tokens_per_second",
+      help: "Decode speed of each generation",
+      labelNames: ["model"],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers,
+    });
+    this.modelLoad = new Histogram({
+      name: "marduk_model_load_seconds",
+      help: "Time to load a model",
+      labelNames: ["model"],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    });
+    new Gauge({
+      name: "marduk_queue_depth",
+      help: "Requests waiting for a free sequence",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const model of state.loadedModels()) this.set({ model: model.id }, model.waiting);
+      },
+    });
+    new Gauge({
+      name: "marduk_active_sequences",
+      help: "Sequences generating now",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const model of state.loadedModels()) this.set({ model: model.id }, model.busy);
+      },
+    });
+    new Gauge({
+      name: "marduk_sequences",
+      help: "Parallel sequences of each loaded model",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const model of state.loadedModels()) this.set({ model: model.id }, model.size);
+      },
+    });
+    new Gauge({
+      name: "marduk_loaded_models",
+      help: "Models in memory",
+      registers,
+      collect() {
+        this.set(state.loadedModels().length);
+      },
+    });
+  }
+
+  recordHttpRequest(route: string, method: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ route, method, status: String(status) });
+    this.httpDuration.observe({ route, method }, seconds);
+  }
+
+  recordGeneration(model: string, result: GenerationResult): void {
+    this.promptTokens.inc({ model }, result.usage.promptTokens);
+    this.generatedTokens.inc({ model }, result.usage.completionTokens);
+    this.generations.inc({ model, finish_reason: result.finishReason });
+    if (result.usage.completionTokens > 0) this.timeToFirstToken.observe({ model }, result.timings.firstTokenMs / 1000);
+    if (result.timings.decodeTokensPerSecond > 0) this.decodeRate.observe({ model }, result.timings.decodeTokensPerSecond);
+  }
+
+  recordEmbedding(model: string, promptTokens: number): void {
+    this.promptTokens.inc({ model }, promptTokens);
+  }
+
+  recordModelLoad(model: string, seconds: number): void {
+    this.modelLoad.observe({ model }, seconds);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  dispose(): void {
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Wire types of the Hugging Face browser, the fit estimates and the downloads, shared by the
+ * core, the HTTP API and the UI. Sizes are bytes, times are ms since the epoch unless stated.
+ */
+
+/** How hub search results are ordered (always most first). */
+export type HubSearchSort = "downloads" | "likes" | "updated";
+
+/** A query of the hub's model search (GGUF repositories only). */
+export interface HubSearchQuery {
+  /** Words matched against repository names. Default: none (every GGUF repository). */
+  search?: string;
+  /** Only repositories of this user or organisation. Default: any. */
+  author?: string;
+  /** Default: "downloads". */
+  sort?: HubSearchSort;
+  /** Results wanted, 1–100. Default: 20. */
+  limit?: number;
+}
+
+/** One repository found by a hub search. */
+export interface HubModel {
+  /** "owner/name". */
+  repo: string;
+  author: string;
+  downloads: number;
+  likes: number;
+  /** ISO 8601 time of the last change. */
+  updatedAt: string;
+  /** false, or how access is granted ("auto" or "manual"): a gated repo needs HF_TOKEN. */
+  gated: false | "auto" | "manual";
+  private: boolean;
+  /** The hub's pipeline tag, e.g. "text-generation". */
+  task?: string;
+}
+
+/** One file of a repository. */
+export interface HubFile {
+  /** Path inside the repository. */
+  path: string;
+  sizeBytes: number;
+  /** SHA-256 of the content (the LFS oid), hex; absent for files kept in git itself. */
+  sha256?: string;
+}
+
+/** One GGUF model of a repository: a single file, or the parts of a split model. */
+export interface HubModelFile {
+  /** Path of the file, or of the first part of a split model. */
+  path: string;
+  /** The file name without its folder; for a split model without `-00001-of-0000N`. */
+  name: string;
+  /** Normalised quantization parsed from the file name (e.g. "Q4_K_M", "F16"); undefined when unknown. */
+  quant?: string;
+  /** Sum of the parts' sizes. */
+  sizeBytes: number;
+  /** The file, or every part in part order. */
+  parts: HubFile[];
+  /** False when a split model misses some of its parts. */
+  complete: boolean;
+  /** A multimodal projector (`mmproj`), not a model on its own. */
+  projector: boolean;
+}
+
+/** The models of one quantization. */
+export interface HubQuantGroup {
+  /** e.g. "Q4_K_M"; "unknown" when the file names do not say. */
+  quant: string;
+  /** Files of this quantization, usually one. */
+  files: HubModelFile[];
+  /** Size of the smallest file of the group. */
+  sizeBytes: number;
+}
+
+/** A repository's GGUF files grouped by quantization. */
+export interface HubRepoFiles {
+  repo: string;
+  /** The revision asked for (branch, tag or commit). */
+  revision: string;
+  /** The commit it pointed to, when the hub said. */
+  commit?: string;
+  /** Best quality first (F32, BF16, F16, Q8_0, Q6_K, ... IQ1_S, then unknown). */
+  groups: HubQuantGroup[];
+  /** Multimodal projector files. */
+  projectors: HubModelFile[];
+}
+
+export type FitVerdict = "fits on GPU" | "fits in RAM" | "too large";
+
+/** Free and total memory of this machine. */
+export interface MachineResources {
+  ramTotalBytes: number;
+  ramFreeBytes: number;
+  /** GPU backend in use ("cuda", "vulkan", "metal"), or false for none. */
+  gpu: string | false;
+  vramTotalBytes: number;
+  vramFreeBytes: number;
+  /** GPU memory is system memory (Apple silicon): VRAM and RAM needs share one pool. */
+  unifiedMemory?: boolean;
+}
+
+/** Memory a model needs with one placement. */
+export interface PlacementNeeds {
+  ramBytes: number;
+  vramBytes: number;
+}
+
+/** A model's memory needs at one context size, with and without the GPU. */
+export interface ResourceNeeds {
+  /** Context size per sequence, in tokens. */
+  contextSize: number;
+  /** Sequences of that size. */
+  sequences: number;
+  /** Layers of the model, including the output layer. */
+  totalLayers: number;
+  /** Every layer on the CPU. */
+  cpuOnly: PlacementNeeds;
+  /** Every layer on the GPU. */
+  fullGpu: PlacementNeeds;
+}
+
+/** Whether a model fits this machine, decided before downloading it. */
+export interface FitEstimate {
+  verdict: FitVerdict;
+  /** One sentence for people. */
+  reason: string;
+  needs: ResourceNeeds;
+  machine: MachineResources;
+  /** Share of free memory kept in reserve, 0–1. */
+  headroomFraction: number;
+}
+
+/** Metadata of a GGUF file, local or remote (read from its header only). */
+export interface GgufSummary {
+  name?: string;
+  architecture?: string;
+  parameterCount?: number;
+  /** e.g. "Q4_K_M", from `general.file_type`, else the file name. */
+  quantization?: string;
+  contextLength?: number;
+  hasChatTemplate: boolean;
+  /** Total size of the weights. */
+  weightsBytes: number;
+  /** Layers including the output layer. */
+  layers: number;
+  /** Size of the embedding vectors. */
+  embeddingLength?: number;
+  /** Number of split parts (1 for a single file). */
+  parts: number;
+}
+
+/** A model of the curated starter list. */
+export interface StarterModelInfo {
+  /** Short name accepted by `pull`, e.g. "qwen2.5-0.5b". */
+  name: string;
+  /** Human title. */
+  title: string;
+  repo: string;
+  /** Rough size of the model in parameters, for display. */
+  parameters: string;
+  kind: "chat" | "embedding";
+  /** The best quantization worth picking when memory allows. */
+  preferredQuant: string;
+  description: string;
+}
+
+export type DownloadState =
+  | "queued"
+  | "resolving"
+  | "downloading"
+  | "verifying"
+  | "completed"
+  | "failed"
+  | "cancelled";
+
+/** Where a downloaded file came from: the sidecar `<dir>/.<file name>.origin.json`. */
+export interface DownloadOrigin {
+  source: "hf" | "url";
+  /** "owner/repo" (hub downloads only). */
+  repo?: string;
+  /** The commit the file was downloaded from (hub downloads only). */
+  revision?: string;
+  /** Path inside the repository, or the URL's file name. */
+  file: string;
+  /** SHA-256 of the file, hex (verified against the hub's for hub downloads). */
+  sha256: string;
+  /** Where the bytes came from (never with credentials). */
+  url: string;
+  /** ISO 8601 time the download finished. */
+  downloadedAt: string;
+}
+
+/** A snapshot of one download, sent with every progress event. */
+export interface DownloadProgress {
+  id: string;
+  /** The reference as given, e.g. "hf:owner/repo:Q4_K_M". */
+  ref: string;
+  state: DownloadState;
+  /** The model id once resolved, e.g. "owner/repo/name-Q4_K_M". */
+  modelId?: string;
+  /** Bytes on disk so far, including those of an earlier attempt. */
+  receivedBytes: number;
+  /** Total bytes, when known. */
+  totalBytes?: number;
+  /** Bytes present when this download started (resumed from an earlier one). */
+  resumedFromBytes: number;
+  /** Recent speed. */
+  bytesPerSecond: number;
+  /** Seconds left at the recent speed, when known. */
+  etaSeconds?: number;
+  /** 1-based part being fetched, and how many parts the model has. */
+  part: number;
+  parts: number;
+  /** Attempts made on the current part (1 on the first try). */
+  attempt: number;
+  startedAt: number;
+  finishedAt?: number;
+  /** Why it failed. */
+  error?: string;
+}
