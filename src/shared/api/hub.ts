@@ -217,3 +217,48 @@ export interface DownloadProgress {
   /** Why it failed. */
   error?: string;
 }
+
+/** A remote model's metadata and fit, read from its header only (HubClient.estimateFit). */
+export interface RemoteFitEstimate {
+  repo: string;
+  /** The revision the header was read at. */
+  revision: string;
+  /** Path of the file inside the repository. */
+  path: string;
+  /** The file's download URL. */
+  url: string;
+  summary: GgufSummary;
+  fit: FitEstimate;
+}
+
+/** Asks for a fit estimate of a hub file before downloading it. */
+export interface FitEstimateRequest {
+  repo: string;
+  /** Path of the file (for a split model, its first part). */
+  path: string;
+  /** Default: "main". */
+  revision?: string;
+  /** Context size per sequence. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Parallel sequences. Default: 1. */
+  sequences?: number;
+}
+
+/** Starts a download. */
+export interface PullRequest {
+  /** hf:owner/repo/file.gguf, hf:owner/repo:Q4_K_M, hf:owner/repo, an https URL or a starter name. */
+  ref: string;
+}
+
+/** A finished download (DownloadManager.pull). */
+export interface PullResult {
+  id: string;
+  modelId: string;
+  /** Absolute paths of the file, or of every part in order. */
+  paths: string[];
+  sizeBytes: number;
+  origins: DownloadOrigin[];
+  /** True when it was already downloaded and verified. */
+  alreadyPresent: boolean;
+  resumedFromBytes: number;
+}

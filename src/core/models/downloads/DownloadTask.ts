@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
-import type { DownloadOrigin, DownloadProgress, DownloadState } from "../../../shared/api/hub.js";
+import type { DownloadOrigin, DownloadProgress, DownloadState, PullResult } from "../../../shared/api/hub.js";
 import { AbortedError, toMardukError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { ModelRef } from "../modelRef.js";
@@ -14,20 +14,7 @@ import { resolveDownloadPlan, type DownloadPlan, type PlanContext, type PlannedP
 import type { Semaphore } from "./Semaphore.js";
 
 /** What a finished download produced. */
-export interface DownloadResult {
-  id: string;
-  /** e.g. "owner/repo/name-Q4_K_M". */
-  modelId: string;
-  /** Absolute paths of the file, or of every part in order. */
-  paths: string[];
-  sizeBytes: number;
-  /** The origin recorded next to each file. */
-  origins: DownloadOrigin[];
-  /** True when the files were already there and verified: nothing was fetched. */
-  alreadyPresent: boolean;
-  /** Bytes that an earlier, interrupted download had already fetched. */
-  resumedFromBytes: number;
-}
+export type DownloadResult = PullResult;
 
 /** Settings a task gets from its manager. */
 export interface DownloadTaskSettings {
@@ -52,6 +39,28 @@ export interface CancelOptions {
 }
 
 type Listener = (progress: DownloadProgress) => void;
+
+/** `.<file>.partial.json`: what the partial file is a partial of. */
+interface PartialMeta {
+  sha256?: string;
+  url?: string;
+  size?: number;
+  /** A URL server's strong ETag, sent back as If-Range on resume. */
+  etag?: string;
+}
+
+function buildOrigin(part: PlannedPart, sha256: string, downloadedAt: string): DownloadOrigin {
+  const { source, repo, revision, file, url } = part.origin;
+  return {
+    source,
+    ...(repo !== undefined ? { repo } : {}),
+    ...(revision !== undefined ? { revision } : {}),
+    file,
+    sha256,
+    url,
+    downloadedAt,
+  };
+}
 
 const SPEED_WINDOW_MS = 5000;
 
@@ -159,15 +168,18 @@ export class DownloadTask {
     };
   }
 
+  /** Bytes per second over the last few seconds of this session (decays while nothing arrives). */
   private speed(): number {
-    const last = this.samples.at(-1);
     const first = this.samples[0];
-    if (!last || !first || last.at - first.at < 250) return 0;
-    return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
+    const elapsed = first ? Date.now() - first.at : 0;
+    if (!first || elapsed < 250) return 0;
+    return ((this.sessionBytes - first.bytes) * 1000) / elapsed;
   }
 
   private sample(): void {
     const now = Date.now();
+    const last = this.samples.at(-1);
+    if (last && now - last.at < 100) return;
     this.samples.push({ at: now, bytes: this.sessionBytes });
     while (this.samples.length > 2 && now - this.samples[0]!.at > SPEED_WINDOW_MS) this.samples.shift();
   }
@@ -240,6 +252,8 @@ export class DownloadTask {
     try {
       const hashers = await this.preparePartials(plan, signal);
       await this.checkDisk(plan);
+      this.part = 1;
+      this.currentHasher = hashers[0];
       this.setState("downloading");
       for (const [index, part] of plan.parts.entries()) {
         this.part = index + 1;
@@ -256,7 +270,7 @@ export class DownloadTask {
       const origins: DownloadOrigin[] = [];
       for (const [index, part] of plan.parts.entries()) {
         await rename(part.partialPath, part.finalPath);
-        const origin: DownloadOrigin = { ...part.origin, sha256: digests[index]!, downloadedAt };
+        const origin = buildOrigin(part, digests[index]!, downloadedAt);
         await writeModelOrigin(part.finalPath, origin);
         await rm(partialMetaPathFor(part.finalPath), { force: true });
         origins.push(origin);
@@ -292,7 +306,7 @@ export class DownloadTask {
       // A file put there by hand: hashing it is cheaper than fetching it again.
       if (part.sha256 === undefined) return undefined;
       if ((await sha256OfFile(part.finalPath, signal)) !== part.sha256) return undefined;
-      const recorded: DownloadOrigin = { ...part.origin, sha256: part.sha256, downloadedAt: new Date().toISOString() };
+      const recorded = buildOrigin(part, part.sha256, new Date().toISOString());
       await writeModelOrigin(part.finalPath, recorded);
       origins.push(recorded);
     }
@@ -307,20 +321,30 @@ export class DownloadTask {
     const hashers: PartHasher[] = [];
     for (const part of plan.parts) {
       const metaPath = partialMetaPathFor(part.finalPath);
-      const meta = { url: part.url.split("?")[0], sha256: part.sha256 ?? null, size: part.expectedSize ?? null };
-      let recorded: unknown;
+      // Hub files are identified by their sha256 (the commit may move on without changing them);
+      // URLs by the URL, and on resume by the ETag their server gave (sent back as If-Range).
+      let recorded: PartialMeta | undefined;
       try {
-        recorded = JSON.parse(await readFile(metaPath, "utf8"));
+        recorded = JSON.parse(await readFile(metaPath, "utf8")) as PartialMeta;
       } catch {
         recorded = undefined;
       }
-      const same = JSON.stringify(recorded) === JSON.stringify(meta);
+      const same =
+        recorded !== undefined &&
+        (part.sha256 !== undefined
+          ? recorded.sha256 === part.sha256 && recorded.size === part.expectedSize
+          : recorded.sha256 === undefined && recorded.url === part.url && (part.expectedSize === undefined || recorded.size === undefined || recorded.size === part.expectedSize));
+      const meta: PartialMeta = part.sha256 !== undefined ? { sha256: part.sha256, size: part.expectedSize } : { url: part.url, size: part.expectedSize };
+      if (same && recorded?.etag) {
+        meta.etag = recorded.etag;
+        part.validator = recorded.etag;
+      }
       const existing = (await sizeOf(part.partialPath)) ?? 0;
       if (!same) {
         if (existing > 0) this.settings.logger?.info({ file: part.partialPath }, "discarding a partial download of other content");
         await rm(part.partialPath, { force: true });
-        await writeJsonAtomic(metaPath, meta);
       }
+      await writeJsonAtomic(metaPath, meta);
       const kept = same ? existing : 0;
       // Hash what is kept now, so resuming costs one read and the speed counts only new bytes.
       const hasher = newHasher();
@@ -360,6 +384,10 @@ export class DownloadTask {
           signal,
           stallTimeoutMs: this.settings.stallTimeoutMs,
           hasher,
+          onValidator: (etag) => {
+            const meta: PartialMeta = { url: part.url, size: part.expectedSize, etag };
+            return writeJsonAtomic(partialMetaPathFor(part.finalPath), meta);
+          },
           onProgress: () => {
             // Only bytes fetched by this process count towards the speed (a restart lowers `bytes`).
             if (hasher.bytes > seen) this.sessionBytes += hasher.bytes - seen;

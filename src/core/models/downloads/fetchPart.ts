@@ -18,6 +18,11 @@ export interface DownloadPart {
   expectedSize?: number;
   /** Expected SHA-256, hex (the hub's LFS oid); undefined for plain URLs. */
   sha256?: string;
+  /**
+   * For URLs without a sha256: the strong ETag of the first response. A resume sends it as
+   * If-Range, so a file that changed on the server is fetched whole instead of spliced.
+   */
+  validator?: string;
 }
 
 /** A SHA-256 over the first `bytes` bytes of the partial file, carried across attempts. */
@@ -35,6 +40,8 @@ export interface FetchPartOptions {
   hasher: PartHasher;
   /** Called after each chunk is on disk, and after a restart from 0. */
   onProgress: () => void;
+  /** Called with a URL download's strong ETag the first time one is seen (to record it). */
+  onValidator?: (etag: string) => Promise<void>;
 }
 
 export function newHasher(): PartHasher {
@@ -123,7 +130,12 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
     let response: Response;
     try {
       response = await options.fetch(part.url, {
-        headers: { ...part.headers, "accept-encoding": "identity", ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
+        headers: {
+          ...part.headers,
+          "accept-encoding": "identity",
+          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+          ...(offset > 0 && part.validator ? { "if-range": part.validator } : {}),
+        },
         redirect: "follow",
         signal: requestSignal,
       });
@@ -172,6 +184,11 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
       );
     }
     part.expectedSize ??= total;
+    const etag = response.headers.get("etag");
+    if (part.sha256 === undefined && etag && !etag.startsWith("W/") && etag !== part.validator) {
+      part.validator = etag;
+      await options.onValidator?.(etag);
+    }
 
     const handle = await open(part.partialPath, append ? "a" : "w");
     let written = offset;

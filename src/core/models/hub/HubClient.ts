@@ -1,14 +1,13 @@
 import { listFiles, listModels, modelInfo, HubApiError } from "@huggingface/hub";
 import type { GgufFileInfo, Llama } from "node-llama-cpp";
 import type {
-  FitEstimate,
-  GgufSummary,
   HubFile,
   HubModel,
   HubModelFile,
   HubRepoFiles,
   HubSearchQuery,
   MachineResources,
+  RemoteFitEstimate,
 } from "../../../shared/api/hub.js";
 import { AbortedError, InvalidArgumentError, MardukError } from "../../errors.js";
 import type { HfModelRef } from "../modelRef.js";
@@ -67,16 +66,6 @@ export interface EstimateFitOptions {
   /** Share of free memory kept in reserve. Default: 0.1. */
   headroomFraction?: number;
   signal?: AbortSignal;
-}
-
-/** A model's metadata and fit, read from the remote header only. */
-export interface RemoteFitEstimate {
-  repo: string;
-  revision: string;
-  path: string;
-  url: string;
-  summary: GgufSummary;
-  fit: FitEstimate;
 }
 
 const SORTS = { downloads: "downloads", likes: "likes", updated: "lastModified" } as const;

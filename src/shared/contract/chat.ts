@@ -1,0 +1,34 @@
+import type { ErrorPayload } from "../errorCodes.js";
+import type { StoredMessage } from "./conversations.js";
+import type { EventSource } from "./common.js";
+
+/** A generation started by the chat group; its output arrives as {@link ChatStreamEvent}s. */
+export interface StartedChatGeneration {
+  generationId: string;
+  conversationId: string;
+  /** The user message that was stored (absent for regenerate). */
+  userMessage?: StoredMessage;
+  /** The id the assistant message will have once stored. */
+  assistantMessageId: string;
+}
+
+export type ChatStreamEvent =
+  | { type: "delta"; generationId: string; conversationId: string; text: string; tokenCount: number }
+  /** The assistant message was stored (also after stop, with what was generated). */
+  | { type: "done"; generationId: string; conversationId: string; message: StoredMessage }
+  | { type: "error"; generationId: string; conversationId: string; error: ErrorPayload };
+
+/** The chat group: generate replies in stored conversations. */
+export interface ChatApi {
+  /** Stores the user's message and generates the reply with the conversation's model and settings. */
+  send(request: { conversationId: string; content: string }): Promise<StartedChatGeneration>;
+  /** Replaces the last assistant reply with a new one. */
+  regenerate(request: { conversationId: string }): Promise<StartedChatGeneration>;
+  /** Changes a user message, drops everything after it, and generates again. */
+  editAndResend(request: { conversationId: string; messageId: string; content: string }): Promise<StartedChatGeneration>;
+  /** Stops a generation; what was generated is kept. */
+  stop(request: { generationId: string }): Promise<void>;
+  /** How many tokens the conversation uses, and the loaded model's context size (the usage bar). */
+  contextUsage(request: { conversationId: string }): Promise<{ usedTokens: number; contextSize: number | null }>;
+  onEvent: EventSource<ChatStreamEvent>;
+}

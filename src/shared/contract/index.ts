@@ -1,0 +1,36 @@
+import type { ChatApi } from "./chat.js";
+import type { ConversationsApi } from "./conversations.js";
+import type { DownloadsApi } from "./downloads.js";
+import type { MetricsApi } from "./metrics.js";
+import type { ModelsApi } from "./models.js";
+import type { ServerApi } from "./server.js";
+import type { SettingsApi } from "./settings.js";
+
+export type * from "./chat.js";
+export type * from "./common.js";
+export type * from "./conversations.js";
+export type * from "./downloads.js";
+export type * from "./metrics.js";
+export type * from "./models.js";
+export type * from "./server.js";
+export type * from "./settings.js";
+
+/**
+ * The one contract between the UI and the app, whatever carries it (Electron IPC, WebSocket,
+ * in-memory). Each group is an interface of methods — one request object in, a Promise out —
+ * and `onX` events. Every payload is plain JSON.
+ */
+export interface MardukApi {
+  models: ModelsApi;
+  downloads: DownloadsApi;
+  chat: ChatApi;
+  conversations: ConversationsApi;
+  metrics: MetricsApi;
+  server: ServerApi;
+  settings: SettingsApi;
+}
+
+export type ContractGroup = keyof MardukApi;
+
+/** Every group's name, for transports that must list channels (the preload bridge). */
+export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "settings"];

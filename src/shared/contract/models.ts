@@ -1,0 +1,45 @@
+import type { FitEstimate, HubModel, HubRepoFiles, HubSearchSort, StarterModelInfo } from "../api/hub.js";
+import type { LibraryModel, LoadedModelState } from "../api/library.js";
+import type { EventSource } from "./common.js";
+
+/** Options of loading a model from the UI. */
+export interface LoadModelOptions {
+  /** Context size per sequence. Default: the model's, at most 4096. */
+  contextSize?: number;
+  /** Layers on the GPU: "auto", "max" or a count. Default: "auto". */
+  gpuLayers?: "auto" | "max" | number;
+  /** Sequences generating at once. Default: 4. */
+  parallel?: number;
+  /** Minutes of idleness before it unloads; negative: never. Default: 15. */
+  ttlMinutes?: number;
+}
+
+/** A hub repository's files with a fit verdict per file for this machine. */
+export interface HubRepoWithFit extends HubRepoFiles {
+  /** Keyed by file path (the first part for split models). Absent when the header could not be read. */
+  fit: Record<string, FitEstimate>;
+}
+
+/** The models group: the library, residency, and the Hugging Face browser. */
+export interface ModelsApi {
+  /** Every model in the models folder (broken files included, with their reason). */
+  list(): Promise<LibraryModel[]>;
+  /** Models in memory. */
+  loaded(): Promise<LoadedModelState[]>;
+  load(request: { id: string; options?: LoadModelOptions }): Promise<LoadedModelState>;
+  unload(request: { id: string }): Promise<void>;
+  /** Deletes the model's files (all parts and its origin sidecar). */
+  remove(request: { id: string }): Promise<void>;
+  /** Copies (or links) a GGUF file from elsewhere on the machine into the models folder. */
+  importFile(request: { path: string }): Promise<LibraryModel>;
+  /** Search Hugging Face for GGUF repositories. */
+  searchHub(request: { query: string; sort?: HubSearchSort; limit?: number }): Promise<HubModel[]>;
+  /** A repository's GGUF files grouped by quantization, with a fit estimate per file at a context size. */
+  hubFiles(request: { repo: string; contextSize?: number }): Promise<HubRepoWithFit>;
+  /** The curated starter models with the quantization that best fits this machine. */
+  starters(): Promise<StarterModelInfo[]>;
+  /** The library changed (file added, removed, or its metadata read). */
+  onLibraryChanged: EventSource<LibraryModel[]>;
+  /** A model was loaded, unloaded or used. */
+  onLoadedChanged: EventSource<LoadedModelState[]>;
+}

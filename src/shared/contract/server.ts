@@ -1,0 +1,37 @@
+import type { EventSource } from "./common.js";
+
+export interface ServerStatus {
+  /** "desktop": the Electron app runs the API and can start/stop it; "headless": `serve` (the UI comes from it). */
+  mode: "desktop" | "headless";
+  running: boolean;
+  host: string;
+  port: number;
+  /** e.g. http://127.0.0.1:11435 */
+  url: string | null;
+  /** True when requests need an API key. */
+  requiresApiKey: boolean;
+  corsOrigins: string[];
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** The first characters, to recognise the key (e.g. "mk-3f9a…"). */
+  prefix: string;
+}
+
+/** The server group: the local API's settings. */
+export interface ServerApi {
+  status(): Promise<ServerStatus>;
+  /** Desktop mode only (headless servers answer 'unsupported'). */
+  start(request: { host?: string; port?: number }): Promise<ServerStatus>;
+  /** Desktop mode only. */
+  stop(): Promise<ServerStatus>;
+  listKeys(): Promise<ApiKeyInfo[]>;
+  /** Creates a key; the full key is in this answer only and is never shown again. */
+  createKey(request: { name: string }): Promise<{ key: string; info: ApiKeyInfo }>;
+  revokeKey(request: { id: string }): Promise<void>;
+  setCorsOrigins(request: { origins: string[] }): Promise<ServerStatus>;
+  onStatus: EventSource<ServerStatus>;
+}
