@@ -78,6 +78,25 @@ describe("Ollama-compatible API", () => {
     expect(show.model_info["general.architecture"]).toBe("llama");
   });
 
+  it("keep_alive 0 unloads the model once the request is done", async () => {
+    const body = (await (await post("/api/generate", { model: "fixture", keep_alive: 0 })).json()) as { done_reason: string };
+    expect(body.done_reason).toBe("unload");
+    let ps = { models: [{}] };
+    for (let attempt = 0; attempt < 50 && ps.models.length > 0; attempt++) {
+      ps = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: object[] };
+      if (ps.models.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(ps.models).toEqual([]);
+    // The next request loads it again just in time.
+    const reply = (await (await post("/api/chat", { model: "fixture", messages: [{ role: "user", content: "Hi" }], stream: false, keep_alive: "5m" })).json()) as { message: { content: string } };
+    expect(reply.message.content).toBe(FIXTURE_SENTENCE);
+    const loaded = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string }> };
+    expect(loaded.models[0]!.name).toBe("fixture");
+    const expiresIn = Date.parse(loaded.models[0]!.expires_at) - Date.now();
+    expect(expiresIn).toBeGreaterThan(4 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(5 * 60_000);
+  });
+
   it("POST /api/embed", async () => {
     const body = (await (await post("/api/embed", { model: "fixture", input: ["The quick brown fox", "dog"] })).json()) as { embeddings: number[][]; prompt_eval_count: number };
     expect(body.embeddings).toHaveLength(2);

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ChatMessage, GenerationResult } from "../../../shared/api/generation.js";
 import type { Core } from "../../createCore.js";
 import type { StartedGeneration } from "../../inference/InferenceService.js";
-import { InvalidArgumentError, toMardukError } from "../../errors.js";
-import { listModelFiles, resolveModelIdPath } from "../../models/modelPaths.js";
+import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, toMardukError } from "../../errors.js";
 import { toHttpError } from "../apiErrors.js";
 import { recordAudit } from "../auditContext.js";
 import { abortOnDisconnect, endStream, startStream, writeNdjson } from "../sse.js";
@@ -65,27 +64,10 @@ async function respond(
   return reply;
 }
 
-/** Model details as Ollama lists them, from the GGUF header. */
-async function describeModel(path: string) {
-  const { readGgufFileInfo } = await import("node-llama-cpp");
-  const info = await readGgufFileInfo(path, { readTensorInfo: false });
-  const metadata = info.metadata as unknown as Record<string, Record<string, unknown>> & { general: Record<string, unknown> };
-  const architecture = String(metadata.general.architecture ?? "unknown");
-  const parameters = Number(metadata.general.parameter_count ?? 0);
-  const tokenizer = metadata.tokenizer as Record<string, unknown> | undefined;
-  return {
-    architecture,
-    template: typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "",
-    contextLength: Number((metadata[architecture] as Record<string, unknown> | undefined)?.context_length ?? 0),
-    details: {
-      parent_model: "",
-      format: "gguf",
-      family: architecture,
-      families: [architecture],
-      parameter_size: parameters > 0 ? `${(parameters / 1e9).toFixed(parameters < 1e9 ? 2 : 1)}B` : "",
-      quantization_level: String(metadata.general.file_type ?? ""),
-    },
-  };
+/** "1.5B", "360M": Ollama's parameter_size. */
+function formatParameterCount(count: number | undefined): string {
+  if (!count) return "";
+  return count >= 1e9 ? `${(count / 1e9).toFixed(1)}B` : `${Math.round(count / 1e6)}M`;
 }
 
 /** The Ollama dialect: thin adapters over the same inference service as the OpenAI routes. */
@@ -93,48 +75,80 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
   app.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
 
   app.get("/api/tags", async () => {
-    const files = await listModelFiles(core.modelsDir);
-    const models = await Promise.all(
-      files.map(async (file) => {
-        const description = await describeModel(file.path).catch(() => undefined);
-        return {
-          name: file.id,
-          model: file.id,
-          modified_at: new Date(file.modifiedAt).toISOString(),
-          size: file.sizeBytes,
-          digest: "",
-          details: description?.details ?? { format: "gguf" },
-        };
-      }),
-    );
-    return { models };
+    const models = (await core.library.list()).filter((model) => model.status === "ok" && model.kind === "model");
+    return {
+      models: models.map((model) => ({
+        name: model.id,
+        model: model.id,
+        modified_at: new Date(model.modifiedAt).toISOString(),
+        size: model.sizeBytes,
+        digest: model.origin?.sha256 ?? "",
+        details: {
+          parent_model: "",
+          format: "gguf",
+          family: model.architecture ?? "",
+          families: model.architecture ? [model.architecture] : [],
+          parameter_size: formatParameterCount(model.parameterCount),
+          quantization_level: model.quantization ?? "",
+        },
+      })),
+    };
   });
 
-  app.get("/api/ps", async () => ({
-    models: core.engine.listLoaded().map((model) => ({
-      name: model.id,
-      model: model.id,
-      size: model.stats.modelBytes + model.stats.contextBytes,
-      digest: "",
-      details: { format: "gguf" },
-      expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
-      size_vram: 0,
-      context_length: model.contextSize,
-    })),
-  }));
+  app.get("/api/ps", async () => {
+    const loaded = new Map(core.engine.listLoaded().map((model) => [model.id, model]));
+    return {
+      models: core.residency
+        .list()
+        .filter((state) => state.state === "loaded")
+        .map((state) => ({
+          name: state.id,
+          model: state.id,
+          size: state.memory.ramBytes + state.memory.vramBytes,
+          digest: "",
+          details: { format: "gguf" },
+          // Ollama's way of saying "never": a date far in the future.
+          expires_at: new Date(state.expiresAt ?? (state.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + state.keepAliveMs)).toISOString(),
+          size_vram: state.memory.vramBytes,
+          context_length: loaded.get(state.id)?.contextSize ?? 0,
+        })),
+    };
+  });
 
   app.post("/api/show", async (request) => {
     const body = parseBody(ollamaShowSchema, request.body);
     const id = requestedModel(body);
-    const path = core.engine.getLoaded(id)?.path ?? resolveModelIdPath(core.modelsDir, id);
-    const description = await describeModel(path);
+    const model = (await core.library.list()).find((candidate) => candidate.id === id);
+    if (!model) throw new ModelNotFoundError(id);
+    if (model.status !== "ok") throw new ModelLoadFailedError(id, model.error ?? "the file is broken");
+    const { readGgufFileInfo } = await import("node-llama-cpp");
+    const info = await readGgufFileInfo(core.library.filePath(model), { readTensorInfo: false, logWarnings: false });
+    const tokenizer = (info.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer;
+    const template = typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "";
+    const architecture = model.architecture ?? "";
     return {
-      modelfile: `FROM ${path}\n`,
+      modelfile: `FROM ${model.files[0]?.path ?? id}\n`,
       parameters: "",
-      template: description.template,
-      details: description.details,
-      model_info: { "general.architecture": description.architecture, [`${description.architecture}.context_length`]: description.contextLength },
-      capabilities: ["completion", ...(description.template.includes("tools") ? ["tools"] : [])],
+      template,
+      details: {
+        parent_model: "",
+        format: "gguf",
+        family: architecture,
+        families: architecture ? [architecture] : [],
+        parameter_size: formatParameterCount(model.parameterCount),
+        quantization_level: model.quantization ?? "",
+      },
+      model_info: {
+        "general.architecture": architecture,
+        "general.parameter_count": model.parameterCount ?? 0,
+        [`${architecture}.context_length`]: model.contextLength ?? 0,
+      },
+      capabilities: [
+        ...(model.capabilities.includes("completion") ? ["completion"] : []),
+        ...(model.capabilities.includes("embedding") ? ["embedding"] : []),
+        ...(/\btools\b/.test(template) ? ["tools"] : []),
+      ],
+      modified_at: new Date(model.modifiedAt).toISOString(),
     };
   });
 
