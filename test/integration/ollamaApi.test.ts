@@ -87,11 +87,12 @@ describe("Ollama-compatible API", () => {
       if (ps.models.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(ps.models).toEqual([]);
-    // The next request loads it again just in time.
-    const reply = (await (await post("/api/chat", { model: "fixture", messages: [{ role: "user", content: "Hi" }], stream: false, keep_alive: "5m" })).json()) as { message: { content: string } };
+    // The next request loads it again just in time, with the context size it asks for.
+    const reply = (await (await post("/api/chat", { model: "fixture", messages: [{ role: "user", content: "Hi" }], stream: false, keep_alive: "5m", options: { num_ctx: 512 } })).json()) as { message: { content: string } };
     expect(reply.message.content).toBe(FIXTURE_SENTENCE);
-    const loaded = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string }> };
+    const loaded = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string; context_length: number }> };
     expect(loaded.models[0]!.name).toBe("fixture");
+    expect(loaded.models[0]!.context_length).toBe(512);
     const expiresIn = Date.parse(loaded.models[0]!.expires_at) - Date.now();
     expect(expiresIn).toBeGreaterThan(4 * 60_000);
     expect(expiresIn).toBeLessThanOrEqual(5 * 60_000);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ChatMessage, GenerationResult } from "../../../shared/api/generation.js";
 import type { Core } from "../../createCore.js";
+import type { ModelLoadOptions } from "../../engine/Engine.js";
 import type { StartedGeneration } from "../../inference/InferenceService.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, toMardukError } from "../../errors.js";
 import { toHttpError } from "../apiErrors.js";
@@ -62,6 +63,11 @@ async function respond(
     endStream(reply);
   }
   return reply;
+}
+
+/** `num_ctx` sizes the context when the request has to load the model (a loaded model keeps its own). */
+function loadOptions(options: { num_ctx?: number }): ModelLoadOptions | undefined {
+  return options.num_ctx === undefined ? undefined : { contextSize: options.num_ctx };
 }
 
 /** "1.5B", "360M": Ollama's parameter_size. */
@@ -173,6 +179,7 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
         ? { tools: body.tools.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })) }
         : {}),
       keepAliveMs,
+      load: loadOptions(body.options),
       signal: disconnect.signal,
     });
     recordAudit(request, { model: generation.modelId, prompt: messages });
@@ -204,12 +211,18 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
     const disconnect = abortOnDisconnect(request, reply);
     let generation: StartedGeneration;
     if (body.raw) {
-      generation = await core.inference.complete(model, body.prompt, { ...options, keepAliveMs, signal: disconnect.signal });
+      generation = await core.inference.complete(model, body.prompt, { ...options, keepAliveMs, load: loadOptions(body.options), signal: disconnect.signal });
       recordAudit(request, { model: generation.modelId, prompt: body.prompt });
     } else {
       // Without `raw`, Ollama wraps the prompt in the model's chat template.
       const messages: ChatMessage[] = [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }];
-      generation = await core.inference.chat(model, messages, { ...options, ...(responseFormat ? { responseFormat } : {}), keepAliveMs, signal: disconnect.signal });
+      generation = await core.inference.chat(model, messages, {
+        ...options,
+        ...(responseFormat ? { responseFormat } : {}),
+        keepAliveMs,
+        load: loadOptions(body.options),
+        signal: disconnect.signal,
+      });
       recordAudit(request, { model: generation.modelId, prompt: messages });
     }
     const loadMs = performance.now() - startedAt;
@@ -220,7 +233,7 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
     const startedAt = performance.now();
     const body = parseBody(ollamaEmbedSchema, request.body);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const result = await core.inference.embed(requestedModel(body), inputs, { keepAliveMs: parseKeepAlive(body.keep_alive) });
+    const result = await core.inference.embed(requestedModel(body), inputs, { keepAliveMs: parseKeepAlive(body.keep_alive), load: loadOptions(body.options) });
     recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
     return {
       model: result.modelId,
