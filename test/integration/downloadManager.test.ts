@@ -222,6 +222,29 @@ describe("DownloadManager against the fake hub", () => {
     expect(manager.list().map((progress) => progress.state)).toEqual(["completed", "completed", "completed"]);
   });
 
+  it("pulls a starter model by name at the quantization that fits the machine", async () => {
+    const starter = {
+      name: "tiny-starter",
+      title: "Tiny",
+      repo: TINY_LLAMA_REPO,
+      parameters: "5M",
+      kind: "chat" as const,
+      preferredQuant: "F16",
+      description: "test",
+    };
+    const machine = (ramFreeBytes: number) => () =>
+      Promise.resolve({ ramTotalBytes: ramFreeBytes, ramFreeBytes, gpu: false as const, vramTotalBytes: 0, vramFreeBytes: 0 });
+    // Room for F16 plus the context allowance: F16, the preferred quantization.
+    const roomy = await createManager({ starters: [starter], machine: machine(8 * 1024 ** 3) }).pull("Tiny-Starter");
+    expect(roomy.modelId).toBe("marduk-test/tiny-llama-GGUF/tiny-llama-F16");
+    // Room for the Q8_0 file but not the F16 one: it steps down.
+    const f16 = hub.fileInfo(TINY_LLAMA_REPO, TINY_LLAMA_F16).size;
+    const q8 = hub.fileInfo(TINY_LLAMA_REPO, TINY_LLAMA_Q8_0).size;
+    const tight = (((q8 + f16) / 2) * 1.1 + 512 * 1024 ** 2) / 0.9;
+    const small = await createManager({ starters: [starter], machine: machine(tight) }).pull("tiny-starter");
+    expect(small.modelId).toBe("marduk-test/tiny-llama-GGUF/tiny-llama-Q8_0");
+  });
+
   it("returns the running download when the same ref is pulled twice", async () => {
     const manager = createManager();
     const first = manager.start(`hf:${TINY_LLAMA_REPO}:Q8_0`);

@@ -9,10 +9,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CLI_PATH } from "../helpers/serveProcess.js";
+import { CLI_PATH, startServeProcess } from "../helpers/serveProcess.js";
+import { FIXTURE_SENTENCE } from "../fixtures/gguf/index.js";
 import {
   startStandardFakeHub,
   TINY_LLAMA_F16,
+  TINY_LLAMA_FIXTURE,
   TINY_LLAMA_Q8_0,
   TINY_LLAMA_REPO,
   type FakeHub,
@@ -143,16 +145,41 @@ describe("marduk-local pull / inspect processes", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("pulls a model that then answers through the API without an explicit load", async () => {
+    const pulled = await runCli(["pull", `hf:${TINY_LLAMA_REPO}/${TINY_LLAMA_FIXTURE}`, "--models-dir", modelsDir, "--quiet"], env);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const modelId = "marduk-test/tiny-llama-GGUF/marduk-fixture-F32";
+    expect(pulled.stdout).toContain(`Pulled ${modelId}`);
+    const server = await startServeProcess(["--models-dir", modelsDir, "--gpu", "cpu", "--threads", "1", "--parallel", "1"], {
+      MARDUK_DATA_DIR: path.join(root, "data"),
+    });
+    try {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: modelId, messages: [{ role: "user", content: "Hi" }], temperature: 0, max_tokens: 32 }),
+      });
+      const body = (await response.json()) as { choices?: Array<{ message: { content: string } }> };
+      expect(response.status, JSON.stringify(body)).toBe(200);
+      expect(body.choices?.[0]?.message.content).toContain(FIXTURE_SENTENCE);
+    } finally {
+      await server.stop("SIGTERM");
+    }
+  });
+
   it("exits 2 on usage errors and 0 for --help", async () => {
-    expect((await runCli(["pull"], env)).code).toBe(2);
-    expect((await runCli(["pull", "--bogus", "x"], env)).code).toBe(2);
-    const bad = await runCli(["pull", "http://example.com/x.gguf", "--models-dir", modelsDir], env);
+    const [noRef, bad, help, noTarget] = await Promise.all([
+      runCli(["pull"], env),
+      runCli(["pull", "http://example.com/x.gguf", "--models-dir", modelsDir], env),
+      runCli(["pull", "--help"], env),
+      runCli(["inspect", "--json"], env),
+    ]);
+    expect(noRef.code).toBe(2);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/loopback/);
-    const help = await runCli(["pull", "--help"], env);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("hf:owner/repo:Q4_K_M");
-    expect((await runCli(["inspect"], env)).code).toBe(2);
+    expect(noTarget.code).toBe(2);
   });
 
   it("inspects a hub file from its header, and a downloaded model, as JSON", async () => {
@@ -178,5 +205,6 @@ describe("marduk-local pull / inspect processes", () => {
 
     const missing = await runCli(["inspect", "no/such/model", "--models-dir", modelsDir, "--gpu", "cpu"], env);
     expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no model 'no/such/model'");
   });
 });

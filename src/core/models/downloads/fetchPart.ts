@@ -180,7 +180,9 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
       await response.body.cancel().catch(() => undefined);
       throw new DownloadError(
         "size_mismatch",
-        `The server has ${total} bytes for ${part.url} but the hub lists ${part.expectedSize}; the repository may have changed, try again`,
+        part.sha256 !== undefined
+          ? `The server has ${total} bytes for ${part.url} but the hub lists ${part.expectedSize}; the repository may have changed, try again`
+          : `The server now has ${total} bytes for ${part.url} instead of ${part.expectedSize}; the file changed, try again`,
       );
     }
     part.expectedSize ??= total;

@@ -1,4 +1,4 @@
-import { listFiles, listModels, modelInfo, HubApiError } from "@huggingface/hub";
+import type * as HubLibraryModule from "@huggingface/hub";
 import type { GgufFileInfo, Llama } from "node-llama-cpp";
 import type {
   HubFile,
@@ -71,6 +71,14 @@ export interface EstimateFitOptions {
 const SORTS = { downloads: "downloads", likes: "likes", updated: "lastModified" } as const;
 const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
 
+type HubLibrary = typeof HubLibraryModule;
+let hubLibrary: Promise<HubLibrary> | undefined;
+/** @huggingface/hub takes ~150 ms to import: loaded on the first hub call, not at start-up. */
+function loadHubLibrary(): Promise<HubLibrary> {
+  hubLibrary ??= import("@huggingface/hub");
+  return hubLibrary;
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
@@ -138,7 +146,7 @@ export class HubClient {
   async search(query: HubSearchQuery = {}, signal?: AbortSignal): Promise<HubModel[]> {
     const limit = Math.min(100, Math.max(1, Math.floor(query.limit ?? 20)));
     const results: HubModel[] = [];
-    await this.call("the model search", async (fetchImpl) => {
+    await this.call("the model search", async (fetchImpl, { listModels }) => {
       for await (const entry of listModels({
         search: { query: query.search || undefined, owner: query.author || undefined, tags: ["gguf"] },
         sort: SORTS[query.sort ?? "downloads"],
@@ -164,7 +172,7 @@ export class HubClient {
   /** The commit a revision points to; undefined when the hub does not say. */
   async resolveCommit(repo: string, revision = "main", signal?: AbortSignal): Promise<string | undefined> {
     if (COMMIT_PATTERN.test(revision)) return revision;
-    const info = await this.call(`${repo}@${revision}`, (fetchImpl) =>
+    const info = await this.call(`${repo}@${revision}`, (fetchImpl, { modelInfo }) =>
       modelInfo({ name: repo, revision, additionalFields: ["sha"], hubUrl: this.endpoint, fetch: fetchImpl }),
     signal);
     return typeof info.sha === "string" && COMMIT_PATTERN.test(info.sha) ? info.sha : undefined;
@@ -178,7 +186,7 @@ export class HubClient {
     const revision = options.revision ?? "main";
     const commit = await this.resolveCommit(repo, revision, options.signal);
     const files: HubFile[] = [];
-    await this.call(repo, async (fetchImpl) => {
+    await this.call(repo, async (fetchImpl, { listFiles }) => {
       for await (const entry of listFiles({ repo, revision: commit ?? revision, recursive: true, hubUrl: this.endpoint, fetch: fetchImpl })) {
         if (entry.type !== "file") continue;
         files.push({
@@ -308,7 +316,8 @@ export class HubClient {
   }
 
   /** Runs an @huggingface/hub call with our fetch, turning its errors into HubErrors. */
-  private async call<T>(what: string, run: (fetchImpl: typeof fetch) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async call<T>(what: string, run: (fetchImpl: typeof fetch, library: HubLibrary) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const library = await loadHubLibrary();
     const outer = this.combineSignals(signal);
     const fetchImpl: typeof fetch = (input, init) => {
       const headers = new Headers(init?.headers);
@@ -318,11 +327,11 @@ export class HubClient {
       return this.fetchImpl(input, { ...init, headers, signal: AbortSignal.any(signals) });
     };
     try {
-      return await run(fetchImpl);
+      return await run(fetchImpl, library);
     } catch (error) {
       if (outer.aborted) throw new AbortedError();
       if (error instanceof MardukError) throw error;
-      if (error instanceof HubApiError) throw hubErrorForStatus(error.statusCode, what, this.hasToken);
+      if (error instanceof library.HubApiError) throw hubErrorForStatus(error.statusCode, what, this.hasToken);
       if (error instanceof Error && error.name === "TimeoutError") {
         throw new HubError("network", `The hub did not answer within ${this.requestTimeoutMs} ms (${what})`, { cause: error });
       }
