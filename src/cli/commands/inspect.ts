@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import type { FitEstimate, GgufSummary, HubQuantGroup } from "../../shared/api/hub.js";
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { InvalidArgumentError } from "../../core/errors.js";
@@ -17,6 +16,7 @@ import { parseModelRef, type HfModelRef } from "../../core/models/modelRef.js";
 import { resolveModelIdPath } from "../../core/models/modelPaths.js";
 import { findStarterModel, STARTER_MODELS } from "../../core/models/starterModels.js";
 import { CliUsageError } from "../cliError.js";
+import { parseCommandArgs, parseIntegerFlag } from "../parseCommandArgs.js";
 
 export const INSPECT_HELP = `Usage: marduk-local inspect <id|file|hf ref> [options]
 
@@ -51,34 +51,20 @@ interface InspectOptions {
   json: boolean;
 }
 
-function parseInteger(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
-    throw new CliUsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return number;
-}
 
 function parseInspectOptions(args: string[], env: NodeJS.ProcessEnv): InspectOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "models-dir": { type: "string" },
-        "ctx-size": { type: "string" },
-        parallel: { type: "string" },
-        gpu: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "models-dir": { type: "string" },
+      "ctx-size": { type: "string" },
+      parallel: { type: "string" },
+      gpu: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const values = parsed.values;
   if (values.help) return "help";
   if (parsed.positionals.length !== 1) throw new CliUsageError("expected one model: an id, a .gguf file or an hf ref (see --help)");
@@ -87,8 +73,8 @@ function parseInspectOptions(args: string[], env: NodeJS.ProcessEnv): InspectOpt
   return {
     target: parsed.positionals[0]!,
     modelsDir: path.resolve(values["models-dir"] ?? defaultModelsDir(env)),
-    contextSize: parseInteger("ctx-size", values["ctx-size"], 16, 1 << 20),
-    sequences: parseInteger("parallel", values.parallel, 1, 64) ?? 1,
+    contextSize: parseIntegerFlag("ctx-size", values["ctx-size"], 16, 1 << 20),
+    sequences: parseIntegerFlag("parallel", values.parallel, 1, 64) ?? 1,
     backend,
     json: values.json ?? false,
   };

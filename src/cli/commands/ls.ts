@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { formatBytes } from "../../core/models/library/formatBytes.js";
 import { ModelLibrary } from "../../core/models/ModelLibrary.js";
 import type { LibraryModel } from "../../shared/api/library.js";
-import { CliUsageError } from "../cliError.js";
+import { parseCommandArgs } from "../parseCommandArgs.js";
 
 export const LS_HELP = `Usage: marduk-local ls [options]
 
@@ -31,21 +30,15 @@ function statusText(model: LibraryModel): string {
 
 /** `marduk-local ls`: the models in the models folder, as a table or JSON. */
 export async function lsCommand(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        "models-dir": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const { values } = parseCommandArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      "models-dir": { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) {
     process.stdout.write(LS_HELP);
     return 0;

@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import type { DownloadProgress } from "../../shared/api/hub.js";
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { AbortedError, InvalidArgumentError } from "../../core/errors.js";
@@ -9,6 +8,7 @@ import { formatBytes, formatDuration } from "../../core/models/downloads/formatB
 import { HubClient } from "../../core/models/hub/HubClient.js";
 import { STARTER_MODELS } from "../../core/models/starterModels.js";
 import { CliUsageError } from "../cliError.js";
+import { parseCommandArgs } from "../parseCommandArgs.js";
 
 export const PULL_HELP = `Usage: marduk-local pull <ref> [options]
 
@@ -45,21 +45,15 @@ interface PullOptions {
 }
 
 function parsePullOptions(args: string[], env: NodeJS.ProcessEnv): PullOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "models-dir": { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "models-dir": { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (parsed.values.help) return "help";
   if (parsed.positionals.length !== 1) {
     throw new CliUsageError(parsed.positionals.length === 0 ? "expected a model reference (see --help)" : "expected exactly one model reference");

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { MardukError } from "../../core/errors.js";
 import { deleteModelFiles } from "../../core/models/library/deleteModelFiles.js";
 import { CliUsageError } from "../cliError.js";
+import { parseCommandArgs } from "../parseCommandArgs.js";
 
 export const RM_HELP = `Usage: marduk-local rm <id> [options]
 
@@ -20,21 +20,15 @@ Options:
 
 /** `marduk-local rm <id>`: deletes a model's files and prints what it deleted. */
 export async function rmCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "models-dir": { type: "string" },
-        yes: { type: "boolean", short: "y" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "models-dir": { type: "string" },
+      yes: { type: "boolean", short: "y" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(RM_HELP);

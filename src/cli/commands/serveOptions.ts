@@ -1,7 +1,7 @@
-import { parseArgs } from "node:util";
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { BACKENDS, type Backend } from "../../core/llama/backend.js";
 import { CliUsageError } from "../cliError.js";
+import { parseCommandArgs, parseIntegerFlag, parseNumberFlag } from "../parseCommandArgs.js";
 
 export interface ServeOptions {
   host: string;
@@ -65,14 +65,6 @@ Options:
   -h, --help              Show this help
 `;
 
-function parseInteger(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
-    throw new CliUsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return number;
-}
 
 /** An exact origin: scheme, host and port, no path; `*` is refused (never a wildcard). */
 function parseOrigin(value: string): string {
@@ -88,70 +80,56 @@ function parseOrigin(value: string): string {
   return url.origin;
 }
 
-function parseNumber(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
-    throw new CliUsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
-  }
-  return number;
-}
 
 /** Parses `serve`'s flags. @throws CliUsageError */
 export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        "models-dir": { type: "string" },
-        model: { type: "string", multiple: true },
-        threads: { type: "string" },
-        gpu: { type: "string" },
-        "ctx-size": { type: "string" },
-        parallel: { type: "string" },
-        queue: { type: "string" },
-        "queue-timeout": { type: "string" },
-        "api-key": { type: "string", multiple: true },
-        "allowed-host": { type: "string", multiple: true },
-        "cors-origin": { type: "string", multiple: true },
-        "body-limit": { type: "string" },
-        "data-dir": { type: "string" },
-        "audit-prompts": { type: "boolean" },
-        ttl: { type: "string" },
-        "memory-budget": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "models-dir": { type: "string" },
+      model: { type: "string", multiple: true },
+      threads: { type: "string" },
+      gpu: { type: "string" },
+      "ctx-size": { type: "string" },
+      parallel: { type: "string" },
+      queue: { type: "string" },
+      "queue-timeout": { type: "string" },
+      "api-key": { type: "string", multiple: true },
+      "allowed-host": { type: "string", multiple: true },
+      "cors-origin": { type: "string", multiple: true },
+      "body-limit": { type: "string" },
+      "data-dir": { type: "string" },
+      "audit-prompts": { type: "boolean" },
+      ttl: { type: "string" },
+      "memory-budget": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const values = parsed.values;
   if (values.help) return "help";
   const backend = (values.gpu ?? "auto") as Backend;
   if (!BACKENDS.includes(backend)) throw new CliUsageError(`--gpu must be one of ${BACKENDS.join(", ")}, got '${values.gpu}'`);
   return {
     host: values.host ?? DEFAULT_HOST,
-    port: parseInteger("port", values.port, 0, 65535) ?? DEFAULT_PORT,
+    port: parseIntegerFlag("port", values.port, 0, 65535) ?? DEFAULT_PORT,
     modelsDir: values["models-dir"] ?? defaultModelsDir(env),
     models: values.model ?? [],
-    threads: parseInteger("threads", values.threads, 1, 1024),
+    threads: parseIntegerFlag("threads", values.threads, 1, 1024),
     backend,
-    contextSize: parseInteger("ctx-size", values["ctx-size"], 16, 1 << 20),
-    parallel: parseInteger("parallel", values.parallel, 1, 64),
-    queue: parseInteger("queue", values.queue, 0, 100_000),
-    queueTimeoutSeconds: parseInteger("queue-timeout", values["queue-timeout"], 1, 86_400),
+    contextSize: parseIntegerFlag("ctx-size", values["ctx-size"], 16, 1 << 20),
+    parallel: parseIntegerFlag("parallel", values.parallel, 1, 64),
+    queue: parseIntegerFlag("queue", values.queue, 0, 100_000),
+    queueTimeoutSeconds: parseIntegerFlag("queue-timeout", values["queue-timeout"], 1, 86_400),
     apiKeys: [...(values["api-key"] ?? []), ...(env.MARDUK_API_KEY ?? "").split(",")].map((key) => key.trim()).filter(Boolean),
     allowedHosts: values["allowed-host"] ?? [],
     corsOrigins: (values["cors-origin"] ?? []).map(parseOrigin),
-    bodyLimitBytes: values["body-limit"] === undefined ? undefined : parseInteger("body-limit", values["body-limit"], 1, 1024)! * 1024 * 1024,
+    bodyLimitBytes: values["body-limit"] === undefined ? undefined : parseIntegerFlag("body-limit", values["body-limit"], 1, 1024)! * 1024 * 1024,
     dataDir: values["data-dir"],
     auditPrompts: values["audit-prompts"] ?? false,
-    ttlMinutes: parseNumber("ttl", values.ttl, -1, 10_000_000),
-    memoryBudgetGb: parseNumber("memory-budget", values["memory-budget"], 0.001, 1_000_000),
+    ttlMinutes: parseNumberFlag("ttl", values.ttl, -1, 10_000_000),
+    memoryBudgetGb: parseNumberFlag("memory-budget", values["memory-budget"], 0.001, 1_000_000),
   };
 }
