@@ -168,7 +168,7 @@ describe("model loading errors", () => {
     await writeTruncatedGguf(fixture, path.join(testCore.modelsDir, "cut.gguf"), statSync(fixture).size - 1000);
     const error = await testCore.core.engine.loadModel("cut").catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "model_load_failed" });
-    expect((error as Error).message).toMatch(/truncated: it has \d+ bytes but its tensors need \d+/);
+    expect((error as Error).message).toMatch(/truncated: the tensor data needs \d+ bytes but the file has \d+/);
   });
 
   it("a file that is not GGUF gives model_load_failed", async () => {

@@ -8,7 +8,8 @@ import { findMissingTensorData } from "../../src/core/models/library/checkTensor
 import { formatBytes } from "../../src/core/models/library/formatBytes.js";
 import { groupModelFiles } from "../../src/core/models/library/groupModelFiles.js";
 import { originSidecarPath, readOriginSidecar } from "../../src/core/models/library/originSidecar.js";
-import { quantizationFromFileName, summarizeGguf } from "../../src/core/models/library/summarizeGguf.js";
+import { parseQuantization } from "../../src/core/models/hub/quantization.js";
+import { summarizeGguf } from "../../src/core/models/library/summarizeGguf.js";
 import type { ModelFile } from "../../src/core/models/modelPaths.js";
 
 describe("grouping files into models", () => {
@@ -85,7 +86,7 @@ describe("GGUF summaries", () => {
     ["nomic-embed-text-v1.5.f16.gguf", "F16"],
     ["stories260K.gguf", undefined],
   ])("reads the quantization in the file name %s", (name, expected) => {
-    expect(quantizationFromFileName(name)).toBe(expected);
+    expect(parseQuantization(name)).toBe(expected);
   });
 
   it("finds tensor data past the end of a file", () => {

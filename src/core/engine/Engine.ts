@@ -5,6 +5,7 @@ import type { MemoryEstimate } from "../../shared/api/library.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotLoadedError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
+import { findMissingTensorData } from "../models/library/checkTensorData.js";
 import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
 import type { GenerationStream } from "./GenerationStream.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
@@ -111,7 +112,7 @@ export class Engine {
     }
     // Reading the header first turns a truncated or foreign file into a clear message
     // before llama.cpp sees it.
-    const [{ readGgufFileInfo, GgufInsights }, { LoadedModel }, runtime] = await Promise.all([
+    const [{ readGgufFileInfo }, { LoadedModel }, runtime] = await Promise.all([
       import("node-llama-cpp"),
       import("./LoadedModel.js"),
       this.options.runtime(),
@@ -124,12 +125,9 @@ export class Engine {
     }
     // A file cut short (an interrupted copy or download) has an intact header but too few
     // tensor bytes; llama.cpp would fail on it in ways node-llama-cpp does not always clean up.
-    if (fileInfo.splicedParts <= 1 && fileInfo.infoEndOffset !== undefined) {
-      const needed = fileInfo.infoEndOffset + (await GgufInsights.from(fileInfo, runtime.llama)).modelSize;
-      const actual = statSync(modelPath).size;
-      if (actual < needed) {
-        throw new ModelLoadFailedError(id, `the file is truncated: it has ${actual} bytes but its tensors need ${needed} (an incomplete download or copy?)`);
-      }
+    if (fileInfo.splicedParts <= 1 && fileInfo.tensorInfo) {
+      const truncated = findMissingTensorData(fileInfo.tensorInfo, [statSync(modelPath).size]);
+      if (truncated) throw new ModelLoadFailedError(id, `${truncated} (an incomplete download or copy?)`);
     }
     const loraAdapters = await this.resolveLoraAdapters(id, options.lora);
     const { llama } = runtime;

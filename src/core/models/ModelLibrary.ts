@@ -9,7 +9,8 @@ import { deleteModelFiles } from "./library/deleteModelFiles.js";
 import { DirectoryWatcher, type WatchMode } from "./library/DirectoryWatcher.js";
 import { groupModelFiles, type ModelFileGroup } from "./library/groupModelFiles.js";
 import { readOriginSidecar } from "./library/originSidecar.js";
-import { quantizationFromFileName, summarizeGguf } from "./library/summarizeGguf.js";
+import { parseQuantization } from "./hub/quantization.js";
+import { summarizeGguf } from "./library/summarizeGguf.js";
 import { listModelFiles } from "./modelPaths.js";
 
 /** Options of {@link ModelLibrary}. */
@@ -178,7 +179,7 @@ export class ModelLibrary extends EventEmitter<ModelLibraryEvents> {
       })),
       sizeBytes: group.files.reduce((sum, file) => sum + file.sizeBytes, 0),
       modifiedAt: Math.max(...group.files.map((file) => file.modifiedAt)),
-      quantization: quantizationFromFileName(fileName),
+      quantization: parseQuantization(fileName),
       hasChatTemplate: false,
       capabilities: [],
       status: "ok",

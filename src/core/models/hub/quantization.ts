@@ -1,4 +1,5 @@
 import type { HubFile, HubModelFile, HubQuantGroup } from "../../../shared/api/hub.js";
+import { parseSplitPartName } from "../modelPaths.js";
 
 /**
  * Quantizations from best to worst quality (roughly: bits per weight, with the k-quants and
@@ -53,7 +54,6 @@ export const QUANT_QUALITY_ORDER: readonly string[] = [
 const QUANT_PATTERN =
   /(?:^|[-._])(IQ[1-4]_(?:XXS|XS|NL|S|M)|Q[1-8]_K(?:_(?:XXS|XS|XL|S|M|L))?|Q[1-8]_[01](?:_[48]_[48])?|TQ[12]_0|MXFP4(?:_MOE)?|BF16|FP16|FP32|F16|F32)(?=$|[-._])/gi;
 
-const SPLIT_PATTERN = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
 /** Rank of a quantization: 0 is best; unknown quantizations rank after every known one. */
 export function quantRank(quant: string | undefined): number {
@@ -80,7 +80,8 @@ export function normalizeQuant(quant: string): string {
 export function parseQuantization(filePath: string): string | undefined {
   const segments = filePath.split("/").filter((segment) => segment !== "");
   for (let index = segments.length - 1; index >= 0; index--) {
-    const segment = segments[index]!.replace(SPLIT_PATTERN, "").replace(/\.gguf$/i, "");
+    const name = segments[index]!;
+    const segment = (parseSplitPartName(name)?.base ?? name).replace(/\.gguf$/i, "");
     const matches = [...segment.matchAll(QUANT_PATTERN)];
     const last = matches.at(-1);
     if (last?.[1]) return normalizeQuant(last[1]);
@@ -90,12 +91,10 @@ export function parseQuantization(filePath: string): string | undefined {
 
 /** Part number and part count of a split GGUF file (`name-00002-of-00003.gguf`), else undefined. */
 export function parseSplitPart(filePath: string): { part: number; parts: number; basePath: string } | undefined {
-  const match = SPLIT_PATTERN.exec(filePath);
-  if (!match) return undefined;
-  const part = Number(match[1]);
-  const parts = Number(match[2]);
-  if (part < 1 || parts < 1 || part > parts) return undefined;
-  return { part, parts, basePath: filePath.slice(0, match.index) + ".gguf" };
+  const slash = filePath.lastIndexOf("/");
+  const split = parseSplitPartName(filePath.slice(slash + 1));
+  if (!split) return undefined;
+  return { part: split.part, parts: split.count, basePath: `${filePath.slice(0, slash + 1)}${split.base}.gguf` };
 }
 
 /** True for multimodal projector files (`mmproj-*.gguf`), which are not models on their own. */

@@ -1,5 +1,6 @@
 import type { GgufFileInfo, GgufTensorInfo } from "node-llama-cpp";
 import type { LibraryModelKind, ModelCapability } from "../../../shared/api/library.js";
+import { parseQuantization } from "../hub/quantization.js";
 
 /** What the library shows of a GGUF file's metadata. */
 export interface GgufSummary {
@@ -30,16 +31,6 @@ const EMBEDDING_POOLING_TYPES = new Set([1, 2, 3]);
 
 /** Names of instruction-tuned models: "...-Instruct", "...-chat", "gemma-3-1b-it". */
 const INSTRUCT_NAME = /(?:^|[-_.\s/])(?:instruct|chat|it)(?:$|[-_.\s/])/i;
-
-/** Quantization written in a file name: "Q4_K_M", "IQ3_XS", "Q8_0", "F16", "BF16". */
-const QUANTIZATION_IN_NAME = /(?:^|[-_.])((?:I?Q\d+(?:_[A-Z0-9]+)*)|BF16|F16|F32|MXFP4(?:_MOE)?)(?=$|[-_.])/gi;
-
-/** The quantization a file name announces, e.g. "Q4_K_M" for `qwen2.5-0.5b-instruct-q4_k_m.gguf`. */
-export function quantizationFromFileName(fileName: string): string | undefined {
-  const base = fileName.replace(/\.gguf$/i, "").replace(/-\d{5}-of-\d{5}$/i, "");
-  const matches = [...base.matchAll(QUANTIZATION_IN_NAME)];
-  return matches.at(-1)?.[1]?.toUpperCase();
-}
 
 /** "MOSTLY_Q4_K_M" -> "Q4_K_M", "ALL_F32" -> "F32". */
 export function quantizationFromFileTypeName(typeName: string): string {
@@ -78,7 +69,7 @@ export function summarizeGguf(
   const isAdapter = general?.type === "adapter";
   const fileType = numberOrUndefined(general?.file_type);
   const typeName = fileType === undefined ? undefined : fileTypeName(fileType);
-  const quantization = typeName ? quantizationFromFileTypeName(typeName) : quantizationFromFileName(fileName);
+  const quantization = typeName ? quantizationFromFileTypeName(typeName) : parseQuantization(fileName);
   const architectureMetadata = (info.architectureMetadata ?? {}) as Record<string, unknown>;
   const contextLength = numberOrUndefined(architectureMetadata.context_length);
   const poolingType = numberOrUndefined(architectureMetadata.pooling_type);
