@@ -25,6 +25,8 @@ export default defineConfig({
     root: resolve(__dirname, "src/renderer"),
     plugins: [react()],
     build: {
+      // The same bundle is served to browsers by `serve`: ship it minified.
+      minify: true,
       rollupOptions: { input: { index: resolve(__dirname, "src/renderer/index.html") } },
     },
   },

@@ -15,6 +15,7 @@ import { ModelLibrary } from "./models/ModelLibrary.js";
 import { DownloadManager, type DownloadManagerOptions } from "./models/downloads/DownloadManager.js";
 import { HubClient, type HubClientOptions } from "./models/hub/HubClient.js";
 import { probeMachineResources } from "./models/hub/machineResources.js";
+import { createContractApi, type ContractApi, type ContractApiOptions } from "./contract/createContractApi.js";
 
 /** Options of {@link createCore}. */
 export interface CoreOptions {
@@ -49,6 +50,8 @@ export interface CoreOptions {
   hub?: HubClientOptions;
   /** Download settings (concurrency, retries, ...). Default: see DownloadManagerOptions. */
   downloads?: Omit<DownloadManagerOptions, "modelsDir" | "hub">;
+  /** Options of the UI contract (metrics sampling). Default: see ContractApiOptions. */
+  contract?: ContractApiOptions;
 }
 
 /** Everything the app does, for the HTTP API, the CLI and the Electron main process. */
@@ -72,6 +75,11 @@ export interface Core {
   readonly hub: HubClient;
   /** Model downloads: resumable, verified against the hub's sha256, bounded concurrency. */
   readonly downloads: DownloadManager;
+  /**
+   * The typed contract the UI talks to (over IPC, WebSocket or in memory): conversations,
+   * chat, models, downloads, metrics, server and settings. Created on first use.
+   */
+  readonly contract: ContractApi;
   /** The llama.cpp runtime, created on first use (importing node-llama-cpp takes ~0.5 s). */
   runtime(): Promise<LlamaRuntime>;
   /** True once the runtime exists (for health reports that must not create it). */
@@ -133,6 +141,7 @@ export function createCore(options: CoreOptions = {}): Core {
     modelsDir,
     hub,
   });
+  let contract: ContractApi | undefined;
   return {
     modelsDir,
     logger,
@@ -149,7 +158,13 @@ export function createCore(options: CoreOptions = {}): Core {
     get runtimeReady() {
       return runtimeReady;
     },
+    get contract(): ContractApi {
+      contract ??= createContractApi(this, options.contract);
+      return contract;
+    },
     async dispose() {
+      // First: stopped chat generations store their partial replies while the database is open.
+      await contract?.dispose();
       await downloads.dispose();
       hub.dispose();
       library.dispose();

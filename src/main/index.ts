@@ -1,37 +1,101 @@
+/**
+ * The Electron main process: a thin shell around the core. It owns the app's lifecycle (one
+ * instance, graceful quit that unloads the models), the window, the IPC transport of the
+ * contract, and the local API server the user controls from the Server screen. Everything the
+ * app does lives in src/core.
+ */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { app, BrowserWindow } from "electron";
+import { app, Menu, session, type BrowserWindow } from "electron";
+import { LocalApiServer } from "../core/contract/LocalApiServer.js";
 import { createCore, type Core } from "../core/createCore.js";
+import { serveContractOverIpc } from "./ipcTransport.js";
+import { buildApplicationMenu } from "./menu.js";
+import { confineWebContents, createMainWindow, isAppUrl, loadRenderer, rendererSource, secureSession, type RendererSource } from "./window.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+/** Longest the graceful quit may take before the app exits anyway. */
+const QUIT_TIMEOUT_MS = 15_000;
+
+const mainDir = path.dirname(fileURLToPath(import.meta.url));
+const isDev = !app.isPackaged;
+
 let core: Core | undefined;
+let apiServer: LocalApiServer | undefined;
+let mainWindow: BrowserWindow | undefined;
+let quitting: Promise<void> | undefined;
+let readyToQuit = false;
 
-async function createWindow(): Promise<void> {
-  const window = new BrowserWindow({
-    width: 1280,
-    height: 820,
-    webPreferences: {
-      preload: path.join(here, "../preload/index.cjs"),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-    },
+function showWindow(source: RendererSource): void {
+  if (!core) return;
+  if (mainWindow && !mainWindow.isDestroyed()) {
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+    return;
+  }
+  const window = createMainWindow({ source, preload: path.join(mainDir, "../preload/index.cjs"), devTools: isDev });
+  mainWindow = window;
+  const stopServing = serveContractOverIpc(window.webContents, core.contract, (url) => isAppUrl(source, url), core.logger);
+  window.on("closed", () => {
+    stopServing();
+    if (mainWindow === window) mainWindow = undefined;
   });
-  if (process.env.ELECTRON_RENDERER_URL) await window.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else await window.loadFile(path.join(here, "../renderer/index.html"));
+  loadRenderer(window, source).catch((error: unknown) => core?.logger.error({ err: error }, "the window failed to load the UI"));
+}
+
+async function start(): Promise<void> {
+  const source = rendererSource(mainDir, app.isPackaged);
+  secureSession(session.defaultSession, source);
+  Menu.setApplicationMenu(buildApplicationMenu({ isDev }));
+  // Same models folder and database as `marduk-local serve` (MARDUK_MODELS_DIR / MARDUK_DATA_DIR apply).
+  core = createCore();
+  apiServer = new LocalApiServer({ core }).attach();
+  showWindow(source);
+  app.on("activate", () => showWindow(source));
+  // Warm llama.cpp and start the local API in the background; the window does not wait.
+  void core.runtime().catch((error: unknown) => core?.logger.error({ err: error }, "llama.cpp runtime failed to start"));
+  await apiServer.restore();
+}
+
+/** Stops the API, stores stopped generations, unloads every model, releases llama.cpp. */
+async function shutDown(): Promise<void> {
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref());
+  const work = (async () => {
+    await apiServer?.dispose();
+    await core?.dispose();
+  })().catch((error: unknown) => core?.logger.error({ err: error }, "shutdown failed"));
+  await Promise.race([work, timeout]);
 }
 
 if (!app.requestSingleInstanceLock()) {
+  // Another instance runs (it owns the models and the port): it gets focused instead.
   app.quit();
 } else {
-  void app.whenReady().then(async () => {
-    core = createCore();
-    await createWindow();
+  app.enableSandbox();
+  app.on("second-instance", () => {
+    if (!mainWindow || mainWindow.isDestroyed()) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  // Every web contents the app ever creates is confined to the app's page.
+  app.on("web-contents-created", (_event, contents) => {
+    confineWebContents(contents, rendererSource(mainDir, app.isPackaged));
   });
   app.on("window-all-closed", () => {
-    void (async () => {
-      await core?.dispose();
-      app.quit();
-    })();
+    if (process.platform !== "darwin") app.quit();
   });
+  app.on("before-quit", (event) => {
+    if (readyToQuit) return;
+    event.preventDefault();
+    quitting ??= shutDown().finally(() => {
+      readyToQuit = true;
+      app.quit();
+    });
+  });
+  app
+    .whenReady()
+    .then(start)
+    .catch((error: unknown) => {
+      core?.logger.error({ err: error }, "the app failed to start");
+      app.exit(1);
+    });
 }

@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { isLoopbackHost } from "../../core/api/security/hostNames.js";
+import { defaultUiDir } from "../../core/api/registerUi.js";
 import { createApiServer } from "../../core/api/createApiServer.js";
 import { createCore } from "../../core/createCore.js";
 import { createLogger } from "../../core/logger.js";
@@ -55,6 +58,12 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const address = await app.listen({ host: options.host, port: options.port });
   process.stdout.write(`Marduk Local listening on ${address}\n`);
+  // The browser UI and its contract (WebSocket /rpc) are served by createApiServer.
+  process.stdout.write(
+    existsSync(path.join(defaultUiDir(), "index.html"))
+      ? `UI: ${address}/\n`
+      : `UI: not built (run \`npx electron-vite build\`); the API works without it\n`,
+  );
   process.stdout.write(`Models dir: ${core.modelsDir}\n`);
 
   const done = new Promise<number>((resolve) => {

@@ -9,13 +9,25 @@ import { registerEmbeddingsRoute } from "./openai/embeddingsRoute.js";
 import { registerModelsRoutes } from "./openai/modelsRoutes.js";
 import { registerObservability } from "./registerObservability.js";
 import { registerHealthRoutes } from "./routes/healthRoutes.js";
-import { registerSecurity, type SecurityOptions } from "./security/registerSecurity.js";
+import { redactedRequestLog, registerSecurity, type SecurityOptions } from "./security/registerSecurity.js";
+import { headlessServerController } from "../contract/ServerController.js";
+import { registerRpcWebSocket } from "./registerRpcWebSocket.js";
+import { registerUi, type UiOptions } from "./registerUi.js";
 
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions extends SecurityOptions {
   core: Core;
   /** Largest request body accepted. Default: 10 MB. */
   bodyLimitBytes?: number;
+  /** Serve the app's contract over a WebSocket at `/rpc` (the browser UI's transport). Default: true. */
+  rpc?: boolean;
+  /** Serve the built UI at `/`; false: do not. Default: true, from `out/renderer`. */
+  ui?: boolean | UiOptions;
+  /**
+   * Report this server to the contract's server group (status, URL) as the headless server
+   * once it listens. The desktop app passes false and reports its own. Default: true.
+   */
+  announce?: boolean;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -24,7 +36,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const { core } = options;
   const app: FastifyInstance = Fastify({
-    loggerInstance: core.logger.child({ component: "http" }) as FastifyBaseLogger,
+    // Request logs never show an API key given as `?key=` (browsers' WebSocket upgrades).
+    loggerInstance: core.logger.child({ component: "http" }, { serializers: { req: redactedRequestLog } }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
@@ -59,8 +72,23 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     void reply.code(404).send(request.url.startsWith("/api/") ? { error: message } : { error: { message, type: "invalid_request_error", param: null, code: "not_found" } });
   });
 
+  // First, so that its hooks see upgrade requests before any guard may refuse them (and a
+  // refused upgrade's socket is then closed, not left hanging).
+  if (options.rpc !== false) await registerRpcWebSocket(app, { api: core.contract, logger: core.logger });
   registerObservability(app, core.metrics, core.auditLog, core.logger);
-  registerSecurity(app, options);
+  // Keys created and CORS origins set in the app apply at once (read per request).
+  registerSecurity(app, { ...options, liveAccess: options.liveAccess ?? core.contract.access });
+  if (options.announce !== false) {
+    const controller = headlessServerController(app, {
+      hasConfiguredKeys: (options.apiKeys ?? []).some((key) => key.length > 0),
+      configuredCorsOrigins: options.corsOrigins ?? [],
+    });
+    let detach: (() => void) | undefined;
+    app.addHook("onListen", async () => {
+      detach = core.contract.attachServer(controller);
+    });
+    app.addHook("onClose", async () => detach?.());
+  }
   registerHealthRoutes(app, core);
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await core.metrics.render();
@@ -71,5 +99,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   registerCompletionsRoute(app, core);
   registerEmbeddingsRoute(app, core);
   registerOllamaRoutes(app, core);
+  if (options.ui !== false) await registerUi(app, typeof options.ui === "object" ? options.ui : {});
   return app;
 }

@@ -19,4 +19,37 @@ export const MIGRATIONS: readonly string[] = [
      prompt TEXT
    );
    CREATE INDEX audit_log_time ON audit_log (time);`,
+  // 2: the desktop app's data: conversations and their messages, settings, API keys created in the UI.
+  `CREATE TABLE conversations (
+     id TEXT PRIMARY KEY,
+     title TEXT NOT NULL,
+     model_id TEXT,
+     system_prompt TEXT NOT NULL DEFAULT '',
+     settings TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX conversations_updated ON conversations (updated_at);
+   CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     position INTEGER NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+     content TEXT NOT NULL,
+     model_id TEXT,
+     stats TEXT,
+     created_at INTEGER NOT NULL,
+     UNIQUE (conversation_id, position)
+   );
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     prefix TEXT NOT NULL,
+     sha256 BLOB NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL
+   );`,
 ];

@@ -39,7 +39,8 @@ function closedError(): RpcError {
  * are exactly the contract's (CONTRACT_MEMBERS): `client.chat.send(request)` sends a `call` and
  * resolves with the result or rejects with an {@link RpcError} carrying the server's code;
  * `client.chat.onEvent(listener)` subscribes and returns the unsubscribe function. Names
- * outside the contract are undefined, so an accidental `await client` or `then` check is safe.
+ * outside the contract are undefined (the objects have no prototype), so an accidental
+ * `await client` or `then` check is safe.
  */
 export function createRpcClient(transport: RpcTransport, options: RpcClientOptions = {}): RpcClient {
   const pending = new Map<number, PendingCall>();
@@ -140,9 +141,10 @@ export function createRpcClient(transport: RpcTransport, options: RpcClientOptio
   };
   removeCloseListener = transport.onClose(shutDown);
 
-  const client: Record<string, unknown> = {};
+  // Null-prototype objects: not even `constructor` or `toString` exist besides the contract's names.
+  const client = Object.create(null) as Record<string, unknown>;
   for (const group of Object.keys(CONTRACT_MEMBERS) as ContractGroup[]) {
-    const members: Record<string, unknown> = {};
+    const members = Object.create(null) as Record<string, unknown>;
     for (const name of CONTRACT_MEMBERS[group].calls) {
       const method = `${group}.${name}`;
       members[name] = (request?: unknown) => call(method, request);

@@ -28,17 +28,18 @@ function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * The wire form of anything a contract method threw. Errors with a known `code` and a string
- * `message` (the core's MardukError and subclasses, an RpcError relayed) keep them; an
- * `internal_error`, and anything else, gets a generic message so that stack traces, paths and
- * library messages never leave the process.
- * @returns the payload, and whether the error was unexpected (worth logging).
+ * The wire form of anything a contract method threw. Errors raised on purpose — objects with a
+ * known `code` and a string `message`, i.e. the core's MardukError and its subclasses, or an
+ * RpcError relayed — keep their code, message and param. Anything else (a TypeError, a
+ * library's error) becomes `internal_error` with a generic message, so stack traces and
+ * library internals never leave the process.
+ * @returns the payload, and whether it is an internal error (worth logging).
  */
 export function toErrorPayload(error: unknown): { payload: ErrorPayload; unexpected: boolean } {
   if (typeof error === "object" && error !== null) {
     const { code, message, param } = error as { code?: unknown; message?: unknown; param?: unknown };
-    if (isErrorCode(code) && typeof message === "string" && code !== "internal_error") {
-      return { payload: { code, message, ...(typeof param === "string" ? { param } : {}) }, unexpected: false };
+    if (isErrorCode(code) && typeof message === "string") {
+      return { payload: { code, message, ...(typeof param === "string" ? { param } : {}) }, unexpected: code === "internal_error" };
     }
   }
   return { payload: { code: "internal_error", message: INTERNAL_ERROR_MESSAGE }, unexpected: true };

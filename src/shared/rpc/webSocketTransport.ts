@@ -10,8 +10,8 @@ export interface WebSocketLike {
   readonly bufferedAmount: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: { data?: unknown }) => void): void;
-  removeEventListener(type: "open" | "close" | "error" | "message", listener: (event: { data?: unknown }) => void): void;
+  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: object) => void): void;
+  removeEventListener(type: "open" | "close" | "error" | "message", listener: (event: object) => void): void;
 }
 
 /** The sub-protocol the RPC speaks; clients offer it, the server selects it. */
@@ -71,15 +71,16 @@ export function createWebSocketTransport(socket: WebSocketLike, options: WebSock
     for (const text of waiting) socket.send(text);
   };
 
-  const onMessage = (event: { data?: unknown }): void => {
+  const onMessage = (event: object): void => {
     if (closed) return;
-    if (typeof event.data !== "string") {
+    const data = (event as { data?: unknown }).data;
+    if (typeof data !== "string") {
       closeSocket(CLOSE_UNSUPPORTED_DATA, "Text frames only");
       return;
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(event.data);
+      parsed = JSON.parse(data);
     } catch {
       closeSocket(CLOSE_INVALID_PAYLOAD, "Frames must be JSON");
       return;

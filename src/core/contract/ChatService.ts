@@ -1,0 +1,328 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import type { ChatGenerationOptions, ChatMessage, GenerationResult } from "../../shared/api/generation.js";
+import type { ChatApi, ChatStreamEvent, StartedChatGeneration } from "../../shared/contract/chat.js";
+import type { Unsubscribe } from "../../shared/contract/common.js";
+import type { ChatSettings, Conversation, MessageStats, StoredMessage } from "../../shared/contract/conversations.js";
+import type { Engine } from "../engine/Engine.js";
+import { toChatHistory } from "../engine/chatHistory.js";
+import { AbortedError, InvalidArgumentError, toMardukError } from "../errors.js";
+import type { InferenceService } from "../inference/InferenceService.js";
+import type { Logger } from "../logger.js";
+import { UNTITLED_CONVERSATION, type ConversationStore } from "../storage/ConversationStore.js";
+import {
+  contextUsageRequest,
+  editAndResendRequest,
+  parseRequest,
+  regenerateRequest,
+  sendRequest,
+  stopRequest,
+} from "./requestSchemas.js";
+import type { SettingsService } from "./SettingsService.js";
+
+/** What the chat group needs of the core. */
+export interface ChatServiceDeps {
+  inference: InferenceService;
+  engine: Engine;
+  store: ConversationStore;
+  settings: SettingsService;
+  logger: Logger;
+}
+
+interface RunningGeneration {
+  readonly id: string;
+  readonly conversationId: string;
+  readonly assistantMessageId: string;
+  readonly controller: AbortController;
+  /** Settles once the reply is stored (or the failure reported). */
+  done: Promise<void>;
+}
+
+/** The title a conversation gets from its first message: its first line, at most 60 characters. */
+export function titleFromMessage(content: string): string {
+  const line = content.trim().split(/\r?\n/)[0]!.trim();
+  if (line.length <= 60) return line || UNTITLED_CONVERSATION;
+  const cut = line.slice(0, 60);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > 30 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/** A conversation's settings as generation options. */
+export function toGenerationOptions(settings: ChatSettings): ChatGenerationOptions {
+  const { temperature, topP, topK, minP, repeatPenalty, maxTokens, seed, stop, ignoreEos, responseFormat } = settings;
+  const options: ChatGenerationOptions = { temperature, topP, topK, minP, repeatPenalty, maxTokens, seed, stop, ignoreEos, responseFormat };
+  for (const key of Object.keys(options) as (keyof ChatGenerationOptions)[]) if (options[key] === undefined) delete options[key];
+  return options;
+}
+
+function toStats(result: GenerationResult): MessageStats {
+  return {
+    promptTokens: result.usage.promptTokens,
+    completionTokens: result.usage.completionTokens,
+    timeToFirstTokenMs: result.timings.firstTokenMs,
+    decodeTokensPerSecond: result.timings.decodeTokensPerSecond,
+    finishReason: result.finishReason,
+  };
+}
+
+/** `promise`, or an AbortedError as soon as `signal` aborts (the promise's outcome is then ignored). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(new AbortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The messages a conversation sends to the model: its system prompt, then its turns. */
+function toChatMessages(conversation: Conversation): ChatMessage[] {
+  const messages: ChatMessage[] = conversation.systemPrompt.trim() !== "" ? [{ role: "system", content: conversation.systemPrompt }] : [];
+  for (const message of conversation.messages) messages.push({ role: message.role, content: message.content });
+  return messages;
+}
+
+/**
+ * The chat group: generates replies in stored conversations. `send`, `regenerate` and
+ * `editAndResend` store what the user did, start the generation and answer at once with its
+ * ids; the reply streams as `delta` events and ends with `done` (the stored assistant message,
+ * with its stats) or `error`. One generation runs per conversation at a time. A stopped
+ * generation keeps what it produced (finish reason "abort").
+ */
+export class ChatService implements ChatApi {
+  private readonly running = new Map<string, RunningGeneration>();
+  private readonly byConversation = new Map<string, RunningGeneration>();
+  private readonly events = new EventEmitter<{ event: [ChatStreamEvent] }>();
+  private disposed = false;
+
+  constructor(private readonly deps: ChatServiceDeps) {
+    // Every RPC client subscribes; a desktop app with many windows must not warn.
+    this.events.setMaxListeners(0);
+  }
+
+  async send(request: { conversationId: string; content: string }): Promise<StartedChatGeneration> {
+    const { conversationId, content } = parseRequest(sendRequest, request);
+    const conversation = this.prepare(conversationId);
+    const modelId = this.modelOf(conversation);
+    const { store } = this.deps;
+    if (conversation.messages.length === 0 && conversation.title === UNTITLED_CONVERSATION) {
+      store.update(conversationId, { title: titleFromMessage(content) });
+    }
+    const userMessage = store.appendMessage(conversationId, { role: "user", content });
+    return { ...this.start(conversationId, modelId), userMessage };
+  }
+
+  async regenerate(request: { conversationId: string }): Promise<StartedChatGeneration> {
+    const { conversationId } = parseRequest(regenerateRequest, request);
+    const conversation = this.prepare(conversationId);
+    const modelId = this.modelOf(conversation);
+    const last = conversation.messages.at(-1);
+    if (!last) throw new InvalidArgumentError("The conversation has no message to answer", "conversationId");
+    if (last.role === "assistant") {
+      if (conversation.messages.at(-2)?.role !== "user") throw new InvalidArgumentError("The conversation has no message to answer", "conversationId");
+      this.deps.store.deleteMessage(conversationId, last.id);
+    }
+    return this.start(conversationId, modelId);
+  }
+
+  async editAndResend(request: { conversationId: string; messageId: string; content: string }): Promise<StartedChatGeneration> {
+    const { conversationId, messageId, content } = parseRequest(editAndResendRequest, request);
+    const conversation = this.prepare(conversationId);
+    const modelId = this.modelOf(conversation);
+    const message = conversation.messages.find((candidate) => candidate.id === messageId);
+    if (!message) throw new InvalidArgumentError(`No message '${messageId}' in this conversation`, "messageId");
+    if (message.role !== "user") throw new InvalidArgumentError("Only the user's messages can be edited", "messageId");
+    const { store } = this.deps;
+    store.updateMessageContent(conversationId, messageId, content);
+    store.deleteMessagesAfter(conversationId, messageId);
+    const userMessage: StoredMessage = { ...message, content };
+    return { ...this.start(conversationId, modelId), userMessage };
+  }
+
+  /** Stops a generation and resolves once what it produced is stored (the `done` event went out). */
+  async stop(request: { generationId: string }): Promise<void> {
+    const { generationId } = parseRequest(stopRequest, request);
+    const generation = this.running.get(generationId);
+    if (!generation) return;
+    generation.controller.abort();
+    await generation.done;
+  }
+
+  /** Stops the generation running in a conversation, if any. */
+  async stopConversation(conversationId: string): Promise<void> {
+    const generation = this.byConversation.get(conversationId);
+    if (!generation) return;
+    generation.controller.abort();
+    await generation.done;
+  }
+
+  /**
+   * Tokens the conversation's prompt takes with its model's chat template, counted exactly when
+   * the model is loaded (with its context size); otherwise estimated from the last reply's
+   * counts, or from the text's length (about 4 characters a token), with a null context size.
+   */
+  async contextUsage(request: { conversationId: string }): Promise<{ usedTokens: number; contextSize: number | null }> {
+    const { conversationId } = parseRequest(contextUsageRequest, request);
+    const conversation = this.requireConversation(conversationId);
+    const messages = toChatMessages(conversation);
+    const modelId = conversation.modelId ?? this.deps.settings.current().defaultModelId;
+    const loaded = modelId !== undefined ? this.deps.engine.getLoaded(modelId.replace(/\.gguf$/i, "")) : undefined;
+    if (loaded) {
+      try {
+        const usedTokens = loaded.chatWrapper
+          .generateContextState({ chatHistory: toChatHistory(messages) })
+          .contextText.tokenize(loaded.model.tokenizer).length;
+        return { usedTokens, contextSize: loaded.contextSize };
+      } catch (error) {
+        this.deps.logger.debug({ err: error }, "exact context usage failed; estimating");
+      }
+    }
+    const last = conversation.messages.at(-1);
+    if (last?.role === "assistant" && last.stats) return { usedTokens: last.stats.promptTokens + last.stats.completionTokens, contextSize: loaded?.contextSize ?? null };
+    const characters = messages.reduce((sum, message) => sum + message.content.length, 0);
+    return { usedTokens: Math.ceil(characters / 4), contextSize: loaded?.contextSize ?? null };
+  }
+
+  onEvent = (listener: (event: ChatStreamEvent) => void): Unsubscribe => {
+    this.events.on("event", listener);
+    return () => this.events.off("event", listener);
+  };
+
+  /** Stops every generation and waits until each has stored what it produced. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const generations = [...this.running.values()];
+    for (const generation of generations) generation.controller.abort();
+    await Promise.allSettled(generations.map((generation) => generation.done));
+    this.events.removeAllListeners();
+  }
+
+  private requireConversation(conversationId: string): Conversation {
+    const conversation = this.deps.store.get(conversationId);
+    if (!conversation) throw new InvalidArgumentError(`No conversation '${conversationId}'`, "conversationId");
+    return conversation;
+  }
+
+  /** The conversation, once sure nothing else generates in it. */
+  private prepare(conversationId: string): Conversation {
+    if (this.disposed) throw new AbortedError("The app is shutting down");
+    const conversation = this.requireConversation(conversationId);
+    if (this.byConversation.has(conversationId)) {
+      throw new InvalidArgumentError("A reply is being generated in this conversation; stop it first", "conversationId");
+    }
+    return conversation;
+  }
+
+  /** The model of a conversation (else the default one), checked to exist. */
+  private modelOf(conversation: Conversation): string {
+    const modelId = conversation.modelId ?? this.deps.settings.current().defaultModelId;
+    if (modelId === undefined) throw new InvalidArgumentError("Choose a model for this conversation first", "modelId");
+    // Conversations name models of the library, never files elsewhere on the machine.
+    if (path.isAbsolute(modelId) || modelId.startsWith(".") || modelId.includes("\\")) {
+      throw new InvalidArgumentError(`'${modelId}' is not a model id of the library`, "modelId");
+    }
+    // Fails fast with model_not_found (or invalid_argument) before anything is stored.
+    return this.deps.engine.resolveModel(modelId).id;
+  }
+
+  private start(conversationId: string, modelId: string): StartedChatGeneration {
+    const generation: RunningGeneration = {
+      id: randomUUID(),
+      conversationId,
+      assistantMessageId: randomUUID(),
+      controller: new AbortController(),
+      done: Promise.resolve(),
+    };
+    this.running.set(generation.id, generation);
+    this.byConversation.set(conversationId, generation);
+    generation.done = this.run(generation, modelId)
+      .catch((error: unknown) => this.deps.logger.error({ err: error, conversationId }, "storing a chat reply failed"))
+      .finally(() => {
+        this.running.delete(generation.id);
+        if (this.byConversation.get(conversationId) === generation) this.byConversation.delete(conversationId);
+      });
+    return { generationId: generation.id, conversationId, assistantMessageId: generation.assistantMessageId };
+  }
+
+  private async run(generation: RunningGeneration, modelId: string): Promise<void> {
+    const { id: generationId, conversationId, controller } = generation;
+    const { inference } = this.deps;
+    let text = "";
+    try {
+      const conversation = this.requireConversation(conversationId);
+      // Loading a big model takes a while: stopping must not wait for it (the load goes on, and
+      // the generation it would start sees the aborted signal and ends at once).
+      const started = await untilAborted(
+        inference.chat(modelId, toChatMessages(conversation), { ...toGenerationOptions(conversation.settings), signal: controller.signal }),
+        controller.signal,
+      );
+      for await (const delta of started.stream) {
+        text += delta.text;
+        if (delta.text !== "" || delta.tokenCount > 0) {
+          this.emit({ type: "delta", generationId, conversationId, text: delta.text, tokenCount: delta.tokenCount });
+        }
+      }
+      const result = await started.stream.result;
+      this.storeReply(generation, { content: result.text, modelId: started.modelId, stats: toStats(result) });
+    } catch (error) {
+      if (controller.signal.aborted && text !== "") {
+        // Stopped before the engine could report: keep what was streamed.
+        this.storeReply(generation, { content: text, modelId });
+        return;
+      }
+      const failure = controller.signal.aborted ? new AbortedError("The generation was stopped") : toMardukError(error);
+      if (failure.code === "internal_error") this.deps.logger.error({ err: error, conversationId }, "chat generation failed");
+      this.emit({ type: "error", generationId, conversationId, error: failure.toPayload() });
+    }
+  }
+
+  private storeReply(generation: RunningGeneration, reply: { content: string; modelId: string; stats?: MessageStats }): void {
+    const { id: generationId, conversationId, assistantMessageId } = generation;
+    if (!this.deps.store.get(conversationId)) {
+      this.emit({
+        type: "error",
+        generationId,
+        conversationId,
+        error: { code: "invalid_argument", message: "The conversation was deleted during the generation", param: "conversationId" },
+      });
+      return;
+    }
+    const message = this.deps.store.appendMessage(conversationId, {
+      id: assistantMessageId,
+      role: "assistant",
+      content: reply.content,
+      modelId: reply.modelId,
+      stats: reply.stats ?? {
+        promptTokens: 0,
+        completionTokens: 0,
+        timeToFirstTokenMs: 0,
+        decodeTokensPerSecond: 0,
+        finishReason: "abort",
+      },
+    });
+    this.emit({ type: "done", generationId, conversationId, message });
+  }
+
+  private emit(event: ChatStreamEvent): void {
+    for (const listener of this.events.listeners("event") as Array<(event: ChatStreamEvent) => void>) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, "chat event listener failed");
+      }
+    }
+  }
+}

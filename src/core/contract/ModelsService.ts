@@ -1,0 +1,236 @@
+import { constants } from "node:fs";
+import { copyFile, link, open, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Llama } from "node-llama-cpp";
+import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../shared/api/hub.js";
+import type { LibraryModel, LoadedModelState } from "../../shared/api/library.js";
+import type { Unsubscribe } from "../../shared/contract/common.js";
+import type { HubRepoWithFit, LoadModelOptions, ModelsApi } from "../../shared/contract/models.js";
+import type { ModelLoadOptions } from "../engine/Engine.js";
+import type { Engine } from "../engine/Engine.js";
+import type { ModelResidency } from "../engine/ModelResidency.js";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.js";
+import type { HubClient } from "../models/hub/HubClient.js";
+import { probeMachineResources } from "../models/hub/machineResources.js";
+import type { ModelLibrary } from "../models/ModelLibrary.js";
+import { SPLIT_PART_PATTERN } from "../models/modelPaths.js";
+import { STARTER_MODELS } from "../models/starterModels.js";
+import { hubFilesRequest, importFileRequest, loadModelRequest, modelIdRequest, parseRequest, searchHubRequest } from "./requestSchemas.js";
+
+/** What the models group needs of the core. */
+export interface ModelsServiceDeps {
+  modelsDir: string;
+  engine: Engine;
+  residency: ModelResidency;
+  library: ModelLibrary;
+  hub: HubClient;
+  /** The llama.cpp runtime if it already exists (fit estimates use it for VRAM); never created for this. */
+  llama: () => Promise<Llama | undefined>;
+}
+
+/** Header reads at once when estimating the fit of a repository's files. */
+const FIT_CONCURRENCY = 4;
+
+async function mapLimit<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The GGUF magic at the start of a file. */
+async function isGgufFile(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const magic = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(magic, 0, 4, 0);
+    return bytesRead === 4 && magic.toString("latin1") === "GGUF";
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The models group: the library (models folder), residency (load/unload with options), the
+ * Hugging Face browser with a fit estimate per file, and importing a local file.
+ */
+export class ModelsService implements ModelsApi {
+  constructor(private readonly deps: ModelsServiceDeps) {}
+
+  async list(): Promise<LibraryModel[]> {
+    return this.deps.library.list();
+  }
+
+  async loaded(): Promise<LoadedModelState[]> {
+    return this.deps.residency.list();
+  }
+
+  /**
+   * Loads a model with the given options and leaves it idle under its TTL. A model loaded with
+   * another context size, parallelism or GPU layer count is reloaded (refused while in use).
+   */
+  async load(request: { id: string; options?: LoadModelOptions }): Promise<LoadedModelState> {
+    const { id: ref, options = {} } = parseRequest(loadModelRequest, request);
+    const { engine, residency } = this.deps;
+    const id = this.libraryId(ref);
+    const loadOptions: ModelLoadOptions = {
+      ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
+      ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
+      ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
+    };
+    const current = engine.getLoaded(id)?.info;
+    const differs =
+      current !== undefined &&
+      ((options.contextSize !== undefined && options.contextSize !== current.contextSize) ||
+        (options.parallel !== undefined && options.parallel !== current.parallel) ||
+        (typeof options.gpuLayers === "number" && options.gpuLayers !== current.gpuLayers));
+    if (differs) {
+      const state = residency.list().find((model) => model.id === id);
+      if (state && state.activeRequests > 0) {
+        throw new InvalidArgumentError(`'${id}' is in use with other options; unload it when it is idle, then load it again`, "options");
+      }
+      await this.unloadNow(id);
+    }
+    if (options.ttlMinutes !== undefined) {
+      residency.setKeepAlive(id, options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000));
+    }
+    await residency.load(id, { load: loadOptions });
+    const state = residency.list().find((model) => model.id === id);
+    if (!state) throw new InvalidArgumentError(`'${id}' was unloaded right after loading (its TTL is 0)`, "options.ttlMinutes");
+    return state;
+  }
+
+  async unload(request: { id: string }): Promise<void> {
+    const { id } = parseRequest(modelIdRequest, request);
+    await this.unloadNow(id.replace(/\.gguf$/i, ""));
+  }
+
+  /** Unloads the model (when loaded), then deletes its files. */
+  async remove(request: { id: string }): Promise<void> {
+    const { id: ref } = parseRequest(modelIdRequest, request);
+    const id = ref.replace(/\.gguf$/i, "");
+    const state = this.deps.residency.list().find((model) => model.id === id);
+    if (state && state.activeRequests > 0) throw new InvalidArgumentError(`'${id}' is in use; stop its requests first`, "id");
+    await this.unloadNow(id);
+    await this.deps.library.remove(id);
+  }
+
+  /**
+   * Brings a GGUF file from elsewhere on this machine into the models folder: a hard link when
+   * the folder is on the same file system, else a copy (written under a temporary name, so the
+   * library never sees half a file). The parts of a split model come along.
+   */
+  async importFile(request: { path: string }): Promise<LibraryModel> {
+    const { path: source } = parseRequest(importFileRequest, request);
+    if (!path.isAbsolute(source)) throw new InvalidArgumentError("Give the file's absolute path", "path");
+    if (!source.toLowerCase().endsWith(".gguf")) throw new InvalidArgumentError("Only .gguf files can be imported", "path");
+    const modelsDir = path.resolve(this.deps.modelsDir);
+    const relativeToModels = path.relative(modelsDir, path.resolve(source));
+    if (!relativeToModels.startsWith("..") && !path.isAbsolute(relativeToModels)) {
+      throw new InvalidArgumentError("This file is already in the models folder", "path");
+    }
+    const split = SPLIT_PART_PATTERN.exec(path.basename(source));
+    const count = split ? Number(split.groups!.count) : 1;
+    const sources = split
+      ? Array.from({ length: count }, (_, index) =>
+          path.join(path.dirname(source), `${split.groups!.base}-${String(index + 1).padStart(5, "0")}-of-${split.groups!.count}.gguf`),
+        )
+      : [source];
+    for (const file of sources) {
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) throw new InvalidArgumentError(`No file at ${file}`, "path");
+    }
+    if (!(await isGgufFile(sources[0]!))) throw new InvalidArgumentError(`${path.basename(sources[0]!)} is not a GGUF file`, "path");
+    const targets = sources.map((file) => path.join(modelsDir, path.basename(file)));
+    for (const target of targets) {
+      if (await stat(target).catch(() => undefined)) {
+        throw new InvalidArgumentError(`The models folder already has ${path.basename(target)}`, "path");
+      }
+    }
+    const placed: string[] = [];
+    try {
+      for (const [index, file] of sources.entries()) {
+        const target = targets[index]!;
+        try {
+          await link(file, target);
+        } catch {
+          const temporary = path.join(modelsDir, `.${path.basename(target)}.importing`);
+          await copyFile(file, temporary, constants.COPYFILE_EXCL);
+          await rename(temporary, target).catch(async (error: unknown) => {
+            await rm(temporary, { force: true });
+            throw error;
+          });
+        }
+        placed.push(target);
+      }
+    } catch (error) {
+      await Promise.all(placed.map((target) => rm(target, { force: true })));
+      throw new InvalidArgumentError(`Could not import ${path.basename(source)}: ${(error as Error).message}`, "path");
+    }
+    const firstPath = path.relative(modelsDir, targets[0]!).split(path.sep).join("/");
+    const model = (await this.deps.library.list()).find((candidate) => candidate.files[0]?.path === firstPath);
+    if (!model) throw new ModelNotFoundError(firstPath);
+    return model;
+  }
+
+  async searchHub(request: { query: string; sort?: HubSearchSort; limit?: number }): Promise<HubModel[]> {
+    const { query, sort, limit } = parseRequest(searchHubRequest, request);
+    return this.deps.hub.search({ search: query.trim() || undefined, sort, limit });
+  }
+
+  /** A repository's files by quantization, with a fit estimate per file read from its remote header. */
+  async hubFiles(request: { repo: string; contextSize?: number }): Promise<HubRepoWithFit> {
+    const { repo, contextSize } = parseRequest(hubFilesRequest, request);
+    const { hub } = this.deps;
+    const { models, ...files } = await hub.listGgufFiles(repo);
+    const machine = await probeMachineResources(await this.deps.llama());
+    const fit: Record<string, FitEstimate> = {};
+    const revision = files.commit ?? files.revision;
+    await mapLimit(
+      models.filter((model) => !model.projector && model.complete),
+      FIT_CONCURRENCY,
+      async (model) => {
+        try {
+          fit[model.path] = (await hub.estimateFit(repo, model.path, { revision, contextSize, machine })).fit;
+        } catch {
+          // No estimate for a file whose header cannot be read; the others still get one.
+        }
+      },
+    );
+    return { ...files, fit };
+  }
+
+  async starters(): Promise<StarterModelInfo[]> {
+    return STARTER_MODELS.map((starter) => ({ ...starter }));
+  }
+
+  onLibraryChanged = (listener: (models: LibraryModel[]) => void): Unsubscribe => {
+    this.deps.library.on("changed", listener);
+    return () => this.deps.library.off("changed", listener);
+  };
+
+  onLoadedChanged = (listener: (models: LoadedModelState[]) => void): Unsubscribe => {
+    this.deps.residency.on("changed", listener);
+    return () => this.deps.residency.off("changed", listener);
+  };
+
+  /** The library id of a reference (paths outside the models folder are refused). @throws ModelNotFoundError */
+  private libraryId(ref: string): string {
+    if (path.isAbsolute(ref) || ref.startsWith(".") || ref.includes("\\")) {
+      throw new InvalidArgumentError(`'${ref}' is not a model id of the library; import the file first`, "id");
+    }
+    return this.deps.engine.resolveModel(ref).id;
+  }
+
+  /**
+   * Unloads a model: now when it is idle, else as soon as its last request ends (residency).
+   * A model the engine holds outside residency (loaded at start) is unloaded directly.
+   */
+  private async unloadNow(id: string): Promise<void> {
+    const { residency, engine } = this.deps;
+    await residency.unload(id);
+    const tracked = residency.list().some((model) => model.id === id);
+    if (!tracked && engine.getLoaded(id)) await engine.unloadModel(id);
+  }
+}

@@ -1,0 +1,102 @@
+import type { Llama } from "node-llama-cpp";
+import type { Unsubscribe } from "../../shared/contract/common.js";
+import type { MardukApi } from "../../shared/contract/index.js";
+import type { LiveApiAccess } from "../api/security/registerSecurity.js";
+import type { Core } from "../createCore.js";
+import { ApiKeyStore } from "../storage/ApiKeyStore.js";
+import { ConversationStore } from "../storage/ConversationStore.js";
+import { SettingsStore } from "../storage/SettingsStore.js";
+import { ChatService } from "./ChatService.js";
+import { ConversationsService } from "./ConversationsService.js";
+import { DownloadsService } from "./DownloadsService.js";
+import { MetricsService, type MetricsServiceOptions } from "./MetricsService.js";
+import { ModelsService } from "./ModelsService.js";
+import type { ServerController } from "./ServerController.js";
+import { ServerService } from "./ServerService.js";
+import { SettingsService } from "./SettingsService.js";
+
+/**
+ * The contract implemented over the core (what the UI talks to through IPC, WebSocket or the
+ * in-memory transport), plus what only the process itself uses: the live API access settings
+ * for the HTTP guards, the hook that connects the running HTTP server, and dispose. The RPC
+ * only reaches the contract's groups (CONTRACT_MEMBERS), never these extras.
+ */
+export interface ContractApi extends MardukApi {
+  /** Keys and CORS origins managed in the app; the HTTP guards read them per request. */
+  readonly access: LiveApiAccess;
+  /** Connects the HTTP server that runs (headless `serve`, or the desktop app's); returns the disconnect. */
+  attachServer(controller: ServerController): Unsubscribe;
+  /** Stops generations (their partial replies are stored) and the metrics sampler, drops listeners. */
+  dispose(): Promise<void>;
+}
+
+/** Options of {@link createContractApi}. */
+export interface ContractApiOptions {
+  /** The metrics sampler (interval, capacity, sources for tests). Default: 1 Hz, 300 samples. */
+  metrics?: MetricsServiceOptions;
+}
+
+/** The core's parts the contract uses. */
+export type ContractCore = Pick<
+  Core,
+  "modelsDir" | "logger" | "engine" | "library" | "residency" | "inference" | "database" | "hub" | "downloads" | "runtime" | "runtimeReady"
+>;
+
+/**
+ * Builds the contract over a core: SQLite stores (conversations, settings, API keys) on the
+ * core's database, and one service per group. Cheap to create: nothing runs until used (the
+ * metrics sampler only samples while someone watches).
+ */
+export function createContractApi(core: ContractCore, options: ContractApiOptions = {}): ContractApi {
+  const conversationStore = new ConversationStore(core.database);
+  const settingsStore = new SettingsStore(core.database);
+  const keyStore = new ApiKeyStore(core.database);
+
+  // The runtime is only read once it exists: the UI never pays for starting llama.cpp.
+  let llama: Llama | undefined;
+  const existingLlama = (): Llama | undefined => {
+    if (!llama && core.runtimeReady) void core.runtime().then((runtime) => (llama = runtime.llama), () => undefined);
+    return llama;
+  };
+  const llamaIfReady = async (): Promise<Llama | undefined> => (core.runtimeReady ? (await core.runtime().catch(() => undefined))?.llama : undefined);
+
+  const settings = new SettingsService(settingsStore);
+  const chat = new ChatService({ inference: core.inference, engine: core.engine, store: conversationStore, settings, logger: core.logger });
+  const conversations = new ConversationsService(conversationStore, settings, (conversationId) => chat.stopConversation(conversationId));
+  const models = new ModelsService({
+    modelsDir: core.modelsDir,
+    engine: core.engine,
+    residency: core.residency,
+    library: core.library,
+    hub: core.hub,
+    llama: llamaIfReady,
+  });
+  const downloads = new DownloadsService(core.downloads);
+  const metrics = new MetricsService({ engine: core.engine, inference: core.inference, llama: existingLlama, logger: core.logger }, options.metrics);
+  const server = new ServerService(keyStore, settingsStore);
+
+  let disposed: Promise<void> | undefined;
+  return {
+    models,
+    downloads,
+    chat,
+    conversations,
+    metrics,
+    server,
+    settings,
+    access: server.access,
+    attachServer: (controller) => server.attach(controller),
+    dispose() {
+      disposed ??= (async () => {
+        metrics.dispose();
+        await chat.dispose();
+        server.dispose();
+        settings.dispose();
+        conversationStore.dispose();
+        settingsStore.dispose();
+        keyStore.dispose();
+      })();
+      return disposed;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { InvalidArgumentError } from "../errors.js";
+import { formatParamPath } from "../api/validation.js";
+
+/**
+ * Runtime checks of the contract's requests. Over WebSocket and IPC a request is whatever the
+ * other side sent, so every method validates its request object before using it; failures are
+ * InvalidArgumentErrors naming the parameter.
+ */
+export function parseRequest<Schema extends z.ZodType>(schema: Schema, request: unknown): z.infer<Schema> {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    throw new InvalidArgumentError("The request must be an object");
+  }
+  const parsed = schema.safeParse(request);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const param = formatParamPath(issue.path);
+  const message = issue.code === "unrecognized_keys" ? `Unknown parameter: ${issue.keys.map((key) => `'${key}'`).join(", ")}` : param ? `Invalid value for '${param}': ${issue.message}` : issue.message;
+  throw new InvalidArgumentError(message, param || undefined);
+}
+
+const id = z.string().min(1).max(512);
+const text = (max: number) => z.string().max(max);
+
+export const chatSettingsSchema = z.strictObject({
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  topK: z.number().int().min(0).max(100_000).optional(),
+  minP: z.number().min(0).max(1).optional(),
+  repeatPenalty: z.number().min(0).max(10).optional(),
+  maxTokens: z.number().int().min(1).max(1 << 20).optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  stop: z.array(z.string().min(1).max(256)).max(16).optional(),
+  ignoreEos: z.boolean().optional(),
+  responseFormat: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("text") }),
+      z.strictObject({ type: z.literal("json_object") }),
+      z.strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()), name: z.string().max(64).optional() }),
+    ])
+    .optional(),
+});
+
+export const modelIdRequest = z.strictObject({ id });
+
+export const loadModelRequest = z.strictObject({
+  id,
+  options: z
+    .strictObject({
+      contextSize: z.number().int().min(16).max(1 << 20).optional(),
+      gpuLayers: z.union([z.enum(["auto", "max"]), z.number().int().min(0).max(10_000)]).optional(),
+      parallel: z.number().int().min(1).max(64).optional(),
+      ttlMinutes: z.number().min(-1).max(10_000_000).optional(),
+    })
+    .optional(),
+});
+
+export const importFileRequest = z.strictObject({ path: z.string().min(1).max(4096) });
+
+export const searchHubRequest = z.strictObject({
+  query: text(200),
+  sort: z.enum(["downloads", "likes", "updated"]).optional(),
+  limit: z.number().int().min(1).max(100).optional(),
+});
+
+export const hubFilesRequest = z.strictObject({
+  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "expected 'owner/name'").max(200),
+  contextSize: z.number().int().min(16).max(1 << 20).optional(),
+});
+
+export const startDownloadRequest = z.strictObject({ ref: z.string().min(1).max(2048) });
+export const downloadIdRequest = z.strictObject({ id });
+
+export const sendRequest = z.strictObject({ conversationId: id, content: z.string().min(1).max(1_000_000) });
+export const regenerateRequest = z.strictObject({ conversationId: id });
+export const editAndResendRequest = z.strictObject({ conversationId: id, messageId: id, content: z.string().min(1).max(1_000_000) });
+export const stopRequest = z.strictObject({ generationId: id });
+export const contextUsageRequest = z.strictObject({ conversationId: id });
+
+export const conversationIdRequest = z.strictObject({ id });
+export const createConversationRequest = z.strictObject({
+  title: text(200).optional(),
+  modelId: id.optional(),
+  systemPrompt: text(100_000).optional(),
+  settings: chatSettingsSchema.optional(),
+});
+export const updateConversationRequest = z.strictObject({
+  id,
+  title: text(200).optional(),
+  /** An empty string removes the model. */
+  modelId: z.string().max(512).optional(),
+  systemPrompt: text(100_000).optional(),
+  settings: chatSettingsSchema.optional(),
+});
+export const exportConversationRequest = z.strictObject({ id, format: z.enum(["json", "markdown"]) });
+
+export const startServerRequest = z.strictObject({
+  host: z.string().min(1).max(255).optional(),
+  port: z.number().int().min(0).max(65_535).optional(),
+});
+export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const revokeKeyRequest = z.strictObject({ id });
+export const corsOriginsRequest = z.strictObject({ origins: z.array(z.string().min(1).max(2048)).max(64) });
+
+export const updateSettingsRequest = z.strictObject({
+  /** An empty string removes the default model. */
+  defaultModelId: z.string().max(512).optional(),
+  defaultSystemPrompt: text(100_000).optional(),
+  theme: z.enum(["system", "light", "dark"]).optional(),
+});

@@ -1,0 +1,67 @@
+import type { MardukApi } from "../../../shared/contract/index.js";
+import { createChatStore, type ChatStore } from "../features/chat/chatStore.js";
+import { createDashboardStore, type DashboardStore } from "../features/dashboard/dashboardStore.js";
+import { createDownloadsStore, type DownloadsStore } from "../features/downloads/downloadsStore.js";
+import { createModelsStore, type ModelsStore } from "../features/models/modelsStore.js";
+import { createServerStore, type ServerStore } from "../features/server/serverStore.js";
+import { createSettingsStore, type SettingsStore } from "../features/settings/settingsStore.js";
+import type { FrameScheduler } from "../lib/frameScheduler.js";
+import { pickDefaultModel } from "../features/models/modelChoice.js";
+
+/** One store per feature, all over the same contract. */
+export interface AppStores {
+  models: ModelsStore;
+  downloads: DownloadsStore;
+  chat: ChatStore;
+  dashboard: DashboardStore;
+  server: ServerStore;
+  settings: SettingsStore;
+  /** Loads every store and subscribes to the app's events. */
+  init(): Promise<void>;
+  /** Reads everything again (after a reconnect). */
+  refresh(): Promise<void>;
+  dispose(): void;
+}
+
+export interface AppStoresOptions {
+  /** Batches streamed chat text and download progress per frame. */
+  scheduler: FrameScheduler;
+  now?: () => number;
+}
+
+export function createAppStores(api: MardukApi, options: AppStoresOptions): AppStores {
+  const models = createModelsStore(api);
+  const settings = createSettingsStore(api);
+  const downloads = createDownloadsStore(api, { scheduler: options.scheduler });
+  const chat = createChatStore(api, {
+    scheduler: options.scheduler,
+    ...(options.now ? { now: options.now } : {}),
+    newConversationDefaults: () => {
+      const appSettings = settings.getState().settings;
+      const { library, loaded } = models.getState();
+      const modelId = pickDefaultModel(library, loaded, appSettings?.defaultModelId);
+      return { ...(modelId ? { modelId } : {}), ...(appSettings?.defaultSystemPrompt ? { systemPrompt: appSettings.defaultSystemPrompt } : {}) };
+    },
+  });
+  const dashboard = createDashboardStore(api);
+  const server = createServerStore(api);
+  const all = [models, settings, downloads, chat, dashboard, server];
+
+  return {
+    models,
+    downloads,
+    chat,
+    dashboard,
+    server,
+    settings,
+    async init() {
+      await Promise.all(all.map((store) => store.getState().init()));
+    },
+    async refresh() {
+      await Promise.all(all.map((store) => store.getState().refresh()));
+    },
+    dispose() {
+      for (const store of all) store.getState().dispose();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { memo, useState } from "react";
+import type { StoredMessage } from "../../../../shared/contract/index.js";
+import { CopyButton } from "../../components/CopyButton.js";
+import { MarkdownView } from "../../components/MarkdownView.js";
+import { useAppStores } from "../../app/StoresContext.js";
+import { isLocalMessage } from "./chatStore.js";
+import { MessageStatsLine } from "./MessageStatsLine.js";
+
+/** A reply that is a JSON object or array (JSON output mode) shows as a highlighted block; anything else is Markdown. */
+function asMarkdown(content: string): string {
+  const trimmed = content.trim();
+  if (!/^[[{]/.test(trimmed)) return content;
+  try {
+    return "```json\n" + JSON.stringify(JSON.parse(trimmed), null, 2) + "\n```";
+  } catch {
+    return content;
+  }
+}
+
+interface MessageItemProps {
+  message: StoredMessage;
+  canRegenerate: boolean;
+  canEdit: boolean;
+}
+
+/** One stored message: Markdown for replies, plain text for the user's; edit, regenerate, copy. */
+export const MessageItem = memo(function MessageItem({ message, canRegenerate, canEdit }: MessageItemProps) {
+  const { chat } = useAppStores();
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const isUser = message.role === "user";
+  return (
+    <li className={`message message-${message.role}`} data-testid="message" data-role={message.role} data-message-id={message.id}>
+      <div className="message-role">{isUser ? "You" : (message.modelId ?? "Assistant")}</div>
+      {editing ? (
+        <form
+          className="message-edit"
+          onSubmit={(event) => {
+            event.preventDefault();
+            setEditing(false);
+            void chat.getState().editAndResend(message.id, draft);
+          }}
+        >
+          <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
+            Edit message
+          </label>
+          <textarea id={`edit-${message.id}`} value={draft} onChange={(event) => setDraft(event.target.value)} rows={Math.min(10, draft.split("\n").length + 1)} autoFocus />
+          <div className="message-actions">
+            <button type="submit" className="button button-small button-primary" disabled={!draft.trim()}>
+              Send
+            </button>
+            <button type="button" className="button button-small" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : isUser ? (
+        <div className="message-content message-plain" data-testid="message-content">
+          {message.content}
+        </div>
+      ) : (
+        <MarkdownView text={asMarkdown(message.content)} testId="message-content" />
+      )}
+      {!editing && (
+        <div className="message-footer">
+          {message.stats && <MessageStatsLine stats={message.stats} />}
+          <div className="message-actions">
+            {isUser && canEdit && !isLocalMessage(message) && (
+              <button
+                type="button"
+                className="button button-small button-ghost"
+                onClick={() => {
+                  setDraft(message.content);
+                  setEditing(true);
+                }}
+              >
+                Edit
+              </button>
+            )}
+            {canRegenerate && (
+              <button type="button" className="button button-small button-ghost" onClick={() => void chat.getState().regenerate()}>
+                Regenerate
+              </button>
+            )}
+            {!isUser && <CopyButton text={message.content} label="Copy reply" />}
+          </div>
+        </div>
+      )}
+    </li>
+  );
+});

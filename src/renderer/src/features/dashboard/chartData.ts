@@ -1,0 +1,47 @@
+import type { MetricsSample } from "../../../../shared/contract/index.js";
+
+/** One chart row: the sample's time plus the plotted values. */
+export type ChartRow = { time: number } & Record<string, number | null>;
+
+const GB = 1e9;
+const MB = 1e6;
+
+/** The rows every chart reads, computed once per sample. */
+export function toChartRows(samples: MetricsSample[]): ChartRow[] {
+  return samples.map((sample) => {
+    const row: ChartRow = {
+      time: sample.time,
+      cpu: round(sample.cpuPercent, 1),
+      ramUsed: round(sample.ramUsedBytes / GB, 2),
+      ramTotal: round(sample.ramTotalBytes / GB, 2),
+      processRss: round(sample.processRssBytes / GB, 2),
+      decode: round(sample.decodeTokensPerSecond, 1),
+      prompt: round(sample.promptTokensPerSecond, 1),
+      ttft: sample.timeToFirstTokenMs === null ? null : Math.round(sample.timeToFirstTokenMs),
+      active: sample.activeRequests,
+      queued: sample.queuedRequests,
+      gpuUtil: sample.gpu?.utilizationPercent ?? null,
+      vramUsed: sample.gpu ? round(sample.gpu.vramUsedBytes / GB, 2) : null,
+      vramTotal: sample.gpu ? round(sample.gpu.vramTotalBytes / GB, 2) : null,
+    };
+    for (const model of sample.models) row[`model:${model.id}`] = round(model.memoryBytes / MB, 1);
+    return row;
+  });
+}
+
+/** Every model id that appears in the window (a line each). */
+export function modelIds(samples: MetricsSample[]): string[] {
+  return [...new Set(samples.flatMap((sample) => sample.models.map((model) => model.id)))].sort();
+}
+
+/** The highest value of a field over the window. */
+export function peak(samples: MetricsSample[], read: (sample: MetricsSample) => number | null): number {
+  let best = 0;
+  for (const sample of samples) best = Math.max(best, read(sample) ?? 0);
+  return best;
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

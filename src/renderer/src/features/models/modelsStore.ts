@@ -1,0 +1,217 @@
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type { HubModel, HubSearchSort, StarterModelInfo } from "../../../../shared/api/hub.js";
+import type { LibraryModel, LoadedModelState } from "../../../../shared/api/library.js";
+import type { HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
+import { errorMessage } from "../../lib/errorMessage.js";
+
+/** What is being done to a model right now. */
+export type ModelAction = "loading" | "unloading" | "removing";
+
+/** The Hugging Face browser's state. */
+export interface HubBrowserState {
+  query: string;
+  sort: HubSearchSort;
+  /** null until the first search. */
+  results: HubModel[] | null;
+  searching: boolean;
+  searchError: string | null;
+  /** The repository whose files are shown. */
+  repo: string | null;
+  files: HubRepoWithFit | null;
+  loadingFiles: boolean;
+  filesError: string | null;
+}
+
+export interface ModelsState {
+  library: LibraryModel[];
+  libraryLoaded: boolean;
+  loaded: LoadedModelState[];
+  starters: StarterModelInfo[];
+  /** Model id → what the UI asked for and is waiting on. */
+  pending: Record<string, ModelAction>;
+  /** The last failure, for the screen's error notice. */
+  error: string | null;
+  hub: HubBrowserState;
+
+  /** Loads everything and subscribes to changes (idempotent). */
+  init(): Promise<void>;
+  /** Unsubscribes. */
+  dispose(): void;
+  /** Reads the library, the loaded models and the starters again (after a reconnect). */
+  refresh(): Promise<void>;
+  loadModel(id: string, options?: LoadModelOptions): Promise<boolean>;
+  unloadModel(id: string): Promise<boolean>;
+  removeModel(id: string): Promise<boolean>;
+  /** Imports a GGUF file by its path on the machine running the app. */
+  importFile(path: string): Promise<LibraryModel | null>;
+  searchHub(query: string, sort?: HubSearchSort): Promise<void>;
+  setHubSort(sort: HubSearchSort): Promise<void>;
+  openRepo(repo: string): Promise<void>;
+  closeRepo(): void;
+  clearError(): void;
+}
+
+export type ModelsStore = StoreApi<ModelsState>;
+
+const initialHub: HubBrowserState = {
+  query: "",
+  sort: "downloads",
+  results: null,
+  searching: false,
+  searchError: null,
+  repo: null,
+  files: null,
+  loadingFiles: false,
+  filesError: null,
+};
+
+/** Sorts the library by id so rows do not jump around when events arrive. */
+function sortLibrary(models: LibraryModel[]): LibraryModel[] {
+  return [...models].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The models feature: library, residency, and the Hugging Face browser. */
+export function createModelsStore(api: MardukApi): ModelsStore {
+  let subscriptions: Unsubscribe[] = [];
+  let searchSerial = 0;
+  let filesSerial = 0;
+
+  return createStore<ModelsState>()((set, get) => {
+    const setPending = (id: string, action: ModelAction | undefined): void => {
+      const pending = { ...get().pending };
+      if (action) pending[id] = action;
+      else delete pending[id];
+      set({ pending });
+    };
+    const setHub = (patch: Partial<HubBrowserState>): void => set({ hub: { ...get().hub, ...patch } });
+
+    /** Runs a model action, marking the model pending meanwhile; false (and `error`) when it fails. */
+    const runAction = async (id: string, action: ModelAction, run: () => Promise<unknown>): Promise<boolean> => {
+      setPending(id, action);
+      try {
+        await run();
+        return true;
+      } catch (error) {
+        set({ error: errorMessage(error) });
+        return false;
+      } finally {
+        setPending(id, undefined);
+      }
+    };
+
+    const runHubSearch = async (query: string, sort: HubSearchSort): Promise<void> => {
+      const serial = ++searchSerial;
+      setHub({ query, sort, searching: true, searchError: null });
+      try {
+        const results = await api.models.searchHub({ query, sort, limit: 30 });
+        if (serial === searchSerial) setHub({ results, searching: false });
+      } catch (error) {
+        if (serial === searchSerial) setHub({ searching: false, searchError: errorMessage(error), results: [] });
+      }
+    };
+
+    return {
+      library: [],
+      libraryLoaded: false,
+      loaded: [],
+      starters: [],
+      pending: {},
+      error: null,
+      hub: initialHub,
+
+      async init() {
+        if (subscriptions.length === 0) {
+          subscriptions = [
+            api.models.onLibraryChanged((library) => set({ library: sortLibrary(library), libraryLoaded: true })),
+            api.models.onLoadedChanged((loaded) => set({ loaded })),
+          ];
+        }
+        await get().refresh();
+      },
+
+      dispose() {
+        for (const unsubscribe of subscriptions) unsubscribe();
+        subscriptions = [];
+      },
+
+      async refresh() {
+        const [library, loaded, starters] = await Promise.allSettled([api.models.list(), api.models.loaded(), api.models.starters()]);
+        if (library.status === "fulfilled") set({ library: sortLibrary(library.value), libraryLoaded: true });
+        if (loaded.status === "fulfilled") set({ loaded: loaded.value });
+        if (starters.status === "fulfilled") set({ starters: starters.value });
+        const failed = [library, loaded, starters].find((result) => result.status === "rejected");
+        if (failed) set({ error: errorMessage(failed.reason) });
+      },
+
+      loadModel(id, options) {
+        return runAction(id, "loading", async () => {
+          const state = await api.models.load({ id, ...(options ? { options } : {}) });
+          // The event usually comes first; this keeps the table right if it does not.
+          set({ loaded: [...get().loaded.filter((model) => model.id !== id), state] });
+        });
+      },
+
+      unloadModel(id) {
+        return runAction(id, "unloading", async () => {
+          await api.models.unload({ id });
+          set({ loaded: get().loaded.filter((model) => model.id !== id) });
+        });
+      },
+
+      removeModel(id) {
+        return runAction(id, "removing", async () => {
+          await api.models.remove({ id });
+          set({ library: get().library.filter((model) => model.id !== id) });
+        });
+      },
+
+      async importFile(path) {
+        const trimmed = path.trim();
+        if (!trimmed) {
+          set({ error: "Enter the path of a .gguf file." });
+          return null;
+        }
+        try {
+          const model = await api.models.importFile({ path: trimmed });
+          set({ library: sortLibrary([...get().library.filter((existing) => existing.id !== model.id), model]) });
+          return model;
+        } catch (error) {
+          set({ error: errorMessage(error) });
+          return null;
+        }
+      },
+
+      searchHub(query, sort) {
+        return runHubSearch(query.trim(), sort ?? get().hub.sort);
+      },
+
+      setHubSort(sort) {
+        if (get().hub.results === null) {
+          setHub({ sort });
+          return Promise.resolve();
+        }
+        return runHubSearch(get().hub.query, sort);
+      },
+
+      async openRepo(repo) {
+        const serial = ++filesSerial;
+        setHub({ repo, files: null, loadingFiles: true, filesError: null });
+        try {
+          const files = await api.models.hubFiles({ repo });
+          if (serial === filesSerial) setHub({ files, loadingFiles: false });
+        } catch (error) {
+          if (serial === filesSerial) setHub({ loadingFiles: false, filesError: errorMessage(error) });
+        }
+      },
+
+      closeRepo() {
+        filesSerial++;
+        setHub({ repo: null, files: null, loadingFiles: false, filesError: null });
+      },
+
+      clearError() {
+        set({ error: null });
+      },
+    };
+  });
+}

@@ -1,0 +1,105 @@
+import { useState } from "react";
+import type { ApiKeyInfo } from "../../../../shared/contract/index.js";
+import { Card } from "../../components/Card.js";
+import { ConfirmDialog } from "../../components/ConfirmDialog.js";
+import { CopyButton } from "../../components/CopyButton.js";
+import { useAppStores, useServer } from "../../app/StoresContext.js";
+import { formatDateTime } from "../../lib/format.js";
+
+/** API keys: create (the key is shown once), list, revoke. */
+export function ApiKeysCard() {
+  const { server } = useAppStores();
+  const keys = useServer((state) => state.keys);
+  const created = useServer((state) => state.createdKey);
+  const busy = useServer((state) => state.busy);
+  const [name, setName] = useState("");
+  const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
+  return (
+    <Card title="API keys" testId="api-keys">
+      <p className="muted">Apps send a key as <code>Authorization: Bearer &lt;key&gt;</code>. Once any key exists, every request needs one.</p>
+      {created && (
+        <div className="notice notice-success created-key" role="alert" data-testid="created-key">
+          <p>
+            <strong>Copy the key “{created.info.name}” now.</strong> It is shown only once.
+          </p>
+          <div className="row">
+            <code className="secret" data-testid="created-key-value">
+              {created.key}
+            </code>
+            <CopyButton text={created.key} label="Copy API key" testId="copy-key" />
+          </div>
+          <button type="button" className="button button-small" onClick={() => server.getState().dismissCreatedKey()}>
+            I have copied it
+          </button>
+        </div>
+      )}
+      <form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void server
+            .getState()
+            .createKey(name)
+            .then(() => setName(""));
+        }}
+      >
+        <label className="field field-grow">
+          <span className="field-label">Key name</span>
+          <input type="text" placeholder="e.g. my-script" value={name} onChange={(event) => setName(event.target.value)} />
+        </label>
+        <button type="submit" className="button button-primary" disabled={busy || !name.trim()}>
+          Create key
+        </button>
+      </form>
+      {keys.length === 0 ? (
+        <p className="empty" data-testid="no-keys">
+          No keys.
+        </p>
+      ) : (
+        <table className="table table-compact" data-testid="keys-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((key) => (
+              <tr key={key.id} data-testid="key-row">
+                <th scope="row">{key.name}</th>
+                <td>
+                  <code>{key.prefix}</code>
+                </td>
+                <td>{formatDateTime(key.createdAt)}</td>
+                <td className="cell-actions">
+                  <button type="button" className="button button-small button-ghost-danger" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name}`}>
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {revoking && (
+        <ConfirmDialog
+          title="Revoke key?"
+          confirmLabel="Revoke"
+          danger
+          onCancel={() => setRevoking(null)}
+          onConfirm={() => {
+            const id = revoking.id;
+            setRevoking(null);
+            void server.getState().revokeKey(id);
+          }}
+        >
+          <p>Apps using “{revoking.name}” will get 401 errors from now on.</p>
+        </ConfirmDialog>
+      )}
+    </Card>
+  );
+}

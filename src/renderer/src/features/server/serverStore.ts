@@ -1,0 +1,133 @@
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type { ApiKeyInfo, MardukApi, ServerStatus, Unsubscribe } from "../../../../shared/contract/index.js";
+import { errorMessage } from "../../lib/errorMessage.js";
+
+export interface ServerState {
+  status: ServerStatus | null;
+  keys: ApiKeyInfo[];
+  /** A key just created: the only time its secret is available. Cleared by `dismissCreatedKey`. */
+  createdKey: { key: string; info: ApiKeyInfo } | null;
+  busy: boolean;
+  error: string | null;
+
+  init(): Promise<void>;
+  dispose(): void;
+  refresh(): Promise<void>;
+  /** Desktop mode only. */
+  start(request?: { host?: string; port?: number }): Promise<void>;
+  /** Desktop mode only. */
+  stop(): Promise<void>;
+  createKey(name: string): Promise<void>;
+  revokeKey(id: string): Promise<void>;
+  dismissCreatedKey(): void;
+  setCorsOrigins(origins: string[]): Promise<boolean>;
+  clearError(): void;
+}
+
+export type ServerStore = StoreApi<ServerState>;
+
+/** Splits an editor's text into origins: one per line or comma-separated, trimmed, no duplicates. */
+export function parseOrigins(text: string): string[] {
+  return [...new Set(text.split(/[\n,]/).map((origin) => origin.trim().replace(/\/+$/, "")).filter(Boolean))];
+}
+
+/** Returns the origins that are not `scheme://host[:port]`. */
+export function invalidOrigins(origins: string[]): string[] {
+  return origins.filter((origin) => {
+    if (!URL.canParse(origin)) return true;
+    const url = new URL(origin);
+    return !/^https?:$/.test(url.protocol) || url.origin !== origin;
+  });
+}
+
+/** The server feature: the local API's status, keys and CORS origins. */
+export function createServerStore(api: MardukApi): ServerStore {
+  let unsubscribe: Unsubscribe | undefined;
+
+  return createStore<ServerState>()((set, get) => {
+    /** Runs a request with `busy` set; reports its failure in `error`. */
+    const run = async (request: () => Promise<void>): Promise<boolean> => {
+      set({ busy: true, error: null });
+      try {
+        await request();
+        return true;
+      } catch (error) {
+        set({ error: errorMessage(error) });
+        return false;
+      } finally {
+        set({ busy: false });
+      }
+    };
+
+    return {
+      status: null,
+      keys: [],
+      createdKey: null,
+      busy: false,
+      error: null,
+
+      async init() {
+        unsubscribe ??= api.server.onStatus((status) => set({ status }));
+        await get().refresh();
+      },
+
+      dispose() {
+        unsubscribe?.();
+        unsubscribe = undefined;
+      },
+
+      async refresh() {
+        const [status, keys] = await Promise.allSettled([api.server.status(), api.server.listKeys()]);
+        if (status.status === "fulfilled") set({ status: status.value });
+        if (keys.status === "fulfilled") set({ keys: keys.value });
+        const failed = [status, keys].find((result) => result.status === "rejected");
+        if (failed) set({ error: errorMessage(failed.reason) });
+      },
+
+      async start(request = {}) {
+        await run(async () => set({ status: await api.server.start(request) }));
+      },
+
+      async stop() {
+        await run(async () => set({ status: await api.server.stop() }));
+      },
+
+      async createKey(name) {
+        const trimmed = name.trim();
+        if (!trimmed) {
+          set({ error: "Give the key a name, e.g. the app that will use it." });
+          return;
+        }
+        await run(async () => {
+          const created = await api.server.createKey({ name: trimmed });
+          set({ createdKey: created, keys: [...get().keys.filter((key) => key.id !== created.info.id), created.info] });
+        });
+      },
+
+      async revokeKey(id) {
+        await run(async () => {
+          await api.server.revokeKey({ id });
+          set({ keys: get().keys.filter((key) => key.id !== id) });
+          if (get().createdKey?.info.id === id) set({ createdKey: null });
+        });
+      },
+
+      dismissCreatedKey() {
+        set({ createdKey: null });
+      },
+
+      setCorsOrigins(origins) {
+        const invalid = invalidOrigins(origins);
+        if (invalid.length > 0) {
+          set({ error: `Not an origin (scheme://host[:port]): ${invalid.join(", ")}` });
+          return Promise.resolve(false);
+        }
+        return run(async () => set({ status: await api.server.setCorsOrigins({ origins }) }));
+      },
+
+      clearError() {
+        set({ error: null });
+      },
+    };
+  });
+}

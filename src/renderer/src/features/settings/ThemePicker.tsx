@@ -1,0 +1,18 @@
+import type { AppSettings } from "../../../../shared/contract/index.js";
+import { useAppStores, useSettings } from "../../app/StoresContext.js";
+
+/** Light, dark or the OS's choice. */
+export function ThemePicker() {
+  const theme = useSettings((state) => state.settings?.theme ?? "system");
+  const { settings } = useAppStores();
+  return (
+    <label className="theme-picker">
+      <span className="field-label">Theme</span>
+      <select value={theme} onChange={(event) => void settings.getState().update({ theme: event.target.value as AppSettings["theme"] })}>
+        <option value="system">System</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </label>
+  );
+}

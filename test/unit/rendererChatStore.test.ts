@@ -1,0 +1,352 @@
+import { describe, expect, it } from "vitest";
+import { createChatStore } from "../../src/renderer/src/features/chat/chatStore.js";
+import { createFakeMardukApi, createManualScheduler, settle } from "./rendererFakeApi.js";
+
+function setup(options: { defaults?: { modelId?: string; systemPrompt?: string } } = {}) {
+  const { api, fake } = createFakeMardukApi();
+  const frames = createManualScheduler();
+  let clock = 1000;
+  const store = createChatStore(api, { scheduler: frames.scheduler, now: () => clock, newConversationDefaults: () => options.defaults ?? {} });
+  let updates = 0;
+  store.subscribe(() => updates++);
+  return {
+    api,
+    fake,
+    frames,
+    store,
+    state: () => store.getState(),
+    tick: (ms: number) => (clock += ms),
+    updates: () => updates,
+    resetUpdates: () => (updates = 0),
+  };
+}
+
+async function openConversation(t: ReturnType<typeof setup>, id = "c1") {
+  t.fake.addConversation({ id, title: "First", modelId: "m" });
+  await t.state().init();
+  await t.state().select(id);
+}
+
+describe("chat store: conversations", () => {
+  it("lists conversations, subscribes, and opens one with its context usage", async () => {
+    const t = setup();
+    t.fake.addConversation({ id: "c1", title: "Hello", messages: [{ id: "u1", role: "user", content: "hi", createdAt: 1 }] });
+    await t.state().init();
+    expect(t.state().conversations.map((c) => c.id)).toEqual(["c1"]);
+    expect(t.fake.chatEvents.listenerCount).toBe(1);
+    expect(t.fake.conversationsChanged.listenerCount).toBe(1);
+    await t.state().select("c1");
+    await settle();
+    expect(t.state().active?.messages).toHaveLength(1);
+    expect(t.state().contextUsage).toEqual({ usedTokens: 10, contextSize: 2048 });
+    t.state().dispose();
+    expect(t.fake.chatEvents.listenerCount).toBe(0);
+  });
+
+  it("ignores an older select that answers after a newer one", async () => {
+    const t = setup();
+    t.fake.addConversation({ id: "a", title: "A" });
+    t.fake.addConversation({ id: "b", title: "B" });
+    const release = t.fake.hold("conversations.get");
+    const first = t.state().select("a");
+    release();
+    const second = t.state().select("b");
+    await Promise.all([first, second]);
+    expect(t.state().activeId).toBe("b");
+    expect(t.state().active?.id).toBe("b");
+  });
+
+  it("creates a conversation with the defaults, renames, exports and removes it", async () => {
+    const t = setup({ defaults: { modelId: "default-model", systemPrompt: "Be brief." } });
+    await t.state().init();
+    const created = await t.state().create();
+    expect(created?.modelId).toBe("default-model");
+    expect(created?.systemPrompt).toBe("Be brief.");
+    expect(t.state().activeId).toBe(created!.id);
+    expect(t.state().conversations[0]?.id).toBe(created!.id);
+
+    await t.state().rename(created!.id, "  Renamed  ");
+    expect(t.state().conversations[0]?.title).toBe("Renamed");
+    expect(t.state().active?.title).toBe("Renamed");
+    expect(t.fake.callsOf("conversations.update")).toEqual([{ id: created!.id, title: "Renamed" }]);
+
+    const file = await t.state().exportConversation(created!.id, "markdown");
+    expect(file?.mimeType).toBe("text/markdown");
+
+    await t.state().remove(created!.id);
+    expect(t.state().conversations).toEqual([]);
+    expect(t.state().activeId).toBeNull();
+  });
+
+  it("closes the open conversation when it is deleted elsewhere", async () => {
+    const t = setup();
+    await openConversation(t);
+    t.fake.conversations.delete("c1");
+    t.fake.conversationsChanged.emit(t.fake.summaries());
+    expect(t.state().activeId).toBeNull();
+    expect(t.state().active).toBeNull();
+  });
+
+  it("updates model, system prompt and settings optimistically, and rolls back on failure", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().setModel("other");
+    expect(t.state().active?.modelId).toBe("other");
+    expect(t.state().preferredModelId).toBe("other");
+    await t.state().updateSettings({ temperature: 0, maxTokens: 50 });
+    expect(t.state().active?.settings).toEqual({ temperature: 0, maxTokens: 50 });
+    t.fake.failNext("conversations.update");
+    await t.state().setSystemPrompt("You are a pirate.");
+    expect(t.state().active?.systemPrompt).toBe("");
+    expect(t.state().error).toBe("conversations.update failed");
+  });
+});
+
+describe("chat store: streaming", () => {
+  it("shows the user's message at once and applies deltas once per frame", async () => {
+    const t = setup();
+    await openConversation(t);
+    const sending = t.state().send("Tell me a story");
+    // Optimistic: the message and the streaming reply exist before the core answers.
+    expect(t.state().active?.messages.map((m) => m.content)).toEqual(["Tell me a story"]);
+    expect(t.state().streaming).toMatchObject({ conversationId: "c1", text: "" });
+    expect(await sending).toBe(true);
+    const generation = t.fake.generations[0]!;
+    expect(t.state().streaming?.generationId).toBe(generation.generationId);
+    expect(t.state().active?.messages[0]?.id).not.toMatch(/^local:/);
+
+    t.resetUpdates();
+    for (const word of ["The", " quick", " brown"]) t.fake.delta(generation, word);
+    expect(t.updates()).toBe(0);
+    expect(t.state().streaming?.text).toBe("");
+    expect(t.frames.waiting).toBe(1);
+
+    t.tick(16);
+    t.frames.frame();
+    expect(t.updates()).toBe(1);
+    expect(t.state().streaming).toMatchObject({ text: "The quick brown", tokenCount: 3, firstTokenAt: 1016, lastTokenAt: 1016 });
+  });
+
+  it("keeps up with 2,000 tokens/s: every token arrives, with one store update per frame", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Go fast");
+    const generation = t.fake.generations[0]!;
+    t.resetUpdates();
+    const expected: string[] = [];
+    // One second at 2,000 tokens/s, frames every 16 ms: 2 tokens per ms.
+    for (let ms = 1; ms <= 1000; ms++) {
+      for (let k = 0; k < 2; k++) {
+        const token = ` t${ms * 2 + k}`;
+        expected.push(token);
+        t.fake.delta(generation, token);
+      }
+      t.tick(1);
+      if (ms % 16 === 0) t.frames.frame();
+    }
+    t.frames.frame();
+    expect(t.state().streaming?.text).toBe(expected.join(""));
+    expect(t.state().streaming?.tokenCount).toBe(2000);
+    expect(t.updates()).toBeLessThanOrEqual(Math.ceil(1000 / 16) + 1);
+    expect(t.updates()).toBeGreaterThan(50);
+  });
+
+  it("applies pending deltas before the reply is stored, then shows the stored message", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Hi");
+    const generation = t.fake.generations[0]!;
+    t.fake.delta(generation, "Hello");
+    t.fake.delta(generation, " there");
+    const seen: string[] = [];
+    const unsubscribe = t.store.subscribe((state) => seen.push(state.streaming?.text ?? "<none>"));
+    t.fake.finish(generation, "Hello there");
+    unsubscribe();
+    expect(seen[0]).toBe("Hello there");
+    expect(t.state().streaming).toBeNull();
+    expect(t.state().active?.messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", "Hi"],
+      ["assistant", "Hello there"],
+    ]);
+    expect(t.frames.frame()).toBe(0);
+    await settle();
+    expect(t.fake.callsOf("chat.contextUsage").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("keeps events that arrive before the core answers send, and never duplicates the reply", async () => {
+    const t = setup();
+    await openConversation(t);
+    const release = t.fake.hold("chat.send");
+    const sending = t.state().send("Hi");
+    await settle();
+    // The core streams and finishes before its answer to send arrives.
+    const generation = { generationId: "gen-early", conversationId: "c1", assistantMessageId: "msg-early" };
+    t.fake.delta(generation, "Early");
+    t.frames.frame();
+    expect(t.state().streaming?.text).toBe("Early");
+    t.fake.finish(generation, "Early reply");
+    expect(t.state().streaming).toBeNull();
+    release();
+    await sending;
+    expect(t.state().streaming).toBeNull();
+    const messages = t.state().active!.messages;
+    expect(messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(messages.filter((m) => m.content === "Early reply")).toHaveLength(1);
+  });
+
+  it("ignores events of other conversations' generations", async () => {
+    const t = setup();
+    await openConversation(t);
+    t.fake.addConversation({ id: "c2" });
+    await t.state().send("Hi");
+    const mine = t.fake.generations[0]!;
+    t.fake.delta({ generationId: "other", conversationId: "c2", assistantMessageId: "x" }, "noise");
+    t.fake.delta(mine, "mine");
+    t.frames.frame();
+    expect(t.state().streaming?.text).toBe("mine");
+  });
+
+  it("shows a generation started in another window in the open conversation", async () => {
+    const t = setup();
+    await openConversation(t);
+    t.fake.delta({ generationId: "elsewhere", conversationId: "c1", assistantMessageId: "m9" }, "Hi from afar");
+    t.frames.frame();
+    expect(t.state().streaming).toMatchObject({ requestId: 0, generationId: "elsewhere", text: "Hi from afar" });
+  });
+
+  it("reports a generation error and ends the stream", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Hi");
+    t.fake.fail(t.fake.generations[0]!, "model crashed");
+    expect(t.state().streaming).toBeNull();
+    expect(t.state().error).toBe("model crashed");
+  });
+
+  it("undoes the optimistic message when send fails", async () => {
+    const t = setup();
+    await openConversation(t);
+    t.fake.failNext("chat.send");
+    expect(await t.state().send("Hi")).toBe(false);
+    expect(t.state().active?.messages).toEqual([]);
+    expect(t.state().streaming).toBeNull();
+    expect(t.state().error).toBe("chat.send failed");
+  });
+
+  it("creates a conversation when sending with none open", async () => {
+    const t = setup({ defaults: { modelId: "m" } });
+    await t.state().init();
+    expect(await t.state().send("First message")).toBe(true);
+    expect(t.state().activeId).toMatch(/^conv-/);
+    expect(t.fake.callsOf("chat.send")).toEqual([{ conversationId: t.state().activeId, content: "First message" }]);
+  });
+
+  it("refuses a second send while a reply streams", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("One");
+    expect(await t.state().send("Two")).toBe(false);
+    expect(t.fake.callsOf("chat.send")).toHaveLength(1);
+  });
+});
+
+describe("chat store: stop, regenerate, edit", () => {
+  it("stops a generation by its id", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Hi");
+    const generation = t.fake.generations[0]!;
+    await t.state().stopGeneration();
+    expect(t.state().streaming?.stopRequested).toBe(true);
+    expect(t.fake.callsOf("chat.stop")).toEqual([{ generationId: generation.generationId }]);
+    t.fake.finish(generation, "partial", { finishReason: "abort" });
+    expect(t.state().active?.messages.at(-1)?.stats?.finishReason).toBe("abort");
+  });
+
+  it("stops as soon as the id is known when Stop is pressed first", async () => {
+    const t = setup();
+    await openConversation(t);
+    const release = t.fake.hold("chat.send");
+    const sending = t.state().send("Hi");
+    await t.state().stopGeneration();
+    expect(t.fake.callsOf("chat.stop")).toEqual([]);
+    release();
+    await sending;
+    await settle();
+    expect(t.fake.callsOf("chat.stop")).toEqual([{ generationId: t.fake.generations[0]!.generationId }]);
+  });
+
+  it("regenerates: drops the last reply at once and streams a new one", async () => {
+    const t = setup();
+    t.fake.addConversation({
+      id: "c1",
+      messages: [
+        { id: "u1", role: "user", content: "Hi", createdAt: 1 },
+        { id: "a1", role: "assistant", content: "Old", createdAt: 1 },
+      ],
+    });
+    await t.state().init();
+    await t.state().select("c1");
+    expect(await t.state().regenerate()).toBe(true);
+    expect(t.state().active?.messages.map((m) => m.id)).toEqual(["u1"]);
+    const generation = t.fake.generations[0]!;
+    t.fake.delta(generation, "New");
+    t.fake.finish(generation, "New");
+    expect(t.state().active?.messages.map((m) => m.content)).toEqual(["Hi", "New"]);
+  });
+
+  it("restores the old reply when regenerate fails", async () => {
+    const t = setup();
+    t.fake.addConversation({
+      id: "c1",
+      messages: [
+        { id: "u1", role: "user", content: "Hi", createdAt: 1 },
+        { id: "a1", role: "assistant", content: "Old", createdAt: 1 },
+      ],
+    });
+    await t.state().init();
+    await t.state().select("c1");
+    t.fake.failNext("chat.regenerate");
+    expect(await t.state().regenerate()).toBe(false);
+    expect(t.state().active?.messages.map((m) => m.id)).toEqual(["u1", "a1"]);
+  });
+
+  it("edits a user message, drops what followed it, and generates again", async () => {
+    const t = setup();
+    t.fake.addConversation({
+      id: "c1",
+      messages: [
+        { id: "u1", role: "user", content: "Hi", createdAt: 1 },
+        { id: "a1", role: "assistant", content: "Hello", createdAt: 1 },
+        { id: "u2", role: "user", content: "Wrong question", createdAt: 1 },
+        { id: "a2", role: "assistant", content: "Answer", createdAt: 1 },
+      ],
+    });
+    await t.state().init();
+    await t.state().select("c1");
+    expect(await t.state().editAndResend("u2", "Right question")).toBe(true);
+    expect(t.state().active?.messages.map((m) => m.content)).toEqual(["Hi", "Hello", "Right question"]);
+    expect(t.fake.callsOf("chat.editAndResend")).toEqual([{ conversationId: "c1", messageId: "u2", content: "Right question" }]);
+    expect(t.state().streaming).not.toBeNull();
+  });
+
+  it("refuses to edit an assistant message", async () => {
+    const t = setup();
+    t.fake.addConversation({ id: "c1", messages: [{ id: "a1", role: "assistant", content: "Hello", createdAt: 1 }] });
+    await t.state().init();
+    await t.state().select("c1");
+    expect(await t.state().editAndResend("a1", "x")).toBe(false);
+  });
+
+  it("reads the conversation again after a reconnect, dropping a stream that was cut", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Hi");
+    t.fake.finish(t.fake.generations[0]!, "Stored while offline");
+    // Simulate the done event being lost: the store still streams.
+    t.store.setState({ streaming: { requestId: 9, conversationId: "c1", text: "partial", tokenCount: 1, startedAt: 0, stopRequested: false } });
+    await t.state().refresh();
+    expect(t.state().streaming).toBeNull();
+    expect(t.state().active?.messages.at(-1)?.content).toBe("Stored while offline");
+  });
+});

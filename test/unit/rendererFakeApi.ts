@@ -1,0 +1,397 @@
+/**
+ * An in-memory MardukApi for the renderer's store tests: plain data the test can read and
+ * change, every call recorded, events emitted by hand, and calls that can be made to fail or
+ * to wait. Chat generations do not stream by themselves: the test sends the deltas.
+ */
+import type { DownloadProgress, HubModel, StarterModelInfo } from "../../src/shared/api/hub.js";
+import type { LibraryModel, LoadedModelState } from "../../src/shared/api/library.js";
+import type {
+  ApiKeyInfo,
+  AppSettings,
+  ChatStreamEvent,
+  Conversation,
+  ConversationSummary,
+  EventSource,
+  HubRepoWithFit,
+  MardukApi,
+  MessageStats,
+  MetricsSample,
+  ServerStatus,
+  StoredMessage,
+} from "../../src/shared/contract/index.js";
+import type { ErrorCode } from "../../src/shared/errorCodes.js";
+
+/** A listener set with an `EventSource` face. */
+export class Emitter<T> {
+  private readonly listeners = new Set<(payload: T) => void>();
+  readonly source: EventSource<T> = (listener) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  emit(payload: T): void {
+    for (const listener of [...this.listeners]) listener(payload);
+  }
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}
+
+/** An error as the RPC client rejects with it. */
+export class FakeRpcError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FakeGeneration {
+  generationId: string;
+  conversationId: string;
+  assistantMessageId: string;
+}
+
+export function libraryModel(id: string, extra: Partial<LibraryModel> = {}): LibraryModel {
+  return {
+    id,
+    kind: "model",
+    files: [{ path: `${id}.gguf`, sizeBytes: 1000 }],
+    sizeBytes: 1000,
+    modifiedAt: 1,
+    architecture: "llama",
+    quantization: "Q8_0",
+    contextLength: 2048,
+    hasChatTemplate: true,
+    capabilities: ["chat", "completion"],
+    status: "ok",
+    ...extra,
+  };
+}
+
+export function loadedModel(id: string, extra: Partial<LoadedModelState> = {}): LoadedModelState {
+  return { id, state: "loaded", loadedAt: 1, lastUsedAt: 1, activeRequests: 0, keepAliveMs: 900_000, memory: { ramBytes: 100, vramBytes: 0 }, ...extra };
+}
+
+export function sample(time: number, extra: Partial<MetricsSample> = {}): MetricsSample {
+  return {
+    time,
+    cpuPercent: 10,
+    ramUsedBytes: 4e9,
+    ramTotalBytes: 16e9,
+    processRssBytes: 2e8,
+    gpu: null,
+    decodeTokensPerSecond: 0,
+    promptTokensPerSecond: 0,
+    timeToFirstTokenMs: null,
+    activeRequests: 0,
+    queuedRequests: 0,
+    models: [],
+    ...extra,
+  };
+}
+
+export function download(id: string, extra: Partial<DownloadProgress> = {}): DownloadProgress {
+  return {
+    id,
+    ref: `hf:owner/repo/${id}.gguf`,
+    state: "downloading",
+    receivedBytes: 0,
+    totalBytes: 1000,
+    resumedFromBytes: 0,
+    bytesPerSecond: 0,
+    part: 1,
+    parts: 1,
+    attempt: 1,
+    startedAt: 1,
+    ...extra,
+  };
+}
+
+const STATS: MessageStats = { promptTokens: 5, completionTokens: 10, timeToFirstTokenMs: 12, decodeTokensPerSecond: 900, finishReason: "stop" };
+
+/** The fake's data and controls. */
+export class FakeMardukState {
+  library: LibraryModel[] = [];
+  loaded: LoadedModelState[] = [];
+  starters: StarterModelInfo[] = [];
+  hubResults: HubModel[] = [];
+  hubFiles: Record<string, HubRepoWithFit> = {};
+  downloads: DownloadProgress[] = [];
+  conversations = new Map<string, Conversation>();
+  history: MetricsSample[] = [];
+  settings: AppSettings = { defaultSystemPrompt: "", theme: "system" };
+  status: ServerStatus = { mode: "headless", running: true, host: "127.0.0.1", port: 11435, url: "http://127.0.0.1:11435", requiresApiKey: false, corsOrigins: [] };
+  keys: ApiKeyInfo[] = [];
+  contextSize: number | null = 2048;
+  generations: FakeGeneration[] = [];
+  /** Every call, in order: "group.method" and its request. */
+  readonly calls: Array<{ method: string; request: unknown }> = [];
+
+  readonly chatEvents = new Emitter<ChatStreamEvent>();
+  readonly conversationsChanged = new Emitter<ConversationSummary[]>();
+  readonly libraryChanged = new Emitter<LibraryModel[]>();
+  readonly loadedChanged = new Emitter<LoadedModelState[]>();
+  readonly downloadProgress = new Emitter<DownloadProgress>();
+  readonly samples = new Emitter<MetricsSample>();
+  readonly serverStatus = new Emitter<ServerStatus>();
+  readonly settingsChanged = new Emitter<AppSettings>();
+
+  private readonly failures = new Map<string, unknown>();
+  private readonly gates = new Map<string, Promise<void>>();
+  private serial = 0;
+
+  /** The next call of `method` ("group.name") rejects with `error`. */
+  failNext(method: string, error: unknown = new FakeRpcError("internal_error", `${method} failed`)): void {
+    this.failures.set(method, error);
+  }
+
+  /** Calls of `method` wait until the returned function is called. */
+  hold(method: string): () => void {
+    let release!: () => void;
+    this.gates.set(method, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.gates.delete(method);
+      release();
+    };
+  }
+
+  callsOf(method: string): unknown[] {
+    return this.calls.filter((call) => call.method === method).map((call) => call.request);
+  }
+
+  /** Records the call, applies failures and holds, then runs it. */
+  async run<T>(method: string, request: unknown, body: () => T): Promise<T> {
+    this.calls.push({ method, request });
+    const gate = this.gates.get(method);
+    if (gate) await gate;
+    else await Promise.resolve();
+    if (this.failures.has(method)) {
+      const error = this.failures.get(method);
+      this.failures.delete(method);
+      throw error;
+    }
+    return body();
+  }
+
+  nextId(prefix: string): string {
+    return `${prefix}-${++this.serial}`;
+  }
+
+  addConversation(conversation: Partial<Conversation> & { id: string }): Conversation {
+    const full: Conversation = { title: "Chat", createdAt: 1, updatedAt: 1, messageCount: 0, systemPrompt: "", settings: {}, messages: [], ...conversation };
+    full.messageCount = full.messages.length;
+    this.conversations.set(full.id, full);
+    return full;
+  }
+
+  summaries(): ConversationSummary[] {
+    return [...this.conversations.values()]
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .map(({ id, title, modelId, createdAt, updatedAt, messageCount }) => ({ id, title, modelId, createdAt, updatedAt, messageCount }));
+  }
+
+  conversation(id: string): Conversation {
+    const conversation = this.conversations.get(id);
+    if (!conversation) throw new FakeRpcError("invalid_argument", `No conversation ${id}`);
+    return conversation;
+  }
+
+  startGeneration(conversationId: string): FakeGeneration {
+    const generation = { generationId: this.nextId("gen"), conversationId, assistantMessageId: this.nextId("msg") };
+    this.generations.push(generation);
+    return generation;
+  }
+
+  /** Streams text pieces (one token each) of a generation. */
+  delta(generation: FakeGeneration, text: string, tokenCount = 1): void {
+    this.chatEvents.emit({ type: "delta", generationId: generation.generationId, conversationId: generation.conversationId, text, tokenCount });
+  }
+
+  /** Stores the reply and emits `done`. */
+  finish(generation: FakeGeneration, content: string, stats: Partial<MessageStats> = {}): StoredMessage {
+    const message: StoredMessage = { id: generation.assistantMessageId, role: "assistant", content, createdAt: 2, modelId: "m", stats: { ...STATS, ...stats } };
+    const conversation = this.conversations.get(generation.conversationId);
+    if (conversation) {
+      conversation.messages = [...conversation.messages.filter((existing) => existing.id !== message.id), message];
+      conversation.messageCount = conversation.messages.length;
+    }
+    this.chatEvents.emit({ type: "done", generationId: generation.generationId, conversationId: generation.conversationId, message });
+    return message;
+  }
+
+  fail(generation: FakeGeneration, message: string): void {
+    this.chatEvents.emit({ type: "error", generationId: generation.generationId, conversationId: generation.conversationId, error: { code: "internal_error", message } });
+  }
+}
+
+/** A MardukApi over {@link FakeMardukState}. */
+export function createFakeMardukApi(state = new FakeMardukState()): { api: MardukApi; fake: FakeMardukState } {
+  const s = state;
+  const api: MardukApi = {
+    models: {
+      list: () => s.run("models.list", undefined, () => s.library),
+      loaded: () => s.run("models.loaded", undefined, () => s.loaded),
+      load: (request) =>
+        s.run("models.load", request, () => {
+          const state = loadedModel(request.id);
+          s.loaded = [...s.loaded.filter((model) => model.id !== request.id), state];
+          return state;
+        }),
+      unload: (request) =>
+        s.run("models.unload", request, () => {
+          s.loaded = s.loaded.filter((model) => model.id !== request.id);
+        }),
+      remove: (request) =>
+        s.run("models.remove", request, () => {
+          s.library = s.library.filter((model) => model.id !== request.id);
+        }),
+      importFile: (request) =>
+        s.run("models.importFile", request, () => {
+          const model = libraryModel(request.path.replace(/^.*\//, "").replace(/\.gguf$/, ""));
+          s.library = [...s.library, model];
+          return model;
+        }),
+      searchHub: (request) => s.run("models.searchHub", request, () => s.hubResults.filter((result) => result.repo.includes(request.query))),
+      hubFiles: (request) =>
+        s.run("models.hubFiles", request, () => {
+          const files = s.hubFiles[request.repo];
+          if (!files) throw new FakeRpcError("model_not_found", `No repo ${request.repo}`);
+          return files;
+        }),
+      starters: () => s.run("models.starters", undefined, () => s.starters),
+      onLibraryChanged: s.libraryChanged.source,
+      onLoadedChanged: s.loadedChanged.source,
+    },
+    downloads: {
+      start: (request) =>
+        s.run("downloads.start", request, () => {
+          const progress = download(s.nextId("dl"), { ref: request.ref, state: "queued", startedAt: Date.now() });
+          s.downloads.push(progress);
+          return progress;
+        }),
+      cancel: (request) => s.run("downloads.cancel", request, () => undefined),
+      list: () => s.run("downloads.list", undefined, () => s.downloads),
+      onProgress: s.downloadProgress.source,
+    },
+    chat: {
+      send: (request) =>
+        s.run("chat.send", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          const userMessage: StoredMessage = { id: s.nextId("msg"), role: "user", content: request.content, createdAt: 2 };
+          conversation.messages = [...conversation.messages, userMessage];
+          conversation.messageCount = conversation.messages.length;
+          return { ...s.startGeneration(request.conversationId), userMessage };
+        }),
+      regenerate: (request) =>
+        s.run("chat.regenerate", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          if (conversation.messages.at(-1)?.role === "assistant") conversation.messages = conversation.messages.slice(0, -1);
+          return s.startGeneration(request.conversationId);
+        }),
+      editAndResend: (request) =>
+        s.run("chat.editAndResend", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          const index = conversation.messages.findIndex((message) => message.id === request.messageId);
+          const userMessage: StoredMessage = { ...conversation.messages[index]!, content: request.content };
+          conversation.messages = [...conversation.messages.slice(0, index), userMessage];
+          return { ...s.startGeneration(request.conversationId), userMessage };
+        }),
+      stop: (request) => s.run("chat.stop", request, () => undefined),
+      contextUsage: (request) =>
+        s.run("chat.contextUsage", request, () => ({ usedTokens: s.conversation(request.conversationId).messages.length * 10, contextSize: s.contextSize })),
+      onEvent: s.chatEvents.source,
+    },
+    conversations: {
+      list: () => s.run("conversations.list", undefined, () => s.summaries()),
+      get: (request) => s.run("conversations.get", request, () => structuredClone(s.conversation(request.id))),
+      create: (request) =>
+        s.run("conversations.create", request, () =>
+          structuredClone(
+            s.addConversation({
+              id: s.nextId("conv"),
+              title: request.title ?? "New chat",
+              modelId: request.modelId,
+              systemPrompt: request.systemPrompt ?? "",
+              settings: request.settings ?? {},
+              updatedAt: Date.now(),
+            }),
+          ),
+        ),
+      update: (request) =>
+        s.run("conversations.update", request, () => {
+          const conversation = s.conversation(request.id);
+          const { id: _id, ...patch } = request;
+          Object.assign(conversation, patch, { updatedAt: conversation.updatedAt + 1 });
+          return structuredClone(conversation);
+        }),
+      remove: (request) =>
+        s.run("conversations.remove", request, () => {
+          s.conversations.delete(request.id);
+        }),
+      export: (request) =>
+        s.run("conversations.export", request, () => ({
+          fileName: `${request.id}.${request.format === "json" ? "json" : "md"}`,
+          mimeType: request.format === "json" ? "application/json" : "text/markdown",
+          content: JSON.stringify(s.conversation(request.id)),
+        })),
+      onChanged: s.conversationsChanged.source,
+    },
+    metrics: {
+      history: () => s.run("metrics.history", undefined, () => s.history),
+      onSample: s.samples.source,
+    },
+    server: {
+      status: () => s.run("server.status", undefined, () => s.status),
+      start: (request) => s.run("server.start", request, () => (s.status = { ...s.status, running: true })),
+      stop: () => s.run("server.stop", undefined, () => (s.status = { ...s.status, running: false })),
+      listKeys: () => s.run("server.listKeys", undefined, () => s.keys),
+      createKey: (request) =>
+        s.run("server.createKey", request, () => {
+          const info: ApiKeyInfo = { id: s.nextId("key"), name: request.name, createdAt: 1, prefix: "mk-abcd…" };
+          s.keys = [...s.keys, info];
+          return { key: "mk-abcdef0123456789", info };
+        }),
+      revokeKey: (request) =>
+        s.run("server.revokeKey", request, () => {
+          s.keys = s.keys.filter((key) => key.id !== request.id);
+        }),
+      setCorsOrigins: (request) => s.run("server.setCorsOrigins", request, () => (s.status = { ...s.status, corsOrigins: request.origins })),
+      onStatus: s.serverStatus.source,
+    },
+    settings: {
+      get: () => s.run("settings.get", undefined, () => s.settings),
+      update: (request) => s.run("settings.update", request, () => (s.settings = { ...s.settings, ...request })),
+      onChanged: s.settingsChanged.source,
+    },
+  };
+  return { api, fake: s };
+}
+
+/** A frame scheduler the test drives: `frame()` runs what is waiting, like one animation frame. */
+export function createManualScheduler(): { scheduler: (callback: () => void) => () => void; frame(): number; readonly waiting: number } {
+  let queue: Array<{ callback: () => void; cancelled: boolean }> = [];
+  return {
+    scheduler(callback) {
+      const entry = { callback, cancelled: false };
+      queue.push(entry);
+      return () => {
+        entry.cancelled = true;
+      };
+    },
+    frame() {
+      const due = queue.filter((entry) => !entry.cancelled);
+      queue = [];
+      for (const entry of due) entry.callback();
+      return due.length;
+    },
+    get waiting() {
+      return queue.filter((entry) => !entry.cancelled).length;
+    },
+  };
+}
+
+/** Lets pending promise callbacks run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let round = 0; round < rounds; round++) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
