@@ -3,10 +3,10 @@ import type { ChatMessage, GenerationResult } from "../../../shared/api/generati
 import type { Core } from "../../createCore.js";
 import type { ModelLoadOptions } from "../../engine/Engine.js";
 import type { StartedGeneration } from "../../inference/InferenceService.js";
-import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, toMardukError } from "../../errors.js";
-import { toHttpError } from "../apiErrors.js";
+import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError } from "../../errors.js";
 import { recordAudit } from "../auditContext.js";
-import { abortOnDisconnect, endStream, startStream, writeNdjson } from "../sse.js";
+import { abortOnDisconnect, writeNdjson } from "../sse.js";
+import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
 import { ollamaChatSchema, ollamaEmbedSchema, ollamaGenerateSchema, ollamaShowSchema } from "./ollamaSchemas.js";
 import { parseKeepAlive } from "./parseKeepAlive.js";
@@ -48,21 +48,13 @@ async function respond(
     recordAudit(request, { usage: result.usage });
     return { ...base(), ...shape(result.text, result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) };
   }
-  await generation.stream.started;
-  startStream(reply, "application/x-ndjson");
-  try {
-    for await (const delta of generation.stream) if (delta.text) writeNdjson(reply, { ...base(), ...shape(delta.text), done: false });
-    const result = await generation.stream.result;
-    recordAudit(request, { usage: result.usage });
-    writeNdjson(reply, { ...base(), ...shape("", result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) });
-  } catch (error) {
-    const httpError = toHttpError(toMardukError(error));
-    writeNdjson(reply, { error: httpError.body.error.message });
-    recordAudit(request, { status: httpError.status });
-  } finally {
-    endStream(reply);
-  }
-  return reply;
+  return streamGeneration(request, reply, generation.stream, {
+    contentType: "application/x-ndjson",
+    write: writeNdjson,
+    delta: (delta) => (delta.text ? [{ ...base(), ...shape(delta.text), done: false }] : []),
+    end: (result) => [{ ...base(), ...shape("", result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) }],
+    error: (httpError) => ({ error: httpError.body.error.message }),
+  });
 }
 
 /** `num_ctx` sizes the context when the request has to load the model (a loaded model keeps its own). */

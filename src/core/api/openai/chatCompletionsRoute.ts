@@ -2,10 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { GenerationResult, ToolCall } from "../../../shared/api/generation.js";
 import type { Core } from "../../createCore.js";
-import { toMardukError } from "../../errors.js";
-import { toHttpError } from "../apiErrors.js";
 import { recordAudit } from "../auditContext.js";
-import { abortOnDisconnect, endStream, startStream, writeSse } from "../sse.js";
+import { abortOnDisconnect, writeSse } from "../sse.js";
+import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
 import { chatCompletionRequestSchema } from "./chatCompletionSchema.js";
 import { toChatGenerationOptions, toChatMessages } from "./toEngineRequest.js";
@@ -64,9 +63,6 @@ export function registerChatCompletionsRoute(app: FastifyInstance, core: Core): 
       };
     }
 
-    // Failures before the first token (full queue, bad schema) still get a proper status.
-    await stream.started;
-    startStream(reply, "text/event-stream; charset=utf-8");
     const chunk = (delta: object, finishReason: string | null = null) => ({
       id,
       object: "chat.completion.chunk",
@@ -74,26 +70,20 @@ export function registerChatCompletionsRoute(app: FastifyInstance, core: Core): 
       model: modelId,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     });
-    try {
-      writeSse(reply, chunk({ role: "assistant", content: "" }));
-      for await (const delta of stream) if (delta.text) writeSse(reply, chunk({ content: delta.text }));
-      const result = await stream.result;
-      recordAudit(request, { usage: result.usage });
-      if (result.toolCalls) {
-        writeSse(reply, chunk({ tool_calls: toOpenAiToolCalls(result.toolCalls).map((call, index) => ({ index, ...call })) }));
-      }
-      writeSse(reply, chunk({}, toOpenAiFinishReason(result.finishReason)));
-      if (body.stream_options?.include_usage) {
-        writeSse(reply, { id, object: "chat.completion.chunk", created, model: modelId, choices: [], usage: toOpenAiUsage(result) });
-      }
-      writeSse(reply, "[DONE]");
-    } catch (error) {
-      // Headers are out: report the error in-band, as OpenAI does, then close.
-      writeSse(reply, toHttpError(toMardukError(error)).body);
-      recordAudit(request, { status: toHttpError(toMardukError(error)).status });
-    } finally {
-      endStream(reply);
-    }
-    return reply;
+    return streamGeneration(request, reply, stream, {
+      contentType: "text/event-stream; charset=utf-8",
+      write: writeSse,
+      start: () => [chunk({ role: "assistant", content: "" })],
+      delta: (delta) => (delta.text ? [chunk({ content: delta.text })] : []),
+      end: (result) => [
+        ...(result.toolCalls ? [chunk({ tool_calls: toOpenAiToolCalls(result.toolCalls).map((call, index) => ({ index, ...call })) })] : []),
+        chunk({}, toOpenAiFinishReason(result.finishReason)),
+        ...(body.stream_options?.include_usage
+          ? [{ id, object: "chat.completion.chunk", created, model: modelId, choices: [], usage: toOpenAiUsage(result) }]
+          : []),
+        "[DONE]",
+      ],
+      error: (httpError) => httpError.body,
+    });
   });
 }

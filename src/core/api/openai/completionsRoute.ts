@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Core } from "../../createCore.js";
-import { toMardukError } from "../../errors.js";
-import { toHttpError } from "../apiErrors.js";
 import { recordAudit } from "../auditContext.js";
-import { abortOnDisconnect, endStream, startStream, writeSse } from "../sse.js";
+import { abortOnDisconnect, writeSse } from "../sse.js";
+import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
 import { completionRequestSchema } from "./chatCompletionSchema.js";
 import { toOpenAiFinishReason, toOpenAiUsage } from "./chatCompletionsRoute.js";
@@ -36,8 +35,6 @@ export function registerCompletionsRoute(app: FastifyInstance, core: Core): void
       };
     }
 
-    await stream.started;
-    startStream(reply, "text/event-stream; charset=utf-8");
     const chunk = (text: string, finishReason: string | null) => ({
       id,
       object: "text_completion",
@@ -45,22 +42,18 @@ export function registerCompletionsRoute(app: FastifyInstance, core: Core): void
       model: modelId,
       choices: [choice(text, finishReason)],
     });
-    try {
-      for await (const delta of stream) if (delta.text) writeSse(reply, chunk(delta.text, null));
-      const result = await stream.result;
-      recordAudit(request, { usage: result.usage });
-      writeSse(reply, chunk("", toOpenAiFinishReason(result.finishReason)));
-      if (body.stream_options?.include_usage) {
-        writeSse(reply, { id, object: "text_completion", created, model: modelId, choices: [], usage: toOpenAiUsage(result) });
-      }
-      writeSse(reply, "[DONE]");
-    } catch (error) {
-      const httpError = toHttpError(toMardukError(error));
-      writeSse(reply, httpError.body);
-      recordAudit(request, { status: httpError.status });
-    } finally {
-      endStream(reply);
-    }
-    return reply;
+    return streamGeneration(request, reply, stream, {
+      contentType: "text/event-stream; charset=utf-8",
+      write: writeSse,
+      delta: (delta) => (delta.text ? [chunk(delta.text, null)] : []),
+      end: (result) => [
+        chunk("", toOpenAiFinishReason(result.finishReason)),
+        ...(body.stream_options?.include_usage
+          ? [{ id, object: "text_completion", created, model: modelId, choices: [], usage: toOpenAiUsage(result) }]
+          : []),
+        "[DONE]",
+      ],
+      error: (httpError) => httpError.body,
+    });
   });
 }

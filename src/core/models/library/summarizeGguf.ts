@@ -1,18 +1,12 @@
 import type { GgufFileInfo, GgufTensorInfo } from "node-llama-cpp";
-import type { LibraryModelKind, ModelCapability } from "../../../shared/api/library.js";
+import type { LibraryModel, ModelCapability } from "../../../shared/api/library.js";
 import { parseQuantization } from "../hub/quantization.js";
 
-/** What the library shows of a GGUF file's metadata. */
-export interface GgufSummary {
-  kind: LibraryModelKind;
-  name?: string;
-  architecture?: string;
-  parameterCount?: number;
-  quantization?: string;
-  contextLength?: number;
-  hasChatTemplate: boolean;
-  capabilities: ModelCapability[];
-}
+/** What the library shows of a GGUF file's metadata: these fields of a library entry. */
+export type GgufSummary = Pick<
+  LibraryModel,
+  "kind" | "name" | "architecture" | "parameterCount" | "quantization" | "contextLength" | "hasChatTemplate" | "capabilities"
+>;
 
 /** Architectures that only encode (no text generation): embedding models. */
 const ENCODER_ONLY_ARCHITECTURES = new Set([
