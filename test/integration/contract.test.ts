@@ -9,7 +9,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatStreamEvent } from "../../src/shared/contract/chat.js";
 import type { MardukApi, MetricsSample, ServerStatus } from "../../src/shared/contract/index.js";
-import { FIXTURE_SENTENCE, getBenchModelPath, TINY_BENCH_SHAPE } from "../fixtures/gguf/index.js";
+import { FIXTURE_SENTENCE, getBenchModelPath, getFixtureModelPath, TINY_BENCH_SHAPE } from "../fixtures/gguf/index.js";
+import { writeFixtureLora } from "../helpers/libraryModels.js";
 import { rawRequest } from "../helpers/rawHttp.js";
 import { connectInMemory, connectWebSocket, recordChat, type ContractConnection } from "../helpers/rpcConnections.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
@@ -47,6 +48,8 @@ function contractSuite(transport: string, connect: Connect): void {
     beforeAll(async () => {
       server = await startTestServer();
       copyFileSync(await getBenchModelPath({ ...TINY_BENCH_SHAPE, type: "q8_0" }), path.join(server.modelsDir, "bench.gguf"));
+      copyFileSync(await getFixtureModelPath(), path.join(server.modelsDir, "lora-base.gguf"));
+      await writeFixtureLora(await getFixtureModelPath(), path.join(server.modelsDir, "dog-lora.gguf"));
       connection = await connect(server);
       api = connection.api;
       chat = recordChat(api);
@@ -61,6 +64,17 @@ function contractSuite(transport: string, connect: Connect): void {
       expect(ids).toEqual(expect.arrayContaining(["bench", "fixture"]));
       await expect(api.downloads.list()).resolves.toEqual([]);
       await expect(api.models.starters()).resolves.not.toHaveLength(0);
+    });
+
+    it("loads a model with a LoRA adapter from the library", async () => {
+      const adapter = (await api.models.list()).find((model) => model.id === "dog-lora");
+      expect(adapter).toMatchObject({ kind: "adapter", status: "ok" });
+      await api.models.load({ id: "lora-base", options: { contextSize: 512, loraAdapters: [{ id: "dog-lora", scale: 1 }] } });
+      const conversation = await api.conversations.create({ modelId: "lora-base", settings: { temperature: 0, maxTokens: 3 } });
+      const started = await api.chat.send({ conversationId: conversation.id, content: "Hi" });
+      expect(doneMessage((await chat.finished(started.generationId)).end).content.trim()).toBe("dog dog dog");
+      await expect(api.models.load({ id: "lora-base", options: { loraAdapters: [{ id: "missing" }] } })).rejects.toMatchObject({ code: "model_load_failed" });
+      await api.models.unload({ id: "lora-base" });
     });
 
     it("creates, lists, renames, exports and removes conversations", async () => {

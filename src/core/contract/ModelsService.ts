@@ -78,11 +78,16 @@ export class ModelsService implements ModelsApi {
       ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
       ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
       ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
+      ...(options.loraAdapters?.length
+        ? { lora: options.loraAdapters.map((adapter) => ({ path: adapter.id, ...(adapter.scale !== undefined ? { scale: adapter.scale } : {}) })) }
+        : {}),
     };
     const current = engine.getLoaded(id)?.info;
     const differs =
       current !== undefined &&
-      ((options.contextSize !== undefined && options.contextSize !== current.contextSize) ||
+      // Adapters are applied when a context is created, so asking for any means a fresh load.
+      ((options.loraAdapters?.length ?? 0) > 0 ||
+        (options.contextSize !== undefined && options.contextSize !== current.contextSize) ||
         (options.parallel !== undefined && options.parallel !== current.parallel) ||
         (typeof options.gpuLayers === "number" && options.gpuLayers !== current.gpuLayers));
     if (differs) {

@@ -51,6 +51,7 @@ export const loadModelRequest = z.strictObject({
       gpuLayers: z.union([z.enum(["auto", "max"]), z.number().int().min(0).max(10_000)]).optional(),
       parallel: z.number().int().min(1).max(64).optional(),
       ttlMinutes: z.number().min(-1).max(10_000_000).optional(),
+      loraAdapters: z.array(z.strictObject({ id, scale: z.number().min(-10).max(10).optional() })).max(8).optional(),
     })
     .optional(),
 });

@@ -12,6 +12,8 @@ export interface LoadModelOptions {
   parallel?: number;
   /** Minutes of idleness before it unloads; negative: never. Default: 15. */
   ttlMinutes?: number;
+  /** LoRA adapters (library entries of kind "adapter") applied at load, each with a scale (default 1). Default: none. */
+  loraAdapters?: Array<{ id: string; scale?: number }>;
 }
 
 /** A hub repository's files with a fit verdict per file for this machine. */

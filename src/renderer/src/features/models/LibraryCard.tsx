@@ -33,6 +33,7 @@ export function LibraryCard() {
       {loading && (
         <LoadModelDialog
           model={loading}
+          adapters={library.filter((entry) => entry.kind === "adapter" && entry.status === "ok")}
           onCancel={() => setLoading(null)}
           onLoad={(options) => {
             setLoading(null);

@@ -5,6 +5,8 @@ import { Dialog } from "../../components/Dialog.js";
 
 interface LoadModelDialogProps {
   model: LibraryModel;
+  /** LoRA adapters in the library that can be applied to the model. */
+  adapters: LibraryModel[];
   onLoad: (options: LoadModelOptions) => void;
   onCancel: () => void;
 }
@@ -19,13 +21,15 @@ function parseInteger(text: string): number | undefined | "invalid" {
 }
 
 /** Options of loading a model: context size, GPU layers, parallel sequences and idle TTL. */
-export function LoadModelDialog({ model, onLoad, onCancel }: LoadModelDialogProps) {
+export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModelDialogProps) {
   const defaultContext = Math.min(model.contextLength ?? 4096, 4096);
   const [contextSize, setContextSize] = useState("");
   const [gpuMode, setGpuMode] = useState<GpuMode>("auto");
   const [gpuLayers, setGpuLayers] = useState("");
   const [parallel, setParallel] = useState("");
   const [ttl, setTtl] = useState("");
+  /** Chosen adapters and their scale text, by adapter id. */
+  const [lora, setLora] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
 
   const submit = (): void => {
@@ -37,11 +41,14 @@ export function LoadModelDialog({ model, onLoad, onCancel }: LoadModelDialogProp
     if (gpuMode === "count" && (layers === undefined || layers === "invalid" || layers < 0)) return setError("GPU layers must be a whole number, 0 or more.");
     if (sequences === "invalid" || (sequences !== undefined && sequences < 1)) return setError("Parallel sequences must be a whole number, 1 or more.");
     if (ttlValue !== undefined && !Number.isFinite(ttlValue)) return setError("Unload after must be a number of minutes.");
+    const loraAdapters = Object.entries(lora).map(([id, scaleText]) => ({ id, scale: scaleText.trim() === "" ? 1 : Number(scaleText) }));
+    if (loraAdapters.some((adapter) => !Number.isFinite(adapter.scale))) return setError("An adapter's scale must be a number (1 applies it fully).");
     const options: LoadModelOptions = {};
     if (context !== undefined) options.contextSize = context;
     options.gpuLayers = gpuMode === "count" ? (layers as number) : gpuMode;
     if (sequences !== undefined) options.parallel = sequences;
     if (ttlValue !== undefined) options.ttlMinutes = ttlValue;
+    if (loraAdapters.length > 0) options.loraAdapters = loraAdapters;
     onLoad(options);
   };
 
@@ -83,6 +90,40 @@ export function LoadModelDialog({ model, onLoad, onCancel }: LoadModelDialogProp
           <input type="number" step="any" placeholder="15" value={ttl} onChange={(event) => setTtl(event.target.value)} />
           <span className="field-hint">0 unloads as soon as idle; −1 keeps it loaded.</span>
         </label>
+        {adapters.length > 0 && (
+          <fieldset className="field" data-testid="lora-adapters">
+            <legend className="field-label">LoRA adapters</legend>
+            {adapters.map((adapter) => (
+              <div key={adapter.id} className="inline-field">
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={adapter.id in lora}
+                    onChange={(event) =>
+                      setLora((current) => {
+                        const next = { ...current };
+                        if (event.target.checked) next[adapter.id] = "1";
+                        else delete next[adapter.id];
+                        return next;
+                      })
+                    }
+                  />{" "}
+                  {adapter.id}
+                </label>
+                {adapter.id in lora && (
+                  <input
+                    type="number"
+                    step="any"
+                    aria-label={`Scale of ${adapter.id}`}
+                    value={lora[adapter.id]}
+                    onChange={(event) => setLora((current) => ({ ...current, [adapter.id]: event.target.value }))}
+                  />
+                )}
+              </div>
+            ))}
+            <span className="field-hint">Applied at load; the scale sets how strongly (1 = fully).</span>
+          </fieldset>
+        )}
         {error && (
           <p className="notice notice-error" role="alert">
             {error}
