@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   "queue_full",
   "queue_timeout",
   "unsupported",
+  "hub_unauthorized",
+  "hub_unavailable",
+  "download_failed",
+  "insufficient_storage",
   "internal_error",
 ] as const;
 

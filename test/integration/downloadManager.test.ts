@@ -148,7 +148,7 @@ describe("DownloadManager against the fake hub", () => {
     hub.setKnobs({ corrupt: [`${TINY_LLAMA_REPO}/${TINY_LLAMA_Q8_0}`] });
     const error = await createManager().pull(`hf:${TINY_LLAMA_REPO}:Q8_0`).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DownloadError);
-    expect(error).toMatchObject({ reason: "checksum_mismatch", message: expect.stringMatching(/sha256.*partial file was deleted/) as unknown });
+    expect(error).toMatchObject({ reason: "checksum_mismatch", code: "download_failed", message: expect.stringMatching(/sha256.*partial file was deleted/) as unknown });
     expect(tree(modelsDir)).toEqual([]);
   });
 
@@ -254,12 +254,12 @@ describe("DownloadManager against the fake hub", () => {
 
   it("checks free disk space before fetching anything", async () => {
     const manager = createManager({ freeDiskBytes: () => Promise.resolve(1_000_000) });
-    await expect(manager.pull(`hf:${TINY_LLAMA_REPO}:Q8_0`)).rejects.toMatchObject({ reason: "insufficient_disk" });
+    await expect(manager.pull(`hf:${TINY_LLAMA_REPO}:Q8_0`)).rejects.toMatchObject({ reason: "insufficient_disk", code: "insufficient_storage" });
     expect(hub.cdnRequests()).toHaveLength(0);
   });
 
   it("fails clearly for gated repos without a token and works with one", async () => {
-    await expect(createManager().pull(`hf:${GATED_REPO}/${GATED_FILE}`)).rejects.toMatchObject({ reason: "unauthorized", message: /HF_TOKEN/ });
+    await expect(createManager().pull(`hf:${GATED_REPO}/${GATED_FILE}`)).rejects.toMatchObject({ reason: "unauthorized", code: "hub_unauthorized", message: /HF_TOKEN/ });
     const result = await createManager({}, { token: FAKE_HUB_TOKEN }).pull(`hf:${GATED_REPO}/${GATED_FILE}`);
     expect(sha256(result.paths[0]!)).toBe(hub.fileInfo(GATED_REPO, GATED_FILE).sha256);
     const resolves = hub.requests.filter((request) => request.path.includes("/resolve/") && request.method === "GET");

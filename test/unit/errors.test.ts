@@ -57,3 +57,13 @@ describe("toHttpError", () => {
     expect(JSON.stringify(error.body)).not.toContain("secret");
   });
 });
+
+describe("hub and download failures over HTTP", () => {
+  it("are the upstream's fault, not the client's", () => {
+    expect(toHttpError(new MardukError("download_failed", "sha256 mismatch")).status).toBe(502);
+    expect(toHttpError(new MardukError("hub_unauthorized", "gated")).status).toBe(403);
+    expect(toHttpError(new MardukError("hub_unavailable", "down")).status).toBe(502);
+    expect(toHttpError(new MardukError("insufficient_storage", "disk full")).status).toBe(507);
+    expect(toHttpError(new MardukError("download_failed", "sha256 mismatch")).body.error.message).toBe("sha256 mismatch");
+  });
+});

@@ -22,6 +22,11 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   queue_full: 429,
   queue_timeout: 503,
   unsupported: 400,
+  // Failures of the hub or of a download are the upstream's, not the client's.
+  hub_unauthorized: 403,
+  hub_unavailable: 502,
+  download_failed: 502,
+  insufficient_storage: 507,
   internal_error: 500,
 };
 
@@ -40,7 +45,9 @@ const TYPE_BY_STATUS: Record<number, string> = {
   413: "invalid_request_error",
   429: "rate_limit_error",
   499: "request_aborted",
+  502: "upstream_error",
   503: "server_error",
+  507: "server_error",
 };
 
 /** Builds an error in OpenAI's shape. */

@@ -14,14 +14,14 @@ export type DownloadFailureReason =
   | "locked";
 
 const CODES: Record<DownloadFailureReason, ErrorCode> = {
-  checksum_mismatch: "internal_error",
-  size_mismatch: "internal_error",
-  insufficient_disk: "unsupported",
-  unauthorized: "invalid_argument",
+  checksum_mismatch: "download_failed",
+  size_mismatch: "download_failed",
+  insufficient_disk: "insufficient_storage",
+  unauthorized: "hub_unauthorized",
   not_found: "model_not_found",
-  http_error: "internal_error",
-  network: "internal_error",
-  stalled: "internal_error",
+  http_error: "download_failed",
+  network: "download_failed",
+  stalled: "download_failed",
   locked: "invalid_argument",
 };
 

@@ -5,10 +5,10 @@ import { MardukError } from "../../errors.js";
 export type HubFailureReason = "unauthorized" | "not_found" | "http_error" | "network" | "no_match" | "too_large";
 
 const CODES: Record<HubFailureReason, ErrorCode> = {
-  unauthorized: "invalid_argument",
+  unauthorized: "hub_unauthorized",
   not_found: "model_not_found",
-  http_error: "internal_error",
-  network: "internal_error",
+  http_error: "hub_unavailable",
+  network: "hub_unavailable",
   no_match: "model_not_found",
   too_large: "unsupported",
 };
