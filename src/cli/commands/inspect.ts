@@ -17,6 +17,7 @@ import { resolveModelIdPath } from "../../core/models/modelPaths.js";
 import { findStarterModel, STARTER_MODELS } from "../../core/models/starterModels.js";
 import { CliUsageError } from "../cliError.js";
 import { parseCommandArgs, parseIntegerFlag } from "../parseCommandArgs.js";
+import { DEFAULT_PARALLEL } from "../../core/engine/Engine.js";
 
 export const INSPECT_HELP = `Usage: marduk-local inspect <id|file|hf ref> [options]
 
@@ -34,7 +35,7 @@ Options:
   --models-dir <dir>   Folder of GGUF models (default: env MARDUK_MODELS_DIR,
                        else ${defaultModelsDir({}, process.platform)})
   --ctx-size <n>       Context size of the estimate (default: the model's, at most 4096)
-  --parallel <n>       Sequences of that size (default 1)
+  --parallel <n>       Sequences of that size, as serve loads it (default 4)
   --gpu <backend>      auto | cuda | vulkan | metal | cpu: where VRAM is measured (default auto)
   --json               Machine-readable output
   -h, --help           Show this help
@@ -74,7 +75,7 @@ function parseInspectOptions(args: string[], env: NodeJS.ProcessEnv): InspectOpt
     target: parsed.positionals[0]!,
     modelsDir: path.resolve(values["models-dir"] ?? defaultModelsDir(env)),
     contextSize: parseIntegerFlag("ctx-size", values["ctx-size"], 16, 1 << 20),
-    sequences: parseIntegerFlag("parallel", values.parallel, 1, 64) ?? 1,
+    sequences: parseIntegerFlag("parallel", values.parallel, 1, 64) ?? DEFAULT_PARALLEL,
     backend,
     json: values.json ?? false,
   };

@@ -16,6 +16,7 @@ import type { ModelLibrary } from "../models/ModelLibrary.js";
 import { SPLIT_PART_PATTERN } from "../models/modelPaths.js";
 import { STARTER_MODELS } from "../models/starterModels.js";
 import { hubFilesRequest, importFileRequest, loadModelRequest, modelIdRequest, parseRequest, searchHubRequest } from "./requestSchemas.js";
+import { DEFAULT_PARALLEL } from "../engine/Engine.js";
 
 /** What the models group needs of the core. */
 export interface ModelsServiceDeps {
@@ -197,7 +198,7 @@ export class ModelsService implements ModelsApi {
       FIT_CONCURRENCY,
       async (model) => {
         try {
-          fit[model.path] = (await hub.estimateFit(repo, model.path, { revision, contextSize, machine })).fit;
+          fit[model.path] = (await hub.estimateFit(repo, model.path, { revision, contextSize, sequences: DEFAULT_PARALLEL, machine })).fit;
         } catch {
           // No estimate for a file whose header cannot be read; the others still get one.
         }
