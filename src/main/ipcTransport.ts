@@ -3,7 +3,8 @@ import type { MardukApi } from "../shared/contract/index.js";
 import { ELECTRON_RPC_CHANNEL } from "../shared/rpc/bridgeTransport.js";
 import { createRpcServer } from "../shared/rpc/createRpcServer.js";
 import { parseRpcMessage } from "../shared/rpc/parseRpcMessage.js";
-import type { RpcMessage, RpcTransport } from "../shared/rpc/protocol.js";
+import type { RpcTransport } from "../shared/rpc/protocol.js";
+import { createTransportListeners } from "../shared/rpc/transportListeners.js";
 import type { Logger } from "../core/logger.js";
 
 /**
@@ -26,8 +27,7 @@ export function isTrustedSender(event: IpcMainEvent, contents: WebContents, isAp
  * window closed), so the page's subscriptions end with it.
  */
 export function createIpcTransport(contents: WebContents, isAppUrl: (url: string) => boolean, logger?: Logger): RpcTransport {
-  const messageListeners = new Set<(message: RpcMessage) => void>();
-  const closeListeners = new Set<() => void>();
+  const listeners = createTransportListeners();
   let closed = false;
   let dropped = 0;
 
@@ -39,7 +39,7 @@ export function createIpcTransport(contents: WebContents, isAppUrl: (url: string
     }
     const message = parseRpcMessage(received);
     if (!message) return;
-    for (const listener of [...messageListeners]) listener(message);
+    listeners.deliver(message);
   };
 
   const onNavigation = (details: { isMainFrame: boolean; isSameDocument: boolean }): void => {
@@ -55,9 +55,7 @@ export function createIpcTransport(contents: WebContents, isAppUrl: (url: string
       contents.removeListener("render-process-gone", close);
       contents.removeListener("destroyed", close);
     }
-    for (const listener of [...closeListeners]) listener();
-    closeListeners.clear();
-    messageListeners.clear();
+    listeners.closed();
   }
 
   ipcMain.on(ELECTRON_RPC_CHANNEL, onIpc);
@@ -70,14 +68,8 @@ export function createIpcTransport(contents: WebContents, isAppUrl: (url: string
       if (closed || contents.isDestroyed()) return;
       contents.send(ELECTRON_RPC_CHANNEL, message);
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onMessage: listeners.onMessage,
+    onClose: listeners.onClose,
     close,
   };
 }

@@ -1,5 +1,6 @@
 import { parseRpcMessage } from "./parseRpcMessage.js";
-import type { ElectronRpcBridge, RpcMessage, RpcTransport } from "./protocol.js";
+import type { ElectronRpcBridge, RpcTransport } from "./protocol.js";
+import { createTransportListeners } from "./transportListeners.js";
 
 /** The one IPC channel the preload bridge and the main process exchange RPC messages on. */
 export const ELECTRON_RPC_CHANNEL = "marduk:rpc";
@@ -10,33 +11,23 @@ export const ELECTRON_RPC_CHANNEL = "marduk:rpc";
  * when `close()` is called; the main process drops the page's subscriptions when it reloads.
  */
 export function createBridgeTransport(bridge: ElectronRpcBridge): RpcTransport {
-  const messageListeners = new Set<(message: RpcMessage) => void>();
-  const closeListeners = new Set<() => void>();
+  const listeners = createTransportListeners();
   let closed = false;
   const removeBridgeListener = bridge.onMessage((received) => {
     const message = parseRpcMessage(received);
-    if (!message || closed) return;
-    for (const listener of [...messageListeners]) listener(message);
+    if (message && !closed) listeners.deliver(message);
   });
   return {
     send(message) {
       if (!closed) bridge.send(message);
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onMessage: listeners.onMessage,
+    onClose: listeners.onClose,
     close() {
       if (closed) return;
       closed = true;
       removeBridgeListener();
-      for (const listener of [...closeListeners]) listener();
-      closeListeners.clear();
-      messageListeners.clear();
+      listeners.closed();
     },
   };
 }

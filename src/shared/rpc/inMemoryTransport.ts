@@ -1,17 +1,6 @@
 import type { RpcMessage, RpcTransport } from "./protocol.js";
+import { createTransportListeners, type TransportListeners } from "./transportListeners.js";
 
-interface End {
-  readonly messageListeners: Set<(message: RpcMessage) => void>;
-  readonly closeListeners: Set<() => void>;
-}
-
-function newEnd(): End {
-  return { messageListeners: new Set(), closeListeners: new Set() };
-}
-
-function notify<T extends unknown[]>(listeners: ReadonlySet<(...args: T) => void>, ...args: T): void {
-  for (const listener of [...listeners]) listener(...args);
-}
 
 /**
  * Two connected transports in one process, for tests and embedding. Delivery is asynchronous
@@ -21,7 +10,7 @@ function notify<T extends unknown[]>(listeners: ReadonlySet<(...args: T) => void
  * WebSocket. Closing either end closes both; messages sent after that are dropped.
  */
 export function createInMemoryTransportPair(): [RpcTransport, RpcTransport] {
-  const ends: [End, End] = [newEnd(), newEnd()];
+  const ends: [TransportListeners, TransportListeners] = [createTransportListeners(), createTransportListeners()];
   let closed = false;
 
   const closeBoth = (): void => {
@@ -29,28 +18,18 @@ export function createInMemoryTransportPair(): [RpcTransport, RpcTransport] {
     closed = true;
     // After the messages already on their way, like a close frame.
     queueMicrotask(() => {
-      for (const end of ends) notify(end.closeListeners);
-      for (const end of ends) {
-        end.closeListeners.clear();
-        end.messageListeners.clear();
-      }
+      for (const end of ends) end.closed();
     });
   };
 
-  const transport = (own: End, peer: End): RpcTransport => ({
+  const transport = (own: TransportListeners, peer: TransportListeners): RpcTransport => ({
     send(message) {
       if (closed) return;
       const text = JSON.stringify(message);
-      queueMicrotask(() => notify(peer.messageListeners, JSON.parse(text) as RpcMessage));
+      queueMicrotask(() => peer.deliver(JSON.parse(text) as RpcMessage));
     },
-    onMessage(listener) {
-      own.messageListeners.add(listener);
-      return () => own.messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      own.closeListeners.add(listener);
-      return () => own.closeListeners.delete(listener);
-    },
+    onMessage: own.onMessage,
+    onClose: own.onClose,
     close: closeBoth,
   });
 

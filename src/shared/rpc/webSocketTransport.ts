@@ -1,5 +1,6 @@
 import { parseRpcMessage } from "./parseRpcMessage.js";
-import type { RpcMessage, RpcTransport } from "./protocol.js";
+import type { RpcTransport } from "./protocol.js";
+import { createTransportListeners } from "./transportListeners.js";
 
 /**
  * What the transport needs of a WebSocket: the browser's `WebSocket` and the `ws` package's
@@ -52,8 +53,7 @@ export interface WebSocketTransportOptions {
  */
 export function createWebSocketTransport(socket: WebSocketLike, options: WebSocketTransportOptions = {}): RpcTransport {
   const maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
-  const messageListeners = new Set<(message: RpcMessage) => void>();
-  const closeListeners = new Set<() => void>();
+  const listeners = createTransportListeners();
   let queued: string[] = [];
   let closed = false;
 
@@ -86,8 +86,7 @@ export function createWebSocketTransport(socket: WebSocketLike, options: WebSock
       return;
     }
     const message = parseRpcMessage(parsed);
-    if (!message) return;
-    for (const listener of [...messageListeners]) listener(message);
+    if (message) listeners.deliver(message);
   };
 
   const onClose = (): void => {
@@ -97,9 +96,7 @@ export function createWebSocketTransport(socket: WebSocketLike, options: WebSock
     socket.removeEventListener("open", onOpen);
     socket.removeEventListener("message", onMessage);
     socket.removeEventListener("close", onClose);
-    for (const listener of [...closeListeners]) listener();
-    closeListeners.clear();
-    messageListeners.clear();
+    listeners.closed();
   };
 
   socket.addEventListener("open", onOpen);
@@ -122,14 +119,8 @@ export function createWebSocketTransport(socket: WebSocketLike, options: WebSock
       }
       socket.send(text);
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onMessage: listeners.onMessage,
+    onClose: listeners.onClose,
     close() {
       closeSocket(CLOSE_NORMAL, "");
     },
