@@ -38,12 +38,6 @@ export class ModelLoadFailedError extends MardukError {
   }
 }
 
-export class ModelNotLoadedError extends MardukError {
-  constructor(modelId: string) {
-    super("model_not_loaded", `The model '${modelId}' is not loaded`, { param: "model" });
-  }
-}
-
 export class ContextLengthExceededError extends MardukError {
   constructor(
     readonly promptTokens: number,

@@ -5,7 +5,6 @@
 export const ERROR_CODES = [
   "model_not_found",
   "model_load_failed",
-  "model_not_loaded",
   "context_length_exceeded",
   "aborted",
   "invalid_argument",

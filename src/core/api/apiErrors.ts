@@ -15,7 +15,6 @@ export interface HttpError {
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   model_not_found: 404,
   model_load_failed: 500,
-  model_not_loaded: 404,
   context_length_exceeded: 400,
   aborted: 499,
   invalid_argument: 400,
@@ -34,7 +33,6 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 const WIRE_CODE: Partial<Record<ErrorCode, string>> = {
   invalid_argument: "invalid_value",
   unsupported: "unsupported_parameter",
-  model_not_loaded: "model_not_found",
 };
 
 const TYPE_BY_STATUS: Record<number, string> = {

@@ -1,16 +1,14 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { ChatMessage } from "../../shared/api/generation.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
-import { InvalidArgumentError, ModelLoadFailedError, ModelNotLoadedError, MardukError } from "../errors.js";
+import { InvalidArgumentError, ModelLoadFailedError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
 import { findMissingTensorData } from "../models/library/checkTensorData.js";
 import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
-import type { GenerationStream } from "./GenerationStream.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
 // on the first load: `serve` is listening long before that.
-import type { GenerateCallOptions, LoadedModel, LoadedModelInfo } from "./LoadedModel.js";
+import type { LoadedModel, LoadedModelInfo } from "./LoadedModel.js";
 
 /** Options of one model load. */
 export interface ModelLoadOptions {
@@ -267,23 +265,8 @@ export class Engine {
     return this.loaded.get(id);
   }
 
-  /** @throws ModelNotLoadedError */
-  requireLoaded(id: string): LoadedModel {
-    const model = this.loaded.get(id);
-    if (!model) throw new ModelNotLoadedError(id);
-    return model;
-  }
-
   listLoaded(): LoadedModelInfo[] {
     return [...this.loaded.values()].map((model) => model.info);
-  }
-
-  chat(modelId: string, messages: readonly ChatMessage[], options?: GenerateCallOptions): GenerationStream {
-    return this.requireLoaded(modelId).chat(messages, options);
-  }
-
-  complete(modelId: string, prompt: string, options?: GenerateCallOptions): GenerationStream {
-    return this.requireLoaded(modelId).complete(prompt, options);
   }
 
   /** Unloads every model. The runtime belongs to the caller. */

@@ -151,11 +151,6 @@ export class LoadedModel {
     };
   }
 
-  /** Counts the tokens of a text as the model's tokenizer sees it. */
-  countTokens(text: string): number {
-    return this.model.tokenize(text, false).length;
-  }
-
   /**
    * Generates the assistant's reply to a conversation with the model's own chat template.
    * Tools with choice "auto" use node-llama-cpp's function calling in the model's own syntax;
