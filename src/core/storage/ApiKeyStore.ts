@@ -86,7 +86,7 @@ export class ApiKeyStore extends EventEmitter<ApiKeyStoreEvents> {
   }
 
   private rows(): KeyRow[] {
-    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at FROM api_keys ORDER BY created_at, id").all() as KeyRow[];
+    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at FROM api_keys ORDER BY created_at, rowid").all() as KeyRow[];
   }
 
   dispose(): void {

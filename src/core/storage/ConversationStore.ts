@@ -111,7 +111,7 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
 
   /** Every conversation, most recently updated first. */
   list(): ConversationSummary[] {
-    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM conversations c ORDER BY c.updated_at DESC, c.id`).all() as ConversationRow[];
+    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM conversations c ORDER BY c.updated_at DESC, c.rowid DESC`).all() as ConversationRow[];
     return rows.map(toSummary);
   }
 
