@@ -102,6 +102,77 @@ describe("chat store: conversations", () => {
   });
 });
 
+describe("chat store: the user's pick wins over late answers", () => {
+  it("keeps a model picked while the conversation's fetch is on its way", async () => {
+    const t = setup();
+    await openConversation(t);
+    const deliverFetch = t.fake.holdAnswer("conversations.get");
+    // The conversation is read again (a reconnect, a new route) and the user picks a model
+    // before that answer arrives; the update is answered first.
+    const reading = t.state().select("c1");
+    await t.state().setModel("bench");
+    expect(t.fake.conversations.get("c1")?.modelId).toBe("bench");
+    deliverFetch();
+    await reading;
+    expect(t.state().active?.modelId).toBe("bench");
+    expect(t.state().preferredModelId).toBe("bench");
+    expect(await t.state().send("Hi")).toBe(true);
+    expect(t.fake.conversations.get("c1")?.modelId).toBe("bench");
+  });
+
+  it("a reload read before the pick does not undo it", async () => {
+    const t = setup();
+    await openConversation(t);
+    const deliverFetch = t.fake.holdAnswer("conversations.get");
+    // Another window added a message: the store reads the conversation again...
+    const stored = t.fake.conversations.get("c1")!;
+    stored.messages.push({ id: "u9", role: "user", content: "elsewhere", createdAt: 5 });
+    stored.messageCount = stored.messages.length;
+    t.fake.conversationsChanged.emit(t.fake.summaries());
+    // ...and the user picks a model before that answer arrives.
+    await t.state().setModel("bench");
+    deliverFetch();
+    await settle();
+    expect(t.state().active?.messages.map((message) => message.id)).toContain("u9");
+    expect(t.state().active?.modelId).toBe("bench");
+  });
+
+  it("gives a model picked right after '+ New chat' to the new chat, and sends there", async () => {
+    const t = setup({ defaults: { modelId: "fixture" } });
+    await openConversation(t, "old");
+    const releaseCreate = t.fake.hold("conversations.create");
+    const creating = t.state().create();
+    expect(t.state().active).toBeNull();
+    await t.state().setModel("bench");
+    const sending = t.state().send("Hello");
+    releaseCreate();
+    const created = await creating;
+    expect(await sending).toBe(true);
+    expect(t.fake.conversations.size).toBe(2);
+    expect(t.state().activeId).toBe(created!.id);
+    expect(t.state().active?.modelId).toBe("bench");
+    expect(t.fake.conversations.get(created!.id)?.modelId).toBe("bench");
+    // The old conversation keeps its model; the message went into the new one.
+    expect(t.fake.conversations.get("old")?.modelId).toBe("m");
+    expect(t.fake.callsOf("chat.send")).toEqual([{ conversationId: created!.id, content: "Hello" }]);
+    const calls = t.fake.calls.map((call) => call.method);
+    expect(calls.lastIndexOf("conversations.update")).toBeLessThan(calls.indexOf("chat.send"));
+  });
+
+  it("applies the latest of two quick picks, whatever order their answers arrive in", async () => {
+    const t = setup();
+    await openConversation(t);
+    const deliverFirst = t.fake.holdAnswer("conversations.update");
+    const first = t.state().setModel("a");
+    await t.state().setModel("b");
+    expect(t.state().active?.modelId).toBe("b");
+    // The first pick's answer (model "a") arrives last.
+    deliverFirst();
+    await first;
+    expect(t.state().active?.modelId).toBe("b");
+  });
+});
+
 describe("chat store: streaming", () => {
   it("shows the user's message at once and applies deltas once per frame", async () => {
     const t = setup();

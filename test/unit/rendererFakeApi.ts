@@ -139,6 +139,7 @@ export class FakeMardukState {
 
   private readonly failures = new Map<string, unknown>();
   private readonly gates = new Map<string, Promise<void>>();
+  private readonly answerGates = new Map<string, Promise<void>>();
   private serial = 0;
 
   /** The next call of `method` ("group.name") rejects with `error`. */
@@ -156,6 +157,16 @@ export class FakeMardukState {
     };
   }
 
+  /**
+   * The next call of `method` is answered with what was true when it was made, but only once
+   * the returned function is called (a stale answer that arrives late).
+   */
+  holdAnswer(method: string): () => void {
+    let release!: () => void;
+    this.answerGates.set(method, new Promise<void>((resolve) => (release = resolve)));
+    return release;
+  }
+
   callsOf(method: string): unknown[] {
     return this.calls.filter((call) => call.method === method).map((call) => call.request);
   }
@@ -163,6 +174,13 @@ export class FakeMardukState {
   /** Records the call, applies failures and holds, then runs it. */
   async run<T>(method: string, request: unknown, body: () => T): Promise<T> {
     this.calls.push({ method, request });
+    const answerGate = this.answerGates.get(method);
+    if (answerGate) {
+      this.answerGates.delete(method);
+      const answer = body();
+      await answerGate;
+      return answer;
+    }
     const gate = this.gates.get(method);
     if (gate) await gate;
     else await Promise.resolve();

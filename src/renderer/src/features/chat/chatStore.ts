@@ -123,6 +123,14 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
   let requestSerial = 0;
   let localSerial = 0;
   let usageSerial = 0;
+  // The user's edits win over answers that were read before them, whatever order they arrive in:
+  // every edit of a conversation's title/model/prompt/settings gets a serial, and a fetched
+  // conversation older than the latest edit keeps the edited fields as the user set them.
+  let editSerial = 0;
+  const latestEdit = new Map<string, number>();
+  // Bumped when a model is picked with no conversation open (it belongs to the one being created).
+  let pickSerial = 0;
+  let creating: Promise<Conversation | null> | null = null;
 
   return createStore<ChatState>()((set, get) => {
     /** Applies one frame's worth of deltas in a single update. */
@@ -197,10 +205,18 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
       if (!get().streaming && summary.messageCount !== storedCount) void reloadActive(active.id);
     };
 
+    /** `fetched`, with the fields the user edited after `readAt` (an edit serial) kept as they are now. */
+    const withNewerEdits = (fetched: Conversation, readAt: number): Conversation => {
+      const current = get().active;
+      if ((latestEdit.get(fetched.id) ?? 0) <= readAt || !current || current.id !== fetched.id) return fetched;
+      return { ...fetched, ...pickMeta(current) };
+    };
+
     const reloadActive = async (id: string): Promise<void> => {
+      const readAt = editSerial;
       try {
         const conversation = await api.conversations.get({ id });
-        if (get().activeId === id && !get().streaming) set({ active: conversation });
+        if (get().activeId === id && !get().streaming) set({ active: withNewerEdits(conversation, readAt) });
       } catch {
         // The next change or a reconnect reads it again.
       }
@@ -232,11 +248,15 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
       const active = get().active;
       if (!active) return;
       const before = active;
+      const serial = ++editSerial;
+      latestEdit.set(active.id, serial);
+      const isLatest = () => latestEdit.get(before.id) === serial;
       set({ active: { ...active, ...patch } });
       try {
         const updated = await api.conversations.update({ id: active.id, ...patch });
         const current = get().active;
-        if (current && current.id === updated.id) {
+        // A newer edit is on its way: its answer (or its optimistic state) is the one to show.
+        if (current && current.id === updated.id && isLatest()) {
           set({
             active: {
               ...current,
@@ -249,8 +269,41 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
           });
         }
       } catch (error) {
-        if (get().active?.id === before.id) set({ active: { ...get().active!, ...pickMeta(before) } });
+        if (get().active?.id === before.id && isLatest()) set({ active: { ...get().active!, ...pickMeta(before) } });
         set({ error: errorMessage(error) });
+      }
+    };
+
+    /** Creates a conversation and opens it; a model picked meanwhile is the one it gets. */
+    const createConversation = async (request: Parameters<ChatState["create"]>[0] = {}): Promise<Conversation | null> => {
+      const defaults = options.newConversationDefaults?.() ?? {};
+      const modelId = request.modelId ?? get().preferredModelId ?? defaults.modelId;
+      const systemPrompt = request.systemPrompt ?? defaults.systemPrompt;
+      const picksBefore = pickSerial;
+      // The new chat is open at once: a model picked now is for it, not for the previous one.
+      set({ activeId: null, active: null, loadingActive: false, contextUsage: null });
+      try {
+        const conversation = await api.conversations.create({
+          ...(request.title !== undefined ? { title: request.title } : {}),
+          ...(modelId ? { modelId } : {}),
+          ...(systemPrompt ? { systemPrompt } : {}),
+          ...(request.settings ? { settings: request.settings } : {}),
+        });
+        const summaries = [summaryOf(conversation), ...get().conversations.filter((existing) => existing.id !== conversation.id)];
+        // Another conversation was opened meanwhile: it stays open.
+        if (get().activeId !== null) {
+          set({ conversations: summaries });
+          return conversation;
+        }
+        const picked = pickSerial !== picksBefore ? get().preferredModelId : null;
+        set({ conversations: summaries, activeId: conversation.id, active: conversation, loadingActive: false, contextUsage: null, error: null });
+        // Stored before anything is sent in it (the core generates with the stored model).
+        if (picked && picked !== conversation.modelId) await updateActive({ modelId: picked });
+        void get().refreshContextUsage();
+        return get().active?.id === conversation.id ? get().active : conversation;
+      } catch (error) {
+        set({ error: errorMessage(error) });
+        return null;
       }
     };
 
@@ -298,8 +351,9 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
           return;
         }
         set({ activeId: id, loadingActive: true, contextUsage: null, ...(get().active?.id === id ? {} : { active: null }) });
+        const readAt = editSerial;
         try {
-          const conversation = await api.conversations.get({ id });
+          const conversation = withNewerEdits(await api.conversations.get({ id }), readAt);
           if (get().activeId !== id) return;
           set({ active: conversation, loadingActive: false });
           if (conversation.modelId) set({ preferredModelId: conversation.modelId });
@@ -310,34 +364,16 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         }
       },
 
-      async create(request = {}) {
-        const defaults = options.newConversationDefaults?.() ?? {};
-        const modelId = request.modelId ?? get().preferredModelId ?? defaults.modelId;
-        const systemPrompt = request.systemPrompt ?? defaults.systemPrompt;
-        try {
-          const conversation = await api.conversations.create({
-            ...(request.title !== undefined ? { title: request.title } : {}),
-            ...(modelId ? { modelId } : {}),
-            ...(systemPrompt ? { systemPrompt } : {}),
-            ...(request.settings ? { settings: request.settings } : {}),
-          });
-          set({
-            conversations: [summaryOf(conversation), ...get().conversations.filter((existing) => existing.id !== conversation.id)],
-            activeId: conversation.id,
-            active: conversation,
-            loadingActive: false,
-            contextUsage: null,
-            error: null,
-          });
-          void get().refreshContextUsage();
-          return conversation;
-        } catch (error) {
-          set({ error: errorMessage(error) });
-          return null;
-        }
+      create(request = {}) {
+        const creation = createConversation(request).finally(() => {
+          if (creating === creation) creating = null;
+        });
+        creating = creation;
+        return creation;
       },
 
       async rename(id, title) {
+
         const trimmed = title.trim();
         if (!trimmed) return;
         const before = get().conversations;
@@ -371,7 +407,10 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
 
       async setModel(modelId) {
         set({ preferredModelId: modelId });
-        if (!get().active) return;
+        if (!get().active) {
+          pickSerial++;
+          return;
+        }
         await updateActive({ modelId });
         void get().refreshContextUsage();
       },
@@ -389,7 +428,8 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         if (!text || get().streaming) return false;
         let active = get().active;
         if (!active) {
-          active = await get().create();
+          // Enter pressed right after "+ New chat": the message goes into that new chat.
+          active = await (creating ?? get().create());
           if (!active) return false;
         }
         const conversationId = active.id;
