@@ -35,6 +35,26 @@ export default tseslint.config(
     ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**"],
     "src/core is plain Node: it never imports electron or the shells above it.",
   ),
+  // Protocol adapters see the inference door and the catalogue only (src/core/api/apiServices.ts):
+  // nothing can go around the router.
+  layer(
+    ["src/core/api/openai/**", "src/core/api/ollama/**", "src/core/api/routes/**", "src/core/api/streamGeneration.ts", "src/core/api/routingHeaders.ts"],
+    [
+      "electron",
+      "electron/*",
+      "**/main/**",
+      "**/preload/**",
+      "**/renderer/**",
+      "**/cli/**",
+      "**/engine/**",
+      "**/models/**",
+      "**/router/**",
+      "**/storage/**",
+      "**/createCore*",
+      "node-llama-cpp",
+    ],
+    "Protocol adapters reach the core through ApiServices (the inference door and the model catalogue) only.",
+  ),
   layer(
     ["src/cli/**"],
     ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**"],

@@ -4,6 +4,16 @@ import { defaultDataDir, defaultModelsDir } from "./appPaths.js";
 import { Engine, type ModelLoadOptions } from "./engine/Engine.js";
 import { ModelResidency } from "./engine/ModelResidency.js";
 import { InferenceService } from "./inference/InferenceService.js";
+import { ModelCatalog } from "./inference/ModelCatalog.js";
+import { LocalProvider } from "./router/LocalProvider.js";
+import { ProviderRegistry } from "./router/ProviderRegistry.js";
+import { normalizeUpstreamUrl, RemoteProviders } from "./router/RemoteProviders.js";
+import { ResponseCache } from "./router/ResponseCache.js";
+import { Router } from "./router/Router.js";
+import type { ProviderConfig, RouterConfig } from "./router/routerConfig.js";
+import { registerRouterMetrics } from "./router/routerMetrics.js";
+import { UsageLedger } from "./router/UsageLedger.js";
+import { ProviderStore } from "./storage/ProviderStore.js";
 import { Metrics } from "./telemetry/Metrics.js";
 import { AppDatabase } from "./storage/AppDatabase.js";
 import { AuditLog } from "./storage/AuditLog.js";
@@ -52,6 +62,10 @@ export interface CoreOptions {
   downloads?: Omit<DownloadManagerOptions, "modelsDir" | "hub">;
   /** Options of the UI contract (metrics sampling). Default: see ContractApiOptions. */
   contract?: ContractApiOptions;
+  /** Remote providers, routes and router settings (`serve --config`). Default: this machine only. */
+  routing?: RouterConfig;
+  /** Remote OpenAI-compatible servers given on the command line (`serve --upstream`), ids upstream-1, upstream-2, ... Default: none. */
+  upstreams?: { url: string; apiKey?: string }[];
 }
 
 /** Everything the app does, for the HTTP API, the CLI and the Electron main process. */
@@ -63,8 +77,18 @@ export interface Core {
   readonly library: ModelLibrary;
   /** Loads models just in time and keeps them while they are used. */
   readonly residency: ModelResidency;
-  /** Chat, completion and embeddings for every protocol adapter. */
+  /** Chat, completion and embeddings for every protocol adapter: the one door, in front of the router. */
   readonly inference: InferenceService;
+  /** Every model clients can ask for, local and remote (the lists of every dialect and the app). */
+  readonly catalog: ModelCatalog;
+  /** Picks who serves each request: this machine or a remote, by route and policy. */
+  readonly router: Router;
+  /** This machine and the remotes, with health and breakers. */
+  readonly providers: ProviderRegistry;
+  /** Remote providers from the config, the command line and the app. */
+  readonly remoteProviders: RemoteProviders;
+  /** Usage and cost per provider, model and API key. */
+  readonly usage: UsageLedger;
   /** Prometheus metrics. */
   readonly metrics: Metrics;
   /** The app's SQLite database. */
@@ -125,7 +149,33 @@ export function createCore(options: CoreOptions = {}): Core {
     memoryProbe: options.memoryProbe ?? createSystemMemoryProbe(async () => (await runtime()).llama),
     logger,
   });
-  const inference = new InferenceService(residency, metrics, logger);
+  const routing = options.routing;
+  const providers = new ProviderRegistry({
+    ...(routing?.router.healthIntervalMs !== undefined ? { healthIntervalMs: routing.router.healthIntervalMs } : {}),
+    ...(routing?.router.breaker ? { breaker: routing.router.breaker } : {}),
+    logger,
+  });
+  providers.set(new LocalProvider(residency, library, engine), "local");
+  const usage = new UsageLedger(database, metrics.registry);
+  const cache = new ResponseCache(routing?.router.cache);
+  const recordCacheLookup = registerRouterMetrics(metrics.registry, providers, cache);
+  const router = new Router({
+    registry: providers,
+    routes: routing?.routes ?? [],
+    cache,
+    ...(routing?.router.defaultPolicy ? { defaultPolicy: routing.router.defaultPolicy } : {}),
+    onRecord: (record) => usage.record(record),
+    onCacheLookup: (hit) => recordCacheLookup(hit),
+    logger,
+  });
+  const remoteProviders = new RemoteProviders(providers, new ProviderStore(database), logger);
+  const upstreams = (options.upstreams ?? []).map((upstream, index): { config: ProviderConfig; source: "cli" } => ({
+    config: { id: `upstream-${index + 1}`, baseUrl: normalizeUpstreamUrl(upstream.url), ...(upstream.apiKey ? { apiKey: upstream.apiKey } : {}) },
+    source: "cli",
+  }));
+  remoteProviders.start([...(routing?.providers ?? []).map((config) => ({ config, source: "config" as const })), ...upstreams]);
+  const inference = new InferenceService({ router, residency, metrics, logger });
+  const catalog = new ModelCatalog({ registry: providers, router, library, residency, engine });
   // Fit estimates and quantization picks use the llama.cpp runtime for VRAM when it starts.
   const llamaForEstimates = async () => (await runtime().catch(() => undefined))?.llama;
   const hub = new HubClient({
@@ -149,6 +199,11 @@ export function createCore(options: CoreOptions = {}): Core {
     library,
     residency,
     inference,
+    catalog,
+    router,
+    providers,
+    remoteProviders,
+    usage,
     metrics,
     database,
     auditLog,
@@ -168,6 +223,7 @@ export function createCore(options: CoreOptions = {}): Core {
       await downloads.dispose();
       hub.dispose();
       library.dispose();
+      providers.dispose();
       residency.dispose();
       await engine.dispose();
       metrics.dispose();

@@ -81,6 +81,32 @@ export class QueueTimeoutError extends MardukError {
   }
 }
 
+/** A remote provider answered with an error, or could not be reached. */
+export class UpstreamError extends MardukError {
+  constructor(
+    readonly providerId: string,
+    message: string,
+    /** The upstream's HTTP status, when it answered. */
+    readonly status?: number,
+    /** The upstream's Retry-After, in seconds, when it sent one. */
+    readonly retryAfterSeconds?: number,
+    cause?: unknown,
+  ) {
+    super("upstream_error", message, { cause });
+  }
+}
+
+/** No target of a model could serve the request (all down, open circuits, cooling down, or filtered out). */
+export class NoTargetAvailableError extends MardukError {
+  constructor(
+    message: string,
+    /** Seconds until a target may be available again, when known. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super("no_target_available", message);
+  }
+}
+
 export class UnsupportedError extends MardukError {
   constructor(message: string, param?: string) {
     super("unsupported", message, { param });

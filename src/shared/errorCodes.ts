@@ -5,6 +5,8 @@
 export const ERROR_CODES = [
   "model_not_found",
   "model_load_failed",
+  "upstream_error",
+  "no_target_available",
   "context_length_exceeded",
   "aborted",
   "invalid_argument",

@@ -4,7 +4,9 @@ import { isLoopbackHost } from "../../core/api/security/hostNames.js";
 import { defaultUiDir } from "../../core/api/registerUi.js";
 import { createApiServer } from "../../core/api/createApiServer.js";
 import { createCore } from "../../core/createCore.js";
+import { InvalidArgumentError } from "../../core/errors.js";
 import { createLogger } from "../../core/logger.js";
+import { loadRouterConfigFile } from "../../core/router/routerConfig.js";
 import { CliUsageError } from "../cliError.js";
 import { parseServeOptions, SERVE_HELP } from "./serveOptions.js";
 
@@ -25,22 +27,38 @@ export async function serveCommand(args: string[]): Promise<number> {
     );
   }
   const logger = createLogger();
-  const core = createCore({
-    modelsDir: options.modelsDir,
-    backend: options.backend,
-    threads: options.threads,
-    logger,
-    dataDir: options.dataDir,
-    auditPrompts: options.auditPrompts,
-    keepAliveMs: options.ttlMinutes === undefined ? undefined : options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000),
-    memoryBudgetBytes: options.memoryBudgetGb === undefined ? undefined : Math.round(options.memoryBudgetGb * 1e9),
-    loadDefaults: {
-      contextSize: options.contextSize,
-      parallel: options.parallel,
-      maxQueue: options.queue,
-      queueTimeoutMs: options.queueTimeoutSeconds === undefined ? undefined : options.queueTimeoutSeconds * 1000,
-    },
-  });
+  let routing;
+  try {
+    routing = options.configFile ? loadRouterConfigFile(options.configFile) : undefined;
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  let core;
+  try {
+    core = createCore({
+      ...(routing ? { routing } : {}),
+      upstreams: options.upstreams,
+      modelsDir: options.modelsDir,
+      backend: options.backend,
+      threads: options.threads,
+      logger,
+      dataDir: options.dataDir,
+      auditPrompts: options.auditPrompts,
+      keepAliveMs: options.ttlMinutes === undefined ? undefined : options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000),
+      memoryBudgetBytes: options.memoryBudgetGb === undefined ? undefined : Math.round(options.memoryBudgetGb * 1e9),
+      loadDefaults: {
+        contextSize: options.contextSize,
+        parallel: options.parallel,
+        maxQueue: options.queue,
+        queueTimeoutMs: options.queueTimeoutSeconds === undefined ? undefined : options.queueTimeoutSeconds * 1000,
+      },
+    });
+  } catch (error) {
+    // A bad provider in the config (an unset ${ENV} key, say) is the user's to fix.
+    if (error instanceof InvalidArgumentError) throw new CliUsageError(error.message);
+    throw error;
+  }
+
   const app = await createApiServer({
     core,
     apiKeys: options.apiKeys,
@@ -65,6 +83,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       : `UI: not built (run \`npx electron-vite build\`); the API works without it\n`,
   );
   process.stdout.write(`Models dir: ${core.modelsDir}\n`);
+  for (const provider of core.remoteProviders.list()) process.stdout.write(`Upstream ${provider.config.id}: ${provider.config.baseUrl}\n`);
 
   const done = new Promise<number>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {

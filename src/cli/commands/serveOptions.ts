@@ -26,6 +26,10 @@ export interface ServeOptions {
   ttlMinutes?: number;
   /** Most memory loaded models may take together, in GB (`--memory-budget`). */
   memoryBudgetGb?: number;
+  /** Router config file (`--config`, YAML or JSON). */
+  configFile?: string;
+  /** Remote OpenAI-compatible servers (`--upstream`, with `--upstream-key`). */
+  upstreams: { url: string; apiKey?: string }[];
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -62,6 +66,12 @@ Options:
   --memory-budget <GB>    Most memory (RAM + VRAM, estimated) loaded models may take together;
                           least recently used idle models are unloaded to make room
                           (default: what the machine has free)
+  --config <file>         Router config (YAML or JSON): remote providers, aliases, policies,
+                          cache (see README, "Scaling out")
+  --upstream <url>        A remote OpenAI-compatible server (another marduk-local serve, vLLM,
+                          llama-server, ...) whose models this server also serves, after its
+                          own; repeatable (ids upstream-1, upstream-2, ...)
+  --upstream-key <key>    API key of the upstreams: one for all, or one per --upstream in order
   -h, --help              Show this help
 `;
 
@@ -105,6 +115,9 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
       "audit-prompts": { type: "boolean" },
       ttl: { type: "string" },
       "memory-budget": { type: "string" },
+      config: { type: "string" },
+      upstream: { type: "string", multiple: true },
+      "upstream-key": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -131,5 +144,26 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
     auditPrompts: values["audit-prompts"] ?? false,
     ttlMinutes: parseNumberFlag("ttl", values.ttl, -1, 10_000_000),
     memoryBudgetGb: parseNumberFlag("memory-budget", values["memory-budget"], 0.001, 1_000_000),
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    upstreams: parseUpstreams(values.upstream ?? [], values["upstream-key"] ?? []),
   };
+}
+
+/** `--upstream` URLs with their keys: one `--upstream-key` for all, or one per upstream in order. */
+function parseUpstreams(urls: string[], keys: string[]): { url: string; apiKey?: string }[] {
+  if (keys.length > 1 && keys.length !== urls.length) {
+    throw new CliUsageError(`Give one --upstream-key for all upstreams or one per --upstream (${urls.length}), got ${keys.length}`);
+  }
+  if (keys.length > 0 && urls.length === 0) throw new CliUsageError("--upstream-key needs an --upstream");
+  return urls.map((url, index) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new CliUsageError(`--upstream must be a URL like http://10.0.0.2:11435, got '${url}'`);
+    }
+    if (!["http:", "https:"].includes(parsed.protocol)) throw new CliUsageError(`--upstream must be an http or https URL, got '${url}'`);
+    const apiKey = keys.length === 1 ? keys[0] : keys[index];
+    return { url, ...(apiKey ? { apiKey } : {}) };
+  });
 }

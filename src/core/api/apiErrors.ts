@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../../shared/errorCodes.js";
-import { MardukError, QueueFullError } from "../errors.js";
+import { MardukError, NoTargetAvailableError, QueueFullError } from "../errors.js";
 
 /** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
 export interface OpenAiErrorBody {
@@ -15,6 +15,9 @@ export interface HttpError {
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   model_not_found: 404,
   model_load_failed: 500,
+  // A remote provider failed, or every target of a model is down or busy.
+  upstream_error: 502,
+  no_target_available: 503,
   context_length_exceeded: 400,
   aborted: 499,
   invalid_argument: 400,
@@ -64,7 +67,11 @@ export function toHttpError(error: unknown): HttpError {
     return {
       status,
       body: openAiError(status, message, WIRE_CODE[error.code] ?? error.code, error.param ?? null),
-      ...(error instanceof QueueFullError ? { headers: { "retry-after": String(error.retryAfterSeconds) } } : {}),
+      ...(error instanceof QueueFullError || error instanceof NoTargetAvailableError
+        ? error.retryAfterSeconds !== undefined
+          ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
+          : {}
+        : {}),
     };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };

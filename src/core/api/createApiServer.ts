@@ -89,16 +89,18 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     });
     app.addHook("onClose", async () => detach?.());
   }
-  registerHealthRoutes(app, core);
+  // Adapters get the door and the catalogue, nothing else of the core.
+  const services = { inference: core.inference, catalog: core.catalog };
+  registerHealthRoutes(app, services, { runtimeReady: () => core.runtimeReady, providers: () => core.providers.status() });
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await core.metrics.render();
     return reply.header("content-type", contentType).send(body);
   });
-  registerModelsRoutes(app, core);
-  registerChatCompletionsRoute(app, core);
-  registerCompletionsRoute(app, core);
-  registerEmbeddingsRoute(app, core);
-  registerOllamaRoutes(app, core);
+  registerModelsRoutes(app, services);
+  registerChatCompletionsRoute(app, services);
+  registerCompletionsRoute(app, services);
+  registerEmbeddingsRoute(app, services);
+  registerOllamaRoutes(app, services);
   if (options.ui !== false) await registerUi(app, typeof options.ui === "object" ? options.ui : {});
   return app;
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationDelta, GenerationResult } from "../../shared/api/generation.js";
-import type { GenerationStream } from "../engine/GenerationStream.js";
+import type { GenerationStream } from "../inference/GenerationStream.js";
 import { toMardukError } from "../errors.js";
 import { toHttpError, type HttpError } from "./apiErrors.js";
 import { recordAudit } from "./auditContext.js";

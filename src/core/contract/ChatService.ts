@@ -5,9 +5,8 @@ import type { ChatGenerationOptions, ChatMessage, GenerationResult } from "../..
 import type { ChatApi, ChatStreamEvent, StartedChatGeneration } from "../../shared/contract/chat.js";
 import type { Unsubscribe } from "../../shared/contract/common.js";
 import type { ChatSettings, Conversation, MessageStats, StoredMessage } from "../../shared/contract/conversations.js";
-import type { Engine } from "../engine/Engine.js";
-import { toChatHistory } from "../engine/chatHistory.js";
-import { AbortedError, InvalidArgumentError, toMardukError } from "../errors.js";
+import type { ModelCatalog } from "../inference/ModelCatalog.js";
+import { AbortedError, InvalidArgumentError, ModelNotFoundError, toMardukError } from "../errors.js";
 import type { InferenceService } from "../inference/InferenceService.js";
 import type { Logger } from "../logger.js";
 import { UNTITLED_CONVERSATION, type ConversationStore } from "../storage/ConversationStore.js";
@@ -24,7 +23,7 @@ import type { SettingsService } from "./SettingsService.js";
 /** What the chat group needs of the core. */
 export interface ChatServiceDeps {
   inference: InferenceService;
-  engine: Engine;
+  catalog: ModelCatalog;
   store: ConversationStore;
   settings: SettingsService;
   logger: Logger;
@@ -179,14 +178,13 @@ export class ChatService implements ChatApi {
     const conversation = this.requireConversation(conversationId);
     const messages = toChatMessages(conversation);
     const modelId = conversation.modelId ?? this.deps.settings.current().defaultModelId;
-    const loaded = modelId !== undefined ? this.deps.engine.getLoaded(modelId.replace(/\.gguf$/i, "")) : undefined;
-    if (loaded) {
+    let loaded: { contextSize: number } | undefined;
+    if (modelId !== undefined) {
       try {
-        const usedTokens = loaded.chatWrapper
-          .generateContextState({ chatHistory: toChatHistory(messages) })
-          .contextText.tokenize(loaded.model.tokenizer).length;
-        return { usedTokens, contextSize: loaded.contextSize };
+        const exact = this.deps.catalog.localContextUsage(modelId, messages);
+        if (exact) return exact;
       } catch (error) {
+        loaded = { contextSize: this.deps.catalog.loadedContextSize(modelId) ?? 0 };
         this.deps.logger.debug({ err: error }, "exact context usage failed; estimating");
       }
     }
@@ -234,8 +232,10 @@ export class ChatService implements ChatApi {
     if (path.isAbsolute(modelId) || modelId.startsWith(".") || modelId.includes("\\")) {
       throw new InvalidArgumentError(`'${modelId}' is not a model id of the library`, "modelId");
     }
-    // Fails fast with model_not_found (or invalid_argument) before anything is stored.
-    return this.deps.engine.resolveModel(modelId).id;
+    // Fails fast with model_not_found before anything is stored; remote models and aliases route too.
+    const resolved = this.deps.catalog.resolve(modelId);
+    if (resolved === undefined) throw new ModelNotFoundError(modelId);
+    return resolved;
   }
 
   private start(conversationId: string, modelId: string): StartedChatGeneration {

@@ -39,7 +39,7 @@ export interface ContractApiOptions {
 /** The core's parts the contract uses. */
 export type ContractCore = Pick<
   Core,
-  "modelsDir" | "logger" | "engine" | "library" | "residency" | "inference" | "database" | "hub" | "downloads" | "runtime" | "runtimeReady"
+  "modelsDir" | "logger" | "engine" | "library" | "residency" | "inference" | "catalog" | "database" | "hub" | "downloads" | "runtime" | "runtimeReady"
 >;
 
 /**
@@ -61,7 +61,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
   const llamaIfReady = async (): Promise<Llama | undefined> => (core.runtimeReady ? (await core.runtime().catch(() => undefined))?.llama : undefined);
 
   const settings = new SettingsService(settingsStore);
-  const chat = new ChatService({ inference: core.inference, engine: core.engine, store: conversationStore, settings, logger: core.logger });
+  const chat = new ChatService({ inference: core.inference, catalog: core.catalog, store: conversationStore, settings, logger: core.logger });
   const conversations = new ConversationsService(conversationStore, settings, (conversationId) => chat.stopConversation(conversationId));
   const models = new ModelsService({
     modelsDir: core.modelsDir,

@@ -31,7 +31,7 @@ import {
   withForcedToolInstructions,
 } from "./structuredOutput.js";
 import { resolveGenerationOptions, type ResolvedGenerationOptions } from "./generationOptions.js";
-import { GenerationStream } from "./GenerationStream.js";
+import { GenerationStream } from "../inference/GenerationStream.js";
 import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
 import { SequencePool, type SequencePoolState } from "./SequencePool.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";

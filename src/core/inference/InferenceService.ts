@@ -1,26 +1,12 @@
-import type { ChatMessage, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
-import { GenerationStream } from "../engine/GenerationStream.js";
-import type { ChatCallOptions } from "../engine/LoadedModel.js";
-import type { ModelLoadOptions } from "../engine/Engine.js";
-import type { ModelLease, ModelResidency } from "../engine/ModelResidency.js";
+import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { Logger } from "../logger.js";
+import type { Router } from "../router/Router.js";
 import type { Metrics } from "../telemetry/Metrics.js";
+import { GenerationStream } from "./GenerationStream.js";
+import type { InferenceRequestOptions, LocalModelOptions, ServedBy, StartedGeneration } from "./inferenceTypes.js";
 
-/** Per-request options every protocol adapter can pass. */
-export interface InferenceRequestOptions {
-  /** Aborts the work; a client that disconnects aborts its generation. */
-  signal?: AbortSignal;
-  /** How long the model stays loaded after this request (Ollama's keep_alive), in ms. */
-  keepAliveMs?: number;
-  /** Load options used if this request has to load the model (e.g. Ollama's num_ctx). */
-  load?: ModelLoadOptions;
-}
-
-/** A started generation and the id of the model that runs it. */
-export interface StartedGeneration {
-  modelId: string;
-  stream: GenerationStream;
-}
+export type { InferenceRequestOptions, LocalModelOptions, RoutingHints, ServedBy, StartedGeneration } from "./inferenceTypes.js";
 
 /** Learns about every generation as it runs (the live dashboards). Methods must not throw. */
 export interface GenerationObserver {
@@ -30,40 +16,51 @@ export interface GenerationObserver {
   onFinished?(modelId: string, result: GenerationResult): void;
 }
 
+/** What the door needs. */
+export interface InferenceServiceDeps {
+  router: Router;
+  /** This machine's models, for loading and unloading by hand (Ollama's empty requests). */
+  residency: ModelResidency;
+  metrics: Metrics;
+  logger: Logger;
+}
+
 /**
- * The one place where requests become generations, whatever the protocol (OpenAI, Ollama,
- * the UI): it loads the model just in time, pins it for the request, and records metrics.
+ * The one door every protocol (OpenAI, Ollama, the UI) goes through: the router picks who
+ * serves (this machine or a remote), and the door records metrics and tells observers.
+ * A call resolves once its generation has produced its first token or ended, so a failure
+ * before that is a proper error of the call, and the serving provider is known.
  */
 export class InferenceService {
   private readonly observers = new Set<GenerationObserver>();
 
-  constructor(
-    private readonly residency: ModelResidency,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: InferenceServiceDeps) {}
 
-  async chat(modelId: string, messages: readonly ChatMessage[], options: ChatCallOptions & InferenceRequestOptions = {}): Promise<StartedGeneration> {
-    const { keepAliveMs, load, ...chatOptions } = options;
-    const lease = await this.residency.acquire(modelId, { keepAliveMs, load });
-    return this.track(lease, () => lease.model.chat(messages, chatOptions));
+  async chat(model: string, messages: readonly ChatMessage[], options: ChatGenerationOptions & InferenceRequestOptions = {}): Promise<StartedGeneration> {
+    return this.track(await this.deps.router.chat(model, messages, options));
   }
 
-  async complete(modelId: string, prompt: string, options: GenerationOptions & InferenceRequestOptions = {}): Promise<StartedGeneration> {
-    const { keepAliveMs, load, ...completionOptions } = options;
-    const lease = await this.residency.acquire(modelId, { keepAliveMs, load });
-    return this.track(lease, () => lease.model.complete(prompt, completionOptions));
+  async complete(model: string, prompt: string, options: GenerationOptions & InferenceRequestOptions = {}): Promise<StartedGeneration> {
+    return this.track(await this.deps.router.complete(model, prompt, options));
   }
 
-  async embed(modelId: string, inputs: readonly string[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & { modelId: string }> {
-    const lease = await this.residency.acquire(modelId, { keepAliveMs: options.keepAliveMs, load: options.load });
-    try {
-      const result = await lease.model.embed(inputs, options.signal);
-      this.metrics.recordEmbedding(lease.model.id, result.promptTokens);
-      return { ...result, modelId: lease.model.id };
-    } finally {
-      lease.release();
-    }
+  async embed(model: string, inputs: readonly string[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & ServedBy> {
+    const result = await this.deps.router.embed(model, inputs, options);
+    this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
+    return result;
+  }
+
+  /**
+   * Loads a model of this machine (or, with `keepAliveMs` 0, lets it unload once idle) without
+   * generating: Ollama's empty chat or prompt. A model only remotes serve needs nothing.
+   */
+  async prepare(model: string, local: LocalModelOptions = {}): Promise<ServedBy> {
+    const { candidates } = await this.deps.router.candidates(model, { kind: "chat" }, { local });
+    const first = candidates[0]!;
+    if (first.provider.kind !== "local") return { provider: first.provider.id, modelId: first.modelId };
+    const lease = await this.deps.residency.acquire(first.modelId, { keepAliveMs: local.keepAliveMs, load: local.load });
+    lease.release();
+    return { provider: first.provider.id, modelId: lease.model.id };
   }
 
   /** Registers an observer of every generation; returns the function that removes it. */
@@ -77,7 +74,7 @@ export class InferenceService {
       try {
         report(observer);
       } catch (error) {
-        this.logger.warn({ err: error }, "generation observer failed");
+        this.deps.logger.warn({ err: error }, "generation observer failed");
       }
     }
   }
@@ -100,26 +97,17 @@ export class InferenceService {
     return relayed;
   }
 
-  private track(lease: ModelLease, start: () => GenerationStream): StartedGeneration {
-    let stream: GenerationStream;
-    try {
-      stream = start();
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
-    const modelId = lease.model.id;
+  private track(started: StartedGeneration): StartedGeneration {
+    const { modelId, stream } = started;
+    // A cached answer ran no model: it is not a generation to measure.
+    if (started.cache === "hit") return started;
     stream.result.then(
       (result) => {
-        lease.release();
-        this.metrics.recordGeneration(modelId, result);
+        this.deps.metrics.recordGeneration(modelId, result);
         this.notify((observer) => observer.onFinished?.(modelId, result));
       },
-      (error: unknown) => {
-        lease.release();
-        this.logger.debug({ err: error, model: modelId }, "generation failed");
-      },
+      (error: unknown) => this.deps.logger.debug({ err: error, model: modelId }, "generation failed"),
     );
-    return { modelId, stream: this.observers.size > 0 ? this.relay(modelId, stream) : stream };
+    return { ...started, stream: this.observers.size > 0 ? this.relay(modelId, stream) : stream };
   }
 }

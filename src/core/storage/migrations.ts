@@ -52,4 +52,28 @@ export const MIGRATIONS: readonly string[] = [
      sha256 BLOB NOT NULL UNIQUE,
      created_at INTEGER NOT NULL
    );`,
+  // 3: the router: usage and cost of every routed request, and remote providers added in the app.
+  `CREATE TABLE usage_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time INTEGER NOT NULL,
+     provider TEXT NOT NULL,
+     model TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     key_id TEXT,
+     prompt_tokens INTEGER NOT NULL,
+     completion_tokens INTEGER NOT NULL,
+     latency_ms REAL NOT NULL,
+     failed INTEGER NOT NULL,
+     cache_hit INTEGER NOT NULL,
+     cost_usd REAL NOT NULL,
+     saved_usd REAL NOT NULL
+   );
+   CREATE INDEX usage_log_time ON usage_log (time);
+   CREATE TABLE providers (
+     id TEXT PRIMARY KEY,
+     config TEXT NOT NULL,
+     api_key TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];

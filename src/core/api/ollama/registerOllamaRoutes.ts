@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ChatMessage, GenerationResult } from "../../../shared/api/generation.js";
-import type { Core } from "../../createCore.js";
-import type { ModelLoadOptions } from "../../engine/Engine.js";
-import type { StartedGeneration } from "../../inference/InferenceService.js";
+import type { LocalModelOptions, StartedGeneration } from "../../inference/InferenceService.js";
+import type { ApiServices } from "../apiServices.js";
+import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError } from "../../errors.js";
 import { recordAudit } from "../auditContext.js";
 import { abortOnDisconnect, writeNdjson } from "../sse.js";
@@ -57,9 +57,9 @@ async function respond(
   });
 }
 
-/** `num_ctx` sizes the context when the request has to load the model (a loaded model keeps its own). */
-function loadOptions(options: { num_ctx?: number }): ModelLoadOptions | undefined {
-  return options.num_ctx === undefined ? undefined : { contextSize: options.num_ctx };
+/** `keep_alive`, and `num_ctx` to size the context when the request has to load the model (a loaded model keeps its own). */
+function localOptions(keepAliveMs: number | undefined, options: { num_ctx?: number }): LocalModelOptions {
+  return { ...(keepAliveMs !== undefined ? { keepAliveMs } : {}), ...(options.num_ctx !== undefined ? { load: { contextSize: options.num_ctx } } : {}) };
 }
 
 /** "1.5B", "360M": Ollama's parameter_size. */
@@ -69,60 +69,68 @@ function formatParameterCount(count: number | undefined): string {
 }
 
 /** The Ollama dialect: thin adapters over the same inference service as the OpenAI routes. */
-export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
+export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog }: ApiServices): void {
   app.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
 
   app.get("/api/tags", async () => {
-    const models = (await core.library.list()).filter((model) => model.status === "ok" && model.kind === "model");
+    const models = await catalog.list();
     return {
-      models: models.map((model) => ({
-        name: model.id,
-        model: model.id,
-        modified_at: new Date(model.modifiedAt).toISOString(),
-        size: model.sizeBytes,
-        digest: model.origin?.sha256 ?? "",
-        details: {
-          parent_model: "",
-          format: "gguf",
-          family: model.architecture ?? "",
-          families: model.architecture ? [model.architecture] : [],
-          parameter_size: formatParameterCount(model.parameterCount),
-          quantization_level: model.quantization ?? "",
-        },
-      })),
+      models: models.map((model) => {
+        const local = model.library;
+        return {
+          name: model.id,
+          model: model.id,
+          modified_at: new Date(local?.modifiedAt ?? model.createdAt ?? Date.now()).toISOString(),
+          size: local?.sizeBytes ?? 0,
+          digest: local?.origin?.sha256 ?? "",
+          details: {
+            parent_model: "",
+            format: local ? "gguf" : "",
+            family: local?.architecture ?? "",
+            families: local?.architecture ? [local.architecture] : [],
+            parameter_size: formatParameterCount(local?.parameterCount),
+            quantization_level: local?.quantization ?? "",
+          },
+          ...(model.kind !== "local" ? { remote_host: model.providers.join(",") } : {}),
+        };
+      }),
     };
   });
 
-  app.get("/api/ps", async () => {
-    const loaded = new Map(core.engine.listLoaded().map((model) => [model.id, model]));
-    return {
-      models: core.residency
-        .list()
-        .filter((state) => state.state === "loaded")
-        .map((state) => ({
-          name: state.id,
-          model: state.id,
-          size: state.memory.ramBytes + state.memory.vramBytes,
-          digest: "",
-          details: { format: "gguf" },
-          // Ollama's way of saying "never": a date far in the future.
-          expires_at: new Date(state.expiresAt ?? (state.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + state.keepAliveMs)).toISOString(),
-          size_vram: state.memory.vramBytes,
-          context_length: loaded.get(state.id)?.contextSize ?? 0,
-        })),
-    };
-  });
+  app.get("/api/ps", async () => ({
+    models: catalog.running().map((model) => ({
+      name: model.id,
+      model: model.id,
+      size: model.memory.ramBytes + model.memory.vramBytes,
+      digest: "",
+      details: { format: "gguf" },
+      // Ollama's way of saying "never": a date far in the future.
+      expires_at: new Date(model.expiresAt ?? (model.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + model.keepAliveMs)).toISOString(),
+      size_vram: model.memory.vramBytes,
+      context_length: model.contextSize,
+    })),
+  }));
 
   app.post("/api/show", async (request) => {
     const body = parseBody(ollamaShowSchema, request.body);
     const id = requestedModel(body);
-    const model = (await core.library.list()).find((candidate) => candidate.id === id);
-    if (!model) throw new ModelNotFoundError(id);
+    const entry = await catalog.find(id);
+    if (!entry) throw new ModelNotFoundError(id);
+    const model = entry.library;
+    if (!model) {
+      // A remote or an alias: what the catalogue knows of it.
+      return {
+        modelfile: "",
+        parameters: "",
+        template: "",
+        details: { parent_model: "", format: "", family: "", families: [], parameter_size: "", quantization_level: "" },
+        model_info: entry.capabilities.contextLength ? { "general.context_length": entry.capabilities.contextLength } : {},
+        capabilities: [...(entry.capabilities.chat ? ["completion"] : []), ...(entry.capabilities.embeddings ? ["embedding"] : []), ...(entry.capabilities.tools ? ["tools"] : [])],
+        remote_host: entry.providers.join(","),
+      };
+    }
     if (model.status !== "ok") throw new ModelLoadFailedError(id, model.error ?? "the file is broken");
-    const { readGgufFileInfo } = await import("node-llama-cpp");
-    const info = await readGgufFileInfo(core.library.filePath(model), { readTensorInfo: false, logWarnings: false });
-    const tokenizer = (info.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer;
-    const template = typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "";
+    const template = await catalog.chatTemplate(model);
     const architecture = model.architecture ?? "";
     return {
       modelfile: `FROM ${model.files[0]?.path ?? id}\n`,
@@ -158,22 +166,23 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
     const messages = toOllamaChatMessages(body.messages);
     if (messages.length === 0) {
       // Ollama's idiom: a chat with no messages only loads (or, with keep_alive 0, unloads) the model.
-      const lease = await core.residency.acquire(model, { keepAliveMs });
-      lease.release();
-      return { model: lease.model.id, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+      const served = await inference.prepare(model, localOptions(keepAliveMs, body.options));
+      announceServedBy(reply, served);
+      return { model: served.modelId, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
     }
     const responseFormat = toOllamaResponseFormat(body.format);
     const disconnect = abortOnDisconnect(request, reply);
-    const generation = await core.inference.chat(model, messages, {
+    const generation = await inference.chat(model, messages, {
       ...toOllamaGenerationOptions(body.options),
       ...(responseFormat ? { responseFormat } : {}),
       ...(body.tools?.length
         ? { tools: body.tools.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })) }
         : {}),
-      keepAliveMs,
-      load: loadOptions(body.options),
+      local: localOptions(keepAliveMs, body.options),
+      routing: routingHintsOf(request),
       signal: disconnect.signal,
     });
+    announceServedBy(reply, generation);
     recordAudit(request, { model: generation.modelId, prompt: messages });
     const loadMs = performance.now() - startedAt;
     return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text, result) => ({
@@ -194,38 +203,40 @@ export function registerOllamaRoutes(app: FastifyInstance, core: Core): void {
     const keepAliveMs = parseKeepAlive(body.keep_alive);
     if (body.images?.length) throw new InvalidArgumentError("images are not supported by this server", "images");
     if (body.prompt === "" && !body.system) {
-      const lease = await core.residency.acquire(model, { keepAliveMs });
-      lease.release();
-      return { model: lease.model.id, created_at: new Date().toISOString(), response: "", done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+      const served = await inference.prepare(model, localOptions(keepAliveMs, body.options));
+      announceServedBy(reply, served);
+      return { model: served.modelId, created_at: new Date().toISOString(), response: "", done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
     }
     const options = toOllamaGenerationOptions(body.options);
     const responseFormat = toOllamaResponseFormat(body.format);
     const disconnect = abortOnDisconnect(request, reply);
     let generation: StartedGeneration;
     if (body.raw) {
-      generation = await core.inference.complete(model, body.prompt, { ...options, keepAliveMs, load: loadOptions(body.options), signal: disconnect.signal });
+      generation = await inference.complete(model, body.prompt, { ...options, local: localOptions(keepAliveMs, body.options), routing: routingHintsOf(request), signal: disconnect.signal });
       recordAudit(request, { model: generation.modelId, prompt: body.prompt });
     } else {
       // Without `raw`, Ollama wraps the prompt in the model's chat template.
       const messages: ChatMessage[] = [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }];
-      generation = await core.inference.chat(model, messages, {
+      generation = await inference.chat(model, messages, {
         ...options,
         ...(responseFormat ? { responseFormat } : {}),
-        keepAliveMs,
-        load: loadOptions(body.options),
+        local: localOptions(keepAliveMs, body.options),
+        routing: routingHintsOf(request),
         signal: disconnect.signal,
       });
       recordAudit(request, { model: generation.modelId, prompt: messages });
     }
+    announceServedBy(reply, generation);
     const loadMs = performance.now() - startedAt;
     return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text) => ({ response: text }));
   });
 
-  app.post("/api/embed", async (request) => {
+  app.post("/api/embed", async (request, reply) => {
     const startedAt = performance.now();
     const body = parseBody(ollamaEmbedSchema, request.body);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const result = await core.inference.embed(requestedModel(body), inputs, { keepAliveMs: parseKeepAlive(body.keep_alive), load: loadOptions(body.options) });
+    const result = await inference.embed(requestedModel(body), inputs, { local: localOptions(parseKeepAlive(body.keep_alive), body.options), routing: routingHintsOf(request) });
+    announceServedBy(reply, result);
     recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
     return {
       model: result.modelId,

@@ -80,6 +80,9 @@ export const samplingFields = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().optional(),
+  // Routing: a conversation's key keeps it on one target; `cache: false` skips the response cache.
+  prompt_cache_key: z.string().max(1024).nullish(),
+  cache: z.boolean().nullish(),
   // Extensions (llama.cpp and vLLM spell them the same way).
   top_k: z.number().int().min(0).nullish(),
   min_p: z.number().min(0).max(1).nullish(),
@@ -126,6 +129,7 @@ export const embeddingRequestSchema = z.object({
   encoding_format: z.enum(["float", "base64"]).optional(),
   dimensions: z.number().int().nullish(),
   user: z.string().optional(),
+  prompt_cache_key: z.string().max(1024).nullish(),
 });
 
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;

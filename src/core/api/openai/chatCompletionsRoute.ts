@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { GenerationResult, ToolCall } from "../../../shared/api/generation.js";
-import type { Core } from "../../createCore.js";
+import type { ApiServices } from "../apiServices.js";
 import { recordAudit } from "../auditContext.js";
+import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
 import { abortOnDisconnect, writeSse } from "../sse.js";
 import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
@@ -27,13 +28,15 @@ function toOpenAiToolCalls(calls: readonly ToolCall[]) {
 }
 
 /** `POST /v1/chat/completions`, streaming (SSE) or not. */
-export function registerChatCompletionsRoute(app: FastifyInstance, core: Core): void {
+export function registerChatCompletionsRoute(app: FastifyInstance, { inference }: ApiServices): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(chatCompletionRequestSchema, request.body);
     const options = toChatGenerationOptions(body);
     const messages = toChatMessages(body.messages);
     const disconnect = abortOnDisconnect(request, reply);
-    const { modelId, stream } = await core.inference.chat(body.model, messages, { ...options, signal: disconnect.signal });
+    const generation = await inference.chat(body.model, messages, { ...options, signal: disconnect.signal, routing: routingHintsOf(request, body) });
+    const { modelId, stream } = generation;
+    announceServedBy(reply, generation);
     recordAudit(request, { model: modelId, prompt: messages });
     const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
     const created = Math.floor(Date.now() / 1000);

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { Core } from "../../createCore.js";
+import type { ApiServices } from "../apiServices.js";
 import { recordAudit } from "../auditContext.js";
+import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
 import { abortOnDisconnect, writeSse } from "../sse.js";
 import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
@@ -10,13 +11,15 @@ import { toOpenAiFinishReason, toOpenAiUsage } from "./chatCompletionsRoute.js";
 import { toCompletionOptions } from "./toEngineRequest.js";
 
 /** `POST /v1/completions`: raw text continuation, streaming (SSE) or not. */
-export function registerCompletionsRoute(app: FastifyInstance, core: Core): void {
+export function registerCompletionsRoute(app: FastifyInstance, { inference }: ApiServices): void {
   app.post("/v1/completions", async (request, reply) => {
     const body = parseBody(completionRequestSchema, request.body);
     const options = toCompletionOptions(body);
     const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
     const disconnect = abortOnDisconnect(request, reply);
-    const { modelId, stream } = await core.inference.complete(body.model, prompt, { ...options, signal: disconnect.signal });
+    const generation = await inference.complete(body.model, prompt, { ...options, signal: disconnect.signal, routing: routingHintsOf(request, body) });
+    const { modelId, stream } = generation;
+    announceServedBy(reply, generation);
     recordAudit(request, { model: modelId, prompt });
     const id = `cmpl-${randomUUID().replace(/-/g, "")}`;
     const created = Math.floor(Date.now() / 1000);

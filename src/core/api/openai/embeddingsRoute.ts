@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import type { Core } from "../../createCore.js";
+import type { ApiServices } from "../apiServices.js";
 import { UnsupportedError } from "../../errors.js";
 import { recordAudit } from "../auditContext.js";
+import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
 import { abortOnDisconnect } from "../sse.js";
 import { parseBody } from "../validation.js";
 import { embeddingRequestSchema } from "./chatCompletionSchema.js";
@@ -14,13 +15,14 @@ export function toBase64Embedding(vector: readonly number[]): string {
 }
 
 /** `POST /v1/embeddings` with a string or an array of strings; float or base64 encoding. */
-export function registerEmbeddingsRoute(app: FastifyInstance, core: Core): void {
+export function registerEmbeddingsRoute(app: FastifyInstance, { inference }: ApiServices): void {
   app.post("/v1/embeddings", async (request, reply) => {
     const body = parseBody(embeddingRequestSchema, request.body);
     if (body.dimensions != null) throw new UnsupportedError("'dimensions' is not supported: vectors have the model's own size", "dimensions");
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
     const disconnect = abortOnDisconnect(request, reply);
-    const result = await core.inference.embed(body.model, inputs, { signal: disconnect.signal });
+    const result = await inference.embed(body.model, inputs, { signal: disconnect.signal, routing: routingHintsOf(request, body) });
+    announceServedBy(reply, result);
     recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
     const base64 = body.encoding_format === "base64";
     return {

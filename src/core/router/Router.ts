@@ -1,0 +1,469 @@
+import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationDelta, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import { AbortedError, type MardukError, ModelNotFoundError, NoTargetAvailableError, QueueFullError, UpstreamError, toMardukError } from "../errors.js";
+import { GenerationStream } from "../inference/GenerationStream.js";
+import type { InferenceRequestOptions, StartedGeneration } from "../inference/inferenceTypes.js";
+import type { Logger } from "../logger.js";
+import { LOCAL_PROVIDER_ID } from "./LocalProvider.js";
+import type { Provider, ProviderGeneration } from "./Provider.js";
+import type { ProviderRegistry } from "./ProviderRegistry.js";
+import { ResponseCache } from "./ResponseCache.js";
+import { orderTargets, stickyFraction, type RoutingPolicy, type TargetView } from "./routingPolicies.js";
+
+/** One target of a route: a model at a provider. */
+export interface RouteTarget {
+  /** Provider id ("local" for this machine). */
+  provider: string;
+  /** The model id at that provider. */
+  model: string;
+  /** Share of traffic under the "weighted" policy. Default: 1. */
+  weight?: number;
+}
+
+/** A requested model name (an alias) that maps to targets, with a policy. */
+export interface RouteDefinition {
+  /** The name clients ask for, e.g. "default-chat". */
+  alias: string;
+  /** Default: "local-first". */
+  policy?: RoutingPolicy;
+  targets: RouteTarget[];
+  /** Requests for this alias never leave the machine. Default: false. */
+  localOnly?: boolean;
+}
+
+/** What a request needs of a target (targets that cannot are filtered out before picking). */
+export interface RequestNeeds {
+  kind: "chat" | "completion" | "embeddings";
+  tools?: boolean;
+  jsonSchema?: boolean;
+  /** A rough count of the prompt's tokens, to skip targets whose context is known to be too small. */
+  promptTokensEstimate?: number;
+}
+
+/** One finished request, for usage and cost accounting. */
+export interface RoutedRequestRecord {
+  provider: string;
+  modelId: string;
+  kind: RequestNeeds["kind"];
+  apiKeyFingerprint?: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  failed: boolean;
+  cacheHit: boolean;
+  /** Price of the provider that served it. */
+  price: { inputPerMillion: number; outputPerMillion: number };
+  /** Price of the remote that would have served it otherwise (for money saved locally), if any. */
+  alternativePrice?: { inputPerMillion: number; outputPerMillion: number };
+}
+
+/** Options of {@link Router}. */
+export interface RouterOptions {
+  registry: ProviderRegistry;
+  routes?: RouteDefinition[];
+  /** Default: a cache of default size. */
+  cache?: ResponseCache;
+  /** Policy of a plain model name (no alias). Default: "local-first". */
+  defaultPolicy?: RoutingPolicy;
+  /** Called once per finished request (usage ledger, metrics). Must not throw. */
+  onRecord?: (record: RoutedRequestRecord) => void;
+  /** Called on each cache lookup. Default: nothing. */
+  onCacheLookup?: (hit: boolean, bytes: number) => void;
+  logger?: Logger;
+}
+
+interface Candidate {
+  provider: Provider;
+  modelId: string;
+  weight: number;
+}
+
+interface Observed {
+  firstTokenMs?: number;
+  decodeTokensPerSecond?: number;
+}
+
+/** Exponentially weighted mean: recent requests count most. */
+const ewma = (previous: number | undefined, sample: number) => (previous === undefined ? sample : previous * 0.7 + sample * 0.3);
+
+/** Retry-After used when a 429 does not say how long. */
+const DEFAULT_PAUSE_MS = 1000;
+
+/**
+ * Maps a requested model to targets, orders them by policy, and runs the request on the first
+ * that can: before the first token it fails over (error, overload, timeout, a prompt too long),
+ * after it never (the client sees the error, not a spliced answer). Balances equal targets by
+ * least outstanding requests, honours each provider's breaker and Retry-After, and answers
+ * deterministic requests from the response cache.
+ */
+export class Router {
+  private routes = new Map<string, RouteDefinition>();
+  private readonly observed = new Map<string, Observed>();
+  private readonly lastPicked = new Map<string, number>();
+  private pickSerial = 0;
+  readonly cache: ResponseCache;
+
+  constructor(private readonly options: RouterOptions) {
+    this.cache = options.cache ?? new ResponseCache();
+    this.setRoutes(options.routes ?? []);
+  }
+
+  setRoutes(routes: readonly RouteDefinition[]): void {
+    this.routes = new Map(routes.map((route) => [route.alias, route]));
+  }
+
+  listRoutes(): RouteDefinition[] {
+    return [...this.routes.values()];
+  }
+
+  async chat(
+    requested: string,
+    messages: readonly ChatMessage[],
+    options: ChatGenerationOptions & InferenceRequestOptions,
+  ): Promise<StartedGeneration> {
+    const { signal, local, routing: _routing, ...generation } = options;
+    const needs: RequestNeeds = {
+      kind: "chat",
+      tools: (generation.tools?.length ?? 0) > 0 && generation.toolChoice !== "none",
+      jsonSchema: generation.responseFormat !== undefined && generation.responseFormat.type !== "text",
+      promptTokensEstimate: Math.ceil(messages.reduce((sum, message) => sum + message.content.length, 0) / 4),
+    };
+    return this.generate(requested, needs, options, { kind: "chat", messages, generation }, (provider, modelId) =>
+      provider.chat(modelId, messages, { ...generation, signal, local }),
+    );
+  }
+
+  async complete(requested: string, prompt: string, options: GenerationOptions & InferenceRequestOptions): Promise<StartedGeneration> {
+    const { signal, local, routing: _routing, ...generation } = options;
+    const needs: RequestNeeds = { kind: "completion", promptTokensEstimate: Math.ceil(prompt.length / 4) };
+    return this.generate(requested, needs, options, { kind: "completion", prompt, generation }, (provider, modelId) =>
+      provider.complete(modelId, prompt, { ...generation, signal, local }),
+    );
+  }
+
+  async embed(requested: string, inputs: readonly string[], options: InferenceRequestOptions): Promise<EmbeddingResult & { modelId: string; provider: string }> {
+    const { candidates, alternativePrice } = await this.candidates(requested, { kind: "embeddings" }, options);
+    const startedAt = performance.now();
+    return this.attempt(requested, candidates, options.signal, async (candidate) => {
+      const result = await candidate.provider.embed(candidate.modelId, inputs, { signal: options.signal, local: options.local });
+      this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
+      return { ...result, provider: candidate.provider.id };
+    });
+  }
+
+  /** The targets a requested name maps to, filtered and in the order to try. */
+  async candidates(requested: string, needs: RequestNeeds, options: InferenceRequestOptions): Promise<{ candidates: Candidate[]; alternativePrice?: Candidate["provider"]["price"] }> {
+    const { registry } = this.options;
+    const route = this.routes.get(requested);
+    const localOnly = options.routing?.localOnly === true || route?.localOnly === true;
+    let all: Candidate[];
+    if (route) {
+      all = route.targets.flatMap((target) => {
+        const provider = registry.get(target.provider);
+        return provider ? [{ provider, modelId: target.model, weight: target.weight ?? 1 }] : [];
+      });
+    } else {
+      // A plain name: this machine (if it has the model; it says so when asked) and every remote serving it.
+      const localProvider = registry.get(LOCAL_PROVIDER_ID);
+      const remotes = localOnly ? [] : await registry.remotesServing(requested);
+      all = [...(localProvider ? [localProvider] : []), ...remotes].map((provider) => ({ provider, modelId: requested, weight: 1 }));
+    }
+    const alternative = all.find((candidate) => candidate.provider.kind === "remote")?.provider.price;
+    const allowed = localOnly ? all.filter((candidate) => candidate.provider.kind === "local") : all;
+    const capable = await this.filterCapable(allowed, needs);
+    if (capable.length === 0) {
+      if (allowed.length > 0) throw new NoTargetAvailableError(`No target of '${requested}' can serve this request (${describeNeeds(needs)})`);
+      if (localOnly && all.length > 0) throw new NoTargetAvailableError(`'${requested}' is only served by remote providers, and this request must stay on this machine`);
+      throw new ModelNotFoundError(requested);
+    }
+    const views = capable.map((candidate) => ({ ...candidate, ...this.viewOf(candidate) }));
+    const sticky = options.routing?.stickyKey;
+    const fraction = sticky ? stickyFraction(`${requested}\u0000${sticky}`) : Math.random();
+    const ordered = orderTargets(views, route?.policy ?? this.options.defaultPolicy ?? "local-first", fraction);
+    return { candidates: ordered, ...(alternative ? { alternativePrice: alternative } : {}) };
+  }
+
+  private async filterCapable(candidates: Candidate[], needs: RequestNeeds): Promise<Candidate[]> {
+    const results = await Promise.all(
+      candidates.map(async (candidate) => {
+        // The local engine checks its own models (and says model_not_found) when asked.
+        if (candidate.provider.kind === "local") return candidate;
+        const model = (await this.options.registry.modelsOf(candidate.provider.id)).find((entry) => entry.id === candidate.modelId);
+        const capabilities = model?.capabilities;
+        if (!capabilities) return candidate;
+        if (needs.kind === "embeddings" ? !capabilities.embeddings : !capabilities.chat) return undefined;
+        if (needs.tools && !capabilities.tools) return undefined;
+        if (needs.jsonSchema && !capabilities.jsonSchema) return undefined;
+        if (capabilities.contextLength !== undefined && (needs.promptTokensEstimate ?? 0) >= capabilities.contextLength) return undefined;
+        return candidate;
+      }),
+    );
+    return results.filter((candidate): candidate is Candidate => candidate !== undefined);
+  }
+
+  private viewOf(candidate: Candidate): TargetView {
+    const key = targetKey(candidate);
+    const observed = this.observed.get(key) ?? {};
+    return {
+      kind: candidate.provider.kind,
+      price: candidate.provider.price.inputPerMillion + candidate.provider.price.outputPerMillion,
+      outstanding: this.options.registry.outstanding(candidate.provider.id),
+      ...observed,
+      weight: candidate.weight,
+      lastPickedOrder: this.lastPicked.get(key) ?? 0,
+    };
+  }
+
+  private async generate(
+    requested: string,
+    needs: RequestNeeds,
+    options: InferenceRequestOptions & GenerationOptions,
+    cacheRequest: unknown,
+    start: (provider: Provider, modelId: string) => Promise<ProviderGeneration>,
+  ): Promise<StartedGeneration> {
+    const { candidates, alternativePrice } = await this.candidates(requested, needs, options);
+    const startedAt = performance.now();
+    const cacheable = this.cache.enabled && options.routing?.cache !== false && (options.temperature === 0 || options.seed !== undefined);
+    if (cacheable) {
+      for (const candidate of candidates) {
+        const hit = this.cache.get(ResponseCache.key({ provider: candidate.provider.id, modelId: candidate.modelId }, cacheRequest));
+        if (!hit) continue;
+        this.options.onCacheLookup?.(true, 0);
+        this.record(candidate.provider, candidate.modelId, needs.kind, options, hit.result.usage, startedAt, false, true, alternativePrice);
+        return { provider: candidate.provider.id, modelId: candidate.modelId, cache: "hit", stream: replay(hit.deltas, hit.result) };
+      }
+      this.options.onCacheLookup?.(false, 0);
+    }
+    return this.attempt(requested, candidates, options.signal, async (candidate) => {
+      const generation = await start(candidate.provider, candidate.modelId);
+      const opened = await openStream(generation.stream);
+      const cacheKey = cacheable ? ResponseCache.key({ provider: candidate.provider.id, modelId: candidate.modelId }, cacheRequest) : undefined;
+      const stream = this.relay(candidate, generation, opened, needs.kind, options, startedAt, cacheKey, alternativePrice);
+      return { provider: candidate.provider.id, modelId: generation.modelId, ...(cacheable ? { cache: "miss" as const } : {}), stream };
+    });
+  }
+
+  /**
+   * Runs `call` on each candidate in turn until one succeeds. Failures that another target
+   * may not have (down, overloaded, timed out, model missing there, prompt too long for it)
+   * move on; failures of the request itself (bad parameters, abort) end the search.
+   */
+  private async attempt<T>(requested: string, candidates: Candidate[], signal: AbortSignal | undefined, call: (candidate: Candidate) => Promise<T>): Promise<T> {
+    const { registry } = this.options;
+    const reasons: string[] = [];
+    const errors: MardukError[] = [];
+    let retryAfterMs: number | undefined;
+    let tried = 0;
+    for (const candidate of candidates) {
+      if (signal?.aborted) throw new AbortedError();
+      const provider = candidate.provider;
+      const breaker = registry.breaker(provider.id);
+      if (provider.kind === "remote") {
+        if (!breaker || !breaker.tryPass()) {
+          const at = breaker?.availableAt ?? 0;
+          if (at > 0) retryAfterMs = Math.min(retryAfterMs ?? Infinity, at - Date.now());
+          reasons.push(`${provider.id}: ${breaker?.state === "open" ? "circuit open" : "cooling down"}`);
+          continue;
+        }
+        if (registry.outstanding(provider.id) >= provider.maxConcurrency) {
+          breaker.release();
+          reasons.push(`${provider.id}: at its ${provider.maxConcurrency} concurrent requests`);
+          retryAfterMs = Math.min(retryAfterMs ?? Infinity, 1000);
+          continue;
+        }
+      }
+      tried++;
+      const key = targetKey(candidate);
+      this.lastPicked.set(key, ++this.pickSerial);
+      registry.track(provider.id, 1);
+      let tracked = true;
+      try {
+        const result = await call(candidate);
+        if (provider.kind === "remote") {
+          breaker?.recordSuccess();
+          registry.notifyChanged();
+        }
+        // A generation's relay stops tracking when the stream ends; an embedding is done now.
+        if (!(isStarted(result))) {
+          registry.track(provider.id, -1);
+        }
+        tracked = false;
+        return result;
+      } catch (caught) {
+        if (tracked) registry.track(provider.id, -1);
+        const error = toMardukError(caught);
+        if (signal?.aborted || error.code === "aborted") throw error;
+        const verdict = classify(error);
+        if (verdict === "final") throw error;
+        if (provider.kind === "remote" && breaker) {
+          if (verdict === "pause") {
+            const ms = error instanceof UpstreamError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : DEFAULT_PAUSE_MS;
+            breaker.pause(ms);
+            retryAfterMs = Math.min(retryAfterMs ?? Infinity, ms);
+          } else if (verdict === "failure") breaker.recordFailure();
+          else breaker.release();
+          registry.notifyChanged();
+        }
+        errors.push(error);
+        reasons.push(`${provider.id}: ${error.message}`);
+        this.options.logger?.warn({ provider: provider.id, model: candidate.modelId, err: error.message }, "target failed; trying the next");
+      }
+    }
+    // One target, one error: the client gets that error as it is (a 429, a context error...).
+    if (tried === 1 && errors.length === 1 && reasons.length === 1) throw errors[0]!;
+    if (errors.length > 0 && errors.every((error) => error.code === "model_not_found" || (error instanceof UpstreamError && error.status === 404))) {
+      throw new ModelNotFoundError(requested);
+    }
+    const retryAfterSeconds = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : undefined;
+    throw new NoTargetAvailableError(`No target could serve '${requested}': ${reasons.join("; ") || "none is available"}`, retryAfterSeconds);
+  }
+
+  /**
+   * The client's stream: the first event already read, then the rest as it comes. Ends the
+   * provider's tracking, feeds the observed speeds, the cache and the usage record.
+   */
+  private relay(
+    candidate: Candidate,
+    generation: ProviderGeneration,
+    opened: OpenedStream,
+    kind: RequestNeeds["kind"],
+    options: InferenceRequestOptions,
+    startedAt: number,
+    cacheKey: string | undefined,
+    alternativePrice: Candidate["provider"]["price"] | undefined,
+  ): GenerationStream {
+    const { registry } = this.options;
+    const provider = candidate.provider;
+    const relayed = new GenerationStream();
+    relayed.markStarted();
+    const deltas: GenerationDelta[] = [];
+    const push = (delta: GenerationDelta) => {
+      if (cacheKey) deltas.push(delta);
+      relayed.push(delta);
+    };
+    void (async () => {
+      let result: GenerationResult | undefined;
+      try {
+        // The same iterator goes on: a stream hands each delta out once.
+        for (let next = opened.first; !next.done; next = await opened.iterator.next()) push(next.value);
+        result = await generation.stream.result;
+        relayed.end(result);
+      } catch (caught) {
+        const error = toMardukError(caught);
+        // After the first token there is no fallback: the client sees the error.
+        if (provider.kind === "remote" && error.code !== "aborted") {
+          registry.breaker(provider.id)?.recordFailure();
+          registry.notifyChanged();
+        }
+        relayed.fail(error);
+      } finally {
+        registry.track(provider.id, -1);
+      }
+      const key = targetKey(candidate);
+      if (result) {
+        const observed = this.observed.get(key) ?? {};
+        this.observed.set(key, {
+          firstTokenMs: ewma(observed.firstTokenMs, result.timings.firstTokenMs),
+          decodeTokensPerSecond: result.timings.decodeTokensPerSecond > 0 ? ewma(observed.decodeTokensPerSecond, result.timings.decodeTokensPerSecond) : observed.decodeTokensPerSecond,
+        });
+        if (cacheKey && result.finishReason !== "abort") this.cache.set(cacheKey, { deltas, result });
+      }
+      this.record(provider, generation.modelId, kind, options, result?.usage ?? { promptTokens: 0, completionTokens: 0 }, startedAt, !result, false, alternativePrice);
+    })();
+    return relayed;
+  }
+
+  private record(
+    provider: Provider,
+    modelId: string,
+    kind: RequestNeeds["kind"],
+    options: InferenceRequestOptions,
+    usage: { promptTokens: number; completionTokens: number },
+    startedAt: number,
+    failed: boolean,
+    cacheHit: boolean,
+    alternativePrice: Candidate["provider"]["price"] | undefined,
+  ): void {
+    try {
+      this.options.onRecord?.({
+        provider: provider.id,
+        modelId,
+        kind,
+        ...(options.routing?.apiKeyFingerprint ? { apiKeyFingerprint: options.routing.apiKeyFingerprint } : {}),
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        latencyMs: performance.now() - startedAt,
+        failed,
+        cacheHit,
+        price: cacheHit ? { inputPerMillion: 0, outputPerMillion: 0 } : provider.price,
+        ...(alternativePrice && (provider.kind === "local" || cacheHit) ? { alternativePrice } : {}),
+      });
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, "usage record failed");
+    }
+  }
+}
+
+function targetKey(candidate: Candidate): string {
+  return `${candidate.provider.id}\u0000${candidate.modelId}`;
+}
+
+function isStarted(value: unknown): value is StartedGeneration {
+  return typeof value === "object" && value !== null && "stream" in value;
+}
+
+function describeNeeds(needs: RequestNeeds): string {
+  const parts = [needs.kind === "embeddings" ? "embeddings" : "chat"];
+  if (needs.tools) parts.push("tools");
+  if (needs.jsonSchema) parts.push("JSON schema");
+  if (needs.promptTokensEstimate) parts.push(`about ${needs.promptTokensEstimate} prompt tokens`);
+  return parts.join(", ");
+}
+
+/**
+ * What a failure means for routing: "final" (the request itself is wrong, or was aborted),
+ * "pause" (the target is overloaded and said for how long), "failure" (the target is broken:
+ * counts against its breaker), "skip" (this target cannot serve it; another may).
+ */
+function classify(error: MardukError): "final" | "pause" | "failure" | "skip" {
+  if (error instanceof UpstreamError) {
+    const status = error.status;
+    if (status === undefined || status >= 500 || status === 408) return "failure";
+    if (status === 429) return "pause";
+    if (status === 404 || status === 409 || status === 413) return "skip";
+    // 400-class answers are about the request: another target would refuse it too.
+    return "final";
+  }
+  if (error instanceof QueueFullError) return "skip";
+  switch (error.code) {
+    case "model_not_found":
+    case "model_load_failed":
+    case "context_length_exceeded":
+    case "queue_timeout":
+    case "no_target_available":
+    case "internal_error":
+      return "skip";
+    default:
+      return "final";
+  }
+}
+
+/** A stream whose first event (a delta, or its end) has been read. */
+interface OpenedStream {
+  iterator: AsyncIterator<GenerationDelta>;
+  first: IteratorResult<GenerationDelta>;
+}
+
+/** Reads a stream's first delta (or its end), so a failure before any token can still fail over. */
+async function openStream(stream: GenerationStream): Promise<OpenedStream> {
+  const iterator = stream[Symbol.asyncIterator]();
+  return { iterator, first: await iterator.next() };
+}
+
+/** A cached answer streamed again: the same deltas, then the same result. */
+function replay(deltas: readonly GenerationDelta[], result: GenerationResult): GenerationStream {
+  const stream = new GenerationStream();
+  stream.markStarted();
+  for (const delta of deltas) stream.push(delta);
+  stream.end(result);
+  return stream;
+}
