@@ -277,7 +277,9 @@ export class OpenAiCompatibleProvider implements Provider {
     void (async () => {
       try {
         for await (const chunk of iterable) read(chunk, sink);
+        // The SDK ends an aborted stream quietly: a deadline or the client's abort must not pass for an answer.
         if (outer?.aborted) throw new AbortedError();
+        if (controller.signal.aborted) throw new UpstreamError(this.id, timeoutMessage ?? `${this.id} stopped answering`);
         stream.end(sink.result(startedAt));
       } catch (error) {
         // A client that went away ends its generation as a local one does: "abort", with what came.

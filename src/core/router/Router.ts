@@ -141,9 +141,10 @@ export class Router {
   }
 
   async embed(requested: string, inputs: readonly string[], options: InferenceRequestOptions): Promise<EmbeddingResult & { modelId: string; provider: string }> {
-    const { candidates, alternativePrice } = await this.candidates(requested, { kind: "embeddings" }, options);
+    const routed = await this.candidates(requested, { kind: "embeddings" }, options);
+    const { alternativePrice } = routed;
     const startedAt = performance.now();
-    return this.attempt(requested, candidates, options.signal, async (candidate) => {
+    return this.attempt(requested, routed, options.signal, async (candidate) => {
       const result = await candidate.provider.embed(candidate.modelId, inputs, { signal: options.signal, local: options.local });
       this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
       return { ...result, provider: candidate.provider.id };
@@ -151,7 +152,11 @@ export class Router {
   }
 
   /** The targets a requested name maps to, filtered and in the order to try. */
-  async candidates(requested: string, needs: RequestNeeds, options: InferenceRequestOptions): Promise<{ candidates: Candidate[]; alternativePrice?: Candidate["provider"]["price"] }> {
+  async candidates(
+    requested: string,
+    needs: RequestNeeds,
+    options: InferenceRequestOptions,
+  ): Promise<{ candidates: Candidate[]; alternativePrice?: Candidate["provider"]["price"]; remotesExcluded: boolean }> {
     const { registry } = this.options;
     const route = this.routes.get(requested);
     const localOnly = options.routing?.localOnly === true || route?.localOnly === true;
@@ -164,7 +169,7 @@ export class Router {
     } else {
       // A plain name: this machine (if it has the model; it says so when asked) and every remote serving it.
       const localProvider = registry.get(LOCAL_PROVIDER_ID);
-      const remotes = localOnly ? [] : await registry.remotesServing(requested);
+      const remotes = await registry.remotesServing(requested);
       all = [...(localProvider ? [localProvider] : []), ...remotes].map((provider) => ({ provider, modelId: requested, weight: 1 }));
     }
     const alternative = all.find((candidate) => candidate.provider.kind === "remote")?.provider.price;
@@ -179,7 +184,7 @@ export class Router {
     const sticky = options.routing?.stickyKey;
     const fraction = sticky ? stickyFraction(`${requested}\u0000${sticky}`) : Math.random();
     const ordered = orderTargets(views, route?.policy ?? this.options.defaultPolicy ?? "local-first", fraction);
-    return { candidates: ordered, ...(alternative ? { alternativePrice: alternative } : {}) };
+    return { candidates: ordered, ...(alternative ? { alternativePrice: alternative } : {}), remotesExcluded: allowed.length < all.length };
   }
 
   private async filterCapable(candidates: Candidate[], needs: RequestNeeds): Promise<Candidate[]> {
@@ -220,7 +225,8 @@ export class Router {
     cacheRequest: unknown,
     start: (provider: Provider, modelId: string) => Promise<ProviderGeneration>,
   ): Promise<StartedGeneration> {
-    const { candidates, alternativePrice } = await this.candidates(requested, needs, options);
+    const routed = await this.candidates(requested, needs, options);
+    const { candidates, alternativePrice } = routed;
     const startedAt = performance.now();
     const cacheable = this.cache.enabled && options.routing?.cache !== false && (options.temperature === 0 || options.seed !== undefined);
     if (cacheable) {
@@ -233,7 +239,7 @@ export class Router {
       }
       this.options.onCacheLookup?.(false, 0);
     }
-    return this.attempt(requested, candidates, options.signal, async (candidate) => {
+    return this.attempt(requested, routed, options.signal, async (candidate) => {
       const generation = await start(candidate.provider, candidate.modelId);
       const opened = await openStream(generation.stream);
       const cacheKey = cacheable ? ResponseCache.key({ provider: candidate.provider.id, modelId: candidate.modelId }, cacheRequest) : undefined;
@@ -247,7 +253,12 @@ export class Router {
    * may not have (down, overloaded, timed out, model missing there, prompt too long for it)
    * move on; failures of the request itself (bad parameters, abort) end the search.
    */
-  private async attempt<T>(requested: string, candidates: Candidate[], signal: AbortSignal | undefined, call: (candidate: Candidate) => Promise<T>): Promise<T> {
+  private async attempt<T>(
+    requested: string,
+    { candidates, remotesExcluded }: { candidates: Candidate[]; remotesExcluded: boolean },
+    signal: AbortSignal | undefined,
+    call: (candidate: Candidate) => Promise<T>,
+  ): Promise<T> {
     const { registry } = this.options;
     const reasons: string[] = [];
     const errors: MardukError[] = [];
@@ -259,8 +270,6 @@ export class Router {
       const breaker = registry.breaker(provider.id);
       if (provider.kind === "remote") {
         if (!breaker || !breaker.tryPass()) {
-          const at = breaker?.availableAt ?? 0;
-          if (at > 0) retryAfterMs = Math.min(retryAfterMs ?? Infinity, at - Date.now());
           reasons.push(`${provider.id}: ${breaker?.state === "open" ? "circuit open" : "cooling down"}`);
           continue;
         }
@@ -308,10 +317,18 @@ export class Router {
         this.options.logger?.warn({ provider: provider.id, model: candidate.modelId, err: error.message }, "target failed; trying the next");
       }
     }
+    const notFound = (error: MardukError) => error.code === "model_not_found" || (error instanceof UpstreamError && error.status === 404);
+    if (remotesExcluded && errors.every(notFound)) {
+      throw new NoTargetAvailableError(`'${requested}' is only served by remote providers, and this request must stay on this machine`);
+    }
     // One target, one error: the client gets that error as it is (a 429, a context error...).
     if (tried === 1 && errors.length === 1 && reasons.length === 1) throw errors[0]!;
-    if (errors.length > 0 && errors.every((error) => error.code === "model_not_found" || (error instanceof UpstreamError && error.status === 404))) {
-      throw new ModelNotFoundError(requested);
+    if (errors.length === candidates.length && errors.every(notFound)) throw new ModelNotFoundError(requested);
+    // When the first target may be tried again: breakers opened or paused, before or during this request.
+    const now = Date.now();
+    for (const candidate of candidates) {
+      const at = candidate.provider.kind === "remote" ? (registry.breaker(candidate.provider.id)?.availableAt ?? 0) : 0;
+      if (at > now) retryAfterMs = Math.min(retryAfterMs ?? Infinity, at - now);
     }
     const retryAfterSeconds = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : undefined;
     throw new NoTargetAvailableError(`No target could serve '${requested}': ${reasons.join("; ") || "none is available"}`, retryAfterSeconds);
