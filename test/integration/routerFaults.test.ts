@@ -284,3 +284,26 @@ describe("router: usage and cost", () => {
     expect(metrics).toMatch(/marduk_provider_circuit_state\{provider="beta"\} [012]/);
   });
 });
+
+describe("router: local-only API keys", () => {
+  it("a local-only key's requests never reach a remote; another key's do", async () => {
+    const guarded = await startTestServer({ apiKeys: ["open-key"], localOnlyApiKeys: ["private-key"], coreOptions: { routing: routing() } });
+    try {
+      const before = alpha.requests();
+      const privateClient = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: "private-key", maxRetries: 0 });
+      const refused = await privateClient.chat.completions.create({ model: "alpha-only", messages: [{ role: "user", content: "Hi" }] }).catch((error: unknown) => error);
+      expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+      expect((refused as Error).message).toContain("must stay on this machine");
+      const local = await privateClient.chat.completions.create({ model: "default-chat", temperature: 0.5, messages: [{ role: "user", content: "Hi" }] }).withResponse();
+      expect(local.response.headers.get("x-marduk-provider")).toBe("local");
+      expect(alpha.requests()).toBe(before);
+      const openClient = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: "open-key", maxRetries: 0 });
+      const remote = await openClient.chat.completions.create({ model: "alpha-only", messages: [{ role: "user", content: "Hi" }] }).withResponse();
+      expect(remote.response.headers.get("x-marduk-provider")).toBe("alpha");
+      const usage = guarded.core.usage.summary();
+      expect(usage.rows.some((row) => row.provider === "alpha" && row.keyId !== null)).toBe(true);
+    } finally {
+      await guarded.dispose();
+    }
+  });
+});

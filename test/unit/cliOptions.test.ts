@@ -68,4 +68,21 @@ describe("app paths", () => {
     const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     expect(APP_VERSION).toBe(packageJson.version);
   });
+
+  it("parses upstreams with one key for all or one each, the config file and local-only keys", () => {
+    const options = parseServeOptions(["--upstream", "http://10.0.0.2:11435", "--upstream", "http://10.0.0.3:8000/v1", "--upstream-key", "k", "--config", "r.yaml", "--local-only-key", "private"], {});
+    expect(options).toMatchObject({
+      configFile: "r.yaml",
+      localOnlyApiKeys: ["private"],
+      upstreams: [
+        { url: "http://10.0.0.2:11435", apiKey: "k" },
+        { url: "http://10.0.0.3:8000/v1", apiKey: "k" },
+      ],
+    });
+    const paired = parseServeOptions(["--upstream", "http://a", "--upstream", "http://b", "--upstream-key", "ka", "--upstream-key", "kb"], {});
+    expect(paired !== "help" && paired.upstreams.map((upstream) => upstream.apiKey)).toEqual(["ka", "kb"]);
+    expect(() => parseServeOptions(["--upstream", "http://a", "--upstream-key", "1", "--upstream-key", "2", "--upstream-key", "3"], {})).toThrow(/one per --upstream/);
+    expect(() => parseServeOptions(["--upstream", "not a url"], {})).toThrow(/--upstream must be a URL/);
+    expect(() => parseServeOptions(["--upstream-key", "k"], {})).toThrow(/needs an --upstream/);
+  });
 });

@@ -20,7 +20,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  if (!isLoopbackHost(options.host) && options.apiKeys.length === 0) {
+  if (!isLoopbackHost(options.host) && options.apiKeys.length === 0 && options.localOnlyApiKeys.length === 0) {
     throw new CliUsageError(
       `Refusing to listen on ${options.host} without an API key: anyone on the network could use it. ` +
         "Pass --api-key (or set MARDUK_API_KEY), or listen on 127.0.0.1.",
@@ -29,7 +29,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const logger = createLogger();
   let routing;
   try {
-    routing = options.configFile ? loadRouterConfigFile(options.configFile) : undefined;
+    routing = options.configFile ? await loadRouterConfigFile(options.configFile) : undefined;
   } catch (error) {
     throw new CliUsageError((error as Error).message);
   }
@@ -62,6 +62,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const app = await createApiServer({
     core,
     apiKeys: options.apiKeys,
+    localOnlyApiKeys: options.localOnlyApiKeys,
     allowedHosts: [...options.allowedHosts, ...(isLoopbackHost(options.host) || options.host === "0.0.0.0" || options.host === "::" ? [] : [options.host])],
     corsOrigins: options.corsOrigins,
     bodyLimitBytes: options.bodyLimitBytes,

@@ -17,6 +17,8 @@ export interface ServeOptions {
   queueTimeoutSeconds?: number;
   /** API keys (`--api-key`, repeatable, plus env MARDUK_API_KEY, comma-separated). */
   apiKeys: string[];
+  /** Keys whose requests never leave this machine (`--local-only-key`, repeatable). */
+  localOnlyApiKeys: string[];
   allowedHosts: string[];
   corsOrigins: string[];
   bodyLimitBytes?: number;
@@ -53,6 +55,8 @@ Options:
   --queue-timeout <s>     Seconds a request may wait for a free sequence (default 120)
   --api-key <key>         Require this API key (Authorization: Bearer); repeatable;
                           env MARDUK_API_KEY (comma-separated) adds more. Required off loopback.
+  --local-only-key <key>  Also accept this API key; its requests never go to an upstream
+                          (the data-sovereignty switch per client); repeatable
   --allowed-host <name>   Also accept this host name in the Host header; repeatable
                           (localhost and IP addresses are always accepted)
   --cors-origin <origin>  Let web pages from this exact origin call the API; repeatable
@@ -108,6 +112,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
       queue: { type: "string" },
       "queue-timeout": { type: "string" },
       "api-key": { type: "string", multiple: true },
+      "local-only-key": { type: "string", multiple: true },
       "allowed-host": { type: "string", multiple: true },
       "cors-origin": { type: "string", multiple: true },
       "body-limit": { type: "string" },
@@ -137,6 +142,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
     queue: parseIntegerFlag("queue", values.queue, 0, 100_000),
     queueTimeoutSeconds: parseIntegerFlag("queue-timeout", values["queue-timeout"], 1, 86_400),
     apiKeys: [...(values["api-key"] ?? []), ...(env.MARDUK_API_KEY ?? "").split(",")].map((key) => key.trim()).filter(Boolean),
+    localOnlyApiKeys: (values["local-only-key"] ?? []).map((key) => key.trim()).filter(Boolean),
     allowedHosts: values["allowed-host"] ?? [],
     corsOrigins: (values["cors-origin"] ?? []).map(parseOrigin),
     bodyLimitBytes: values["body-limit"] === undefined ? undefined : parseIntegerFlag("body-limit", values["body-limit"], 1, 1024)! * 1024 * 1024,

@@ -11,6 +11,8 @@ export interface AuditDetails {
   status?: number;
   /** Fingerprint of the API key that authenticated the request. */
   keyId?: string;
+  /** The key is one whose requests must never leave this machine. */
+  keyLocalOnly?: boolean;
 }
 
 const details = new WeakMap<FastifyRequest, AuditDetails>();

@@ -80,7 +80,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   registerSecurity(app, { ...options, liveAccess: options.liveAccess ?? core.contract.access });
   if (options.announce !== false) {
     const controller = headlessServerController(app, {
-      hasConfiguredKeys: (options.apiKeys ?? []).some((key) => key.length > 0),
+      hasConfiguredKeys: [...(options.apiKeys ?? []), ...(options.localOnlyApiKeys ?? [])].some((key) => key.length > 0),
       configuredCorsOrigins: options.corsOrigins ?? [],
     });
     let detach: (() => void) | undefined;

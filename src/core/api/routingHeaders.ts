@@ -27,14 +27,14 @@ export interface RoutingBodyFields {
  * stickiness from the session header, `prompt_cache_key`, `user` or else the API key, and the
  * cache switch from the body or the headers (`Cache-Control: no-cache` too).
  */
-export function routingHintsOf(request: FastifyRequest, body: RoutingBodyFields = {}, options: { keyLocalOnly?: boolean } = {}): RoutingHints {
+export function routingHintsOf(request: FastifyRequest, body: RoutingBodyFields = {}): RoutingHints {
   const headers = request.headers;
-  const keyId = auditDetails(request).keyId;
+  const { keyId, keyLocalOnly } = auditDetails(request);
   const session = headers[ROUTING_HEADERS.session];
   const sticky = (typeof session === "string" && session) || body.prompt_cache_key || body.user || keyId;
   const cacheControl = headers["cache-control"];
   const cacheOff = body.cache === false || isOff(headers[ROUTING_HEADERS.cache]) || (typeof cacheControl === "string" && /no-(cache|store)/i.test(cacheControl));
-  const localOnly = isOn(headers[ROUTING_HEADERS.localOnly]) || options.keyLocalOnly === true;
+  const localOnly = isOn(headers[ROUTING_HEADERS.localOnly]) || keyLocalOnly === true;
   return {
     ...(localOnly ? { localOnly: true } : {}),
     ...(sticky ? { stickyKey: String(sticky).slice(0, 1024) } : {}),

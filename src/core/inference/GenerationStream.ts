@@ -14,6 +14,8 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
   private rejectResult!: (error: unknown) => void;
   private resolveStarted!: () => void;
   private rejectStarted!: (error: unknown) => void;
+  private resolveFirstOutput!: () => void;
+  private rejectFirstOutput!: (error: unknown) => void;
   /** Settles once the generation has ended. */
   readonly result: Promise<Result>;
   /**
@@ -22,6 +24,11 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
    * to a streaming response, so such failures still get a proper status code.
    */
   readonly started: Promise<void>;
+  /**
+   * Resolves with the first delta (or the end, for an empty answer); rejects when the
+   * generation fails before producing anything. The router fails over until then.
+   */
+  readonly firstOutput: Promise<void>;
 
   constructor() {
     this.result = new Promise<Result>((resolve, reject) => {
@@ -32,9 +39,14 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
       this.resolveStarted = resolve;
       this.rejectStarted = reject;
     });
+    this.firstOutput = new Promise<void>((resolve, reject) => {
+      this.resolveFirstOutput = resolve;
+      this.rejectFirstOutput = reject;
+    });
     // A caller that only iterates must not get an unhandled rejection; iteration rethrows.
     this.result.catch(() => undefined);
     this.started.catch(() => undefined);
+    this.firstOutput.catch(() => undefined);
   }
 
   /** @internal Producer side. */
@@ -46,6 +58,7 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
   push(delta: GenerationDelta): void {
     if (this.finished) return;
     this.buffered.push(delta);
+    this.resolveFirstOutput();
     this.signal();
   }
 
@@ -54,6 +67,7 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
     if (this.finished) return;
     this.finished = true;
     this.resolveStarted();
+    this.resolveFirstOutput();
     this.resolveResult(result);
     this.signal();
   }
@@ -64,6 +78,7 @@ export class GenerationStream<Result extends GenerationResult = GenerationResult
     this.finished = true;
     this.failure = error;
     this.rejectStarted(error);
+    this.rejectFirstOutput(error);
     this.rejectResult(error);
     this.signal();
   }

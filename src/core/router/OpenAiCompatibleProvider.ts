@@ -1,4 +1,5 @@
-import OpenAI, { APIError, APIUserAbortError } from "openai";
+import type OpenAI from "openai";
+import type * as OpenAiSdk from "openai";
 import type {
   ChatGenerationOptions,
   ChatMessage,
@@ -127,7 +128,8 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly price: TokenPrice;
   readonly maxConcurrency: number;
   readonly baseUrl: string;
-  private readonly client: OpenAI;
+  private sdk: Promise<typeof OpenAiSdk> | undefined;
+  private clientInstance: OpenAI | undefined;
   private readonly timeouts: Required<RemoteTimeouts>;
   private readonly capabilities: ModelCapabilities;
 
@@ -138,15 +140,22 @@ export class OpenAiCompatibleProvider implements Provider {
     this.maxConcurrency = options.maxConcurrency ?? DEFAULT_REMOTE_CONCURRENCY;
     this.timeouts = { ...DEFAULT_REMOTE_TIMEOUTS, ...options.timeouts };
     this.capabilities = { chat: true, embeddings: true, tools: true, jsonSchema: true, ...options.capabilities };
-    this.client = new OpenAI({
+  }
+
+  /** The SDK is imported on first use (~50 ms), so a server without remotes starts without it. */
+  private async client(): Promise<OpenAI> {
+    this.sdk ??= import("openai");
+    const { default: OpenAIClient } = await this.sdk;
+    this.clientInstance ??= new OpenAIClient({
       baseURL: this.baseUrl,
       // Local servers accept any key; the SDK insists on one.
-      apiKey: options.apiKey || "none",
+      apiKey: this.options.apiKey || "none",
       // The router retries and falls back itself, with its breakers and cool-downs.
       maxRetries: 0,
       timeout: this.timeouts.totalMs,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
+    return this.clientInstance;
   }
 
   async listModels(): Promise<ProviderModel[]> {
@@ -167,7 +176,7 @@ export class OpenAiCompatibleProvider implements Provider {
       stream: true as const,
       stream_options: { include_usage: true },
     } as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
-    return this.generate(modelId, options.signal, (signal) => this.client.chat.completions.create(body, { signal }), (chunk, sink) => {
+    return this.generate(modelId, options.signal, async (signal) => (await this.client()).chat.completions.create(body, { signal }), (chunk, sink) => {
       const choice = chunk.choices[0];
       if (choice?.delta?.content) sink.text(choice.delta.content);
       for (const call of choice?.delta?.tool_calls ?? []) sink.toolCall(call.index, call.id, call.function?.name, call.function?.arguments);
@@ -178,7 +187,7 @@ export class OpenAiCompatibleProvider implements Provider {
 
   async complete(modelId: string, prompt: string, options: GenerationOptions & ProviderCallOptions): Promise<ProviderGeneration> {
     const body = { model: modelId, prompt, ...toOpenAiSampling(options), stream: true as const, stream_options: { include_usage: true } } as OpenAI.Completions.CompletionCreateParamsStreaming;
-    return this.generate(modelId, options.signal, (signal) => this.client.completions.create(body, { signal }), (chunk, sink) => {
+    return this.generate(modelId, options.signal, async (signal) => (await this.client()).completions.create(body, { signal }), (chunk, sink) => {
       const choice = chunk.choices[0];
       if (choice?.text) sink.text(choice.text);
       if (choice?.finish_reason) sink.finish(choice.finish_reason);
@@ -188,7 +197,7 @@ export class OpenAiCompatibleProvider implements Provider {
 
   async embed(modelId: string, inputs: readonly string[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
     return this.withDeadline(options.signal, this.timeouts.firstTokenMs, async (signal) => {
-      const response = await this.client.embeddings.create({ model: modelId, input: [...inputs], encoding_format: "float" }, { signal });
+      const response = await (await this.client()).embeddings.create({ model: modelId, input: [...inputs], encoding_format: "float" }, { signal });
       const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
       if (embeddings.length !== inputs.length) throw new UpstreamError(this.id, `${this.id} returned ${embeddings.length} embeddings for ${inputs.length} inputs`);
       return { embeddings, promptTokens: response.usage?.prompt_tokens ?? 0, modelId: response.model || modelId };
@@ -202,7 +211,7 @@ export class OpenAiCompatibleProvider implements Provider {
   private async discoverModels(signal?: AbortSignal): Promise<string[]> {
     return this.withDeadline(signal, this.timeouts.connectMs, async (deadline) => {
       const ids: string[] = [];
-      for await (const model of this.client.models.list({ signal: deadline })) {
+      for await (const model of (await this.client()).models.list({ signal: deadline })) {
         if (typeof model.id === "string" && model.id) ids.push(model.id);
         if (ids.length >= 10_000) break;
       }
@@ -296,8 +305,8 @@ export class OpenAiCompatibleProvider implements Provider {
     if (outer?.aborted) return new AbortedError();
     if (timeoutMessage) return new UpstreamError(this.id, timeoutMessage, undefined, undefined, error);
     if (error instanceof MardukError) return error;
-    if (error instanceof APIUserAbortError) return new AbortedError();
-    if (error instanceof APIError && error.status !== undefined) {
+    if (isNamed(error, "APIUserAbortError")) return new AbortedError();
+    if (isApiError(error) && error.status !== undefined) {
       // The remote's own words are kept (they help), but never more than a line of them.
       const detail = String((error.error as { message?: unknown } | undefined)?.message ?? error.message).slice(0, 300);
       return new UpstreamError(this.id, `${this.id} answered ${error.status}: ${detail}`, error.status, retryAfterOf(error.headers as Headers | undefined), error);
@@ -305,6 +314,16 @@ export class OpenAiCompatibleProvider implements Provider {
     const reason = error instanceof Error ? error.message : String(error);
     return new UpstreamError(this.id, `${this.id} could not be reached (${reason.slice(0, 200)})`, undefined, undefined, error);
   }
+}
+
+/** Errors of the SDK by name (its module is loaded lazily, so no instanceof before it is). */
+function isNamed(error: unknown, name: string): boolean {
+  return error instanceof Error && error.constructor.name === name;
+}
+
+/** An SDK error that carries the remote's HTTP answer. */
+function isApiError(error: unknown): error is { status?: number; headers?: Headers; error?: unknown; message: string } {
+  return error instanceof Error && "status" in error && "headers" in error;
 }
 
 /** Gathers a remote's streamed chunks into deltas and the final result. */

@@ -241,9 +241,12 @@ export class Router {
     }
     return this.attempt(requested, routed, options.signal, async (candidate) => {
       const generation = await start(candidate.provider, candidate.modelId);
-      const opened = await openStream(generation.stream);
+      // Until the first token (or the end), a failure still fails over.
+      await generation.stream.firstOutput;
       const cacheKey = cacheable ? ResponseCache.key({ provider: candidate.provider.id, modelId: candidate.modelId }, cacheRequest) : undefined;
-      const stream = this.relay(candidate, generation, opened, needs.kind, options, startedAt, cacheKey, alternativePrice);
+      // Only a cacheable answer is copied on its way (to keep its deltas); others pass untouched.
+      const stream = cacheKey ? this.recordForCache(generation.stream, cacheKey) : generation.stream;
+      this.settle(candidate, generation, stream, needs.kind, options, startedAt, alternativePrice);
       return { provider: candidate.provider.id, modelId: generation.modelId, ...(cacheable ? { cache: "miss" as const } : {}), stream };
     });
   }
@@ -335,58 +338,62 @@ export class Router {
   }
 
   /**
-   * The client's stream: the first event already read, then the rest as it comes. Ends the
-   * provider's tracking, feeds the observed speeds, the cache and the usage record.
+   * Bookkeeping once a served generation ends: the provider's running count, its breaker
+   * (after the first token a failure is the client's to see, and still the target's fault),
+   * the observed speeds, and the usage record.
    */
-  private relay(
+  private settle(
     candidate: Candidate,
     generation: ProviderGeneration,
-    opened: OpenedStream,
+    stream: GenerationStream,
     kind: RequestNeeds["kind"],
     options: InferenceRequestOptions,
     startedAt: number,
-    cacheKey: string | undefined,
     alternativePrice: Candidate["provider"]["price"] | undefined,
-  ): GenerationStream {
+  ): void {
     const { registry } = this.options;
     const provider = candidate.provider;
-    const relayed = new GenerationStream();
-    relayed.markStarted();
-    const deltas: GenerationDelta[] = [];
-    const push = (delta: GenerationDelta) => {
-      if (cacheKey) deltas.push(delta);
-      relayed.push(delta);
-    };
-    void (async () => {
-      let result: GenerationResult | undefined;
-      try {
-        // The same iterator goes on: a stream hands each delta out once.
-        for (let next = opened.first; !next.done; next = await opened.iterator.next()) push(next.value);
-        result = await generation.stream.result;
-        relayed.end(result);
-      } catch (caught) {
-        const error = toMardukError(caught);
-        // After the first token there is no fallback: the client sees the error.
-        if (provider.kind === "remote" && error.code !== "aborted") {
-          registry.breaker(provider.id)?.recordFailure();
-          registry.notifyChanged();
-        }
-        relayed.fail(error);
-      } finally {
+    const key = targetKey(candidate);
+    stream.result.then(
+      (result) => {
         registry.track(provider.id, -1);
-      }
-      const key = targetKey(candidate);
-      if (result) {
         const observed = this.observed.get(key) ?? {};
         this.observed.set(key, {
           firstTokenMs: ewma(observed.firstTokenMs, result.timings.firstTokenMs),
           decodeTokensPerSecond: result.timings.decodeTokensPerSecond > 0 ? ewma(observed.decodeTokensPerSecond, result.timings.decodeTokensPerSecond) : observed.decodeTokensPerSecond,
         });
-        if (cacheKey && result.finishReason !== "abort") this.cache.set(cacheKey, { deltas, result });
+        this.record(provider, generation.modelId, kind, options, result.usage, startedAt, false, false, alternativePrice);
+      },
+      (caught: unknown) => {
+        registry.track(provider.id, -1);
+        if (provider.kind === "remote" && toMardukError(caught).code !== "aborted") {
+          registry.breaker(provider.id)?.recordFailure();
+          registry.notifyChanged();
+        }
+        this.record(provider, generation.modelId, kind, options, { promptTokens: 0, completionTokens: 0 }, startedAt, true, false, alternativePrice);
+      },
+    );
+  }
+
+  /** A copy of `source` that stores its deltas and result in the cache once it ends well. */
+  private recordForCache(source: GenerationStream, cacheKey: string): GenerationStream {
+    const copy = new GenerationStream();
+    copy.markStarted();
+    const deltas: GenerationDelta[] = [];
+    void (async () => {
+      try {
+        for await (const delta of source) {
+          deltas.push(delta);
+          copy.push(delta);
+        }
+        const result = await source.result;
+        if (result.finishReason !== "abort") this.cache.set(cacheKey, { deltas, result });
+        copy.end(result);
+      } catch (error) {
+        copy.fail(error);
       }
-      this.record(provider, generation.modelId, kind, options, result?.usage ?? { promptTokens: 0, completionTokens: 0 }, startedAt, !result, false, alternativePrice);
     })();
-    return relayed;
+    return copy;
   }
 
   private record(
@@ -462,18 +469,6 @@ function classify(error: MardukError): "final" | "pause" | "failure" | "skip" {
     default:
       return "final";
   }
-}
-
-/** A stream whose first event (a delta, or its end) has been read. */
-interface OpenedStream {
-  iterator: AsyncIterator<GenerationDelta>;
-  first: IteratorResult<GenerationDelta>;
-}
-
-/** Reads a stream's first delta (or its end), so a failure before any token can still fail over. */
-async function openStream(stream: GenerationStream): Promise<OpenedStream> {
-  const iterator = stream[Symbol.asyncIterator]();
-  return { iterator, first: await iterator.next() };
 }
 
 /** A cached answer streamed again: the same deltas, then the same result. */

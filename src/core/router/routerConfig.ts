@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatParamPath } from "../api/validation.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -119,7 +118,9 @@ export function parseRouterConfig(value: unknown, source = "config"): RouterConf
 }
 
 /** Reads a YAML or JSON config file (YAML is a superset of JSON). @throws InvalidArgumentError */
-export function loadRouterConfigFile(file: string): RouterConfig {
+export async function loadRouterConfigFile(file: string): Promise<RouterConfig> {
+  // Imported only when a config is given.
+  const { parse: parseYaml } = await import("yaml");
   const name = path.basename(file);
   let text: string;
   try {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { recordAudit } from "../auditContext.js";
 import { openAiError } from "../apiErrors.js";
-import { apiKeyFromHeaders, ApiKeyVerifier } from "./ApiKeyVerifier.js";
+import { apiKeyFromHeaders, apiKeyId, ApiKeyVerifier } from "./ApiKeyVerifier.js";
 import { isAllowedHost } from "./hostNames.js";
 
 /**
@@ -66,6 +66,11 @@ export interface SecurityOptions {
   corsOrigins?: readonly string[];
   /** Keys and origins managed in the app, read per request. Default: none. */
   liveAccess?: LiveApiAccess;
+  /**
+   * More keys, accepted like `apiKeys`, whose requests never leave this machine (the router
+   * serves them locally or refuses). Default: none.
+   */
+  localOnlyApiKeys?: readonly string[];
 }
 
 /** Routes reachable without an API key. */
@@ -87,7 +92,8 @@ function deny(request: FastifyRequest, reply: FastifyReply, status: number, mess
 export function registerSecurity(app: FastifyInstance, options: SecurityOptions): ApiKeyVerifier {
   const allowedHosts = new Set((options.allowedHosts ?? []).map((host) => host.toLowerCase()));
   const corsOrigins = new Set(options.corsOrigins ?? []);
-  const verifier = new ApiKeyVerifier(options.apiKeys ?? []);
+  const verifier = new ApiKeyVerifier([...(options.apiKeys ?? []), ...(options.localOnlyApiKeys ?? [])]);
+  const localOnlyKeyIds = new Set((options.localOnlyApiKeys ?? []).filter((key) => key.length > 0).map(apiKeyId));
   const live = options.liveAccess;
 
   app.addHook("onRequest", async (request, reply) => {
@@ -128,7 +134,7 @@ export function registerSecurity(app: FastifyInstance, options: SecurityOptions)
       if (!keyId) {
         return deny(request, reply, 401, "Missing or invalid API key. Send it as 'Authorization: Bearer <key>'.", "invalid_api_key");
       }
-      recordAudit(request, { keyId });
+      recordAudit(request, { keyId, ...(localOnlyKeyIds.has(keyId) ? { keyLocalOnly: true } : {}) });
     }
     return undefined;
   });
