@@ -13,10 +13,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import { createCore } from "../src/core/createCore.js";
 import { createSilentLogger } from "../src/core/logger.js";
 import { getBenchModelPath, SMOLLM_135M_SHAPE, TINY_BENCH_SHAPE } from "../test/fixtures/gguf/index.js";
+import { median, startServe, streamChat, type StreamMeasure } from "./benchClient.js";
 
 const shapeName = process.env.BENCH_SHAPE ?? "smollm135m";
 const shape = shapeName === "tiny" ? TINY_BENCH_SHAPE : SMOLLM_135M_SHAPE;
@@ -25,15 +25,6 @@ const maxTokens = Number(process.env.BENCH_TOKENS ?? 128);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const concurrencies = [1, 2, 4, 8];
 const messages = [{ role: "user" as const, content: "Write a long story about a fox." }];
-
-interface StreamMeasure {
-  ttftMs: number;
-  decodeTokensPerSecond: number;
-  tokens: number;
-  totalMs: number;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   console.log(`Generating/reading the ${shapeName} ${type} benchmark model...`);
@@ -48,23 +39,10 @@ async function main(): Promise<void> {
   });
   const model = await core.engine.loadModel(modelPath, { contextSize: 512, parallel: Math.max(...concurrencies) });
   const runtime = await core.runtime();
-  const server = spawn(
-    process.execPath,
-    [
-      "bin/marduk-local.js", "serve", "--port", "0", "--models-dir", path.dirname(modelPath), "--data-dir", dataDir,
-      "--model", model.id, "--ctx-size", "512", "--parallel", String(Math.max(...concurrencies)), "--threads", String(runtime.threads),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, MARDUK_LOG_LEVEL: "warn" } },
+  const { url, child: server } = await startServe(
+    ["--models-dir", path.dirname(modelPath), "--data-dir", dataDir, "--model", model.id, "--ctx-size", "512", "--parallel", String(Math.max(...concurrencies)), "--threads", String(runtime.threads)],
+    `Loaded ${model.id}`,
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    server.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const listening = /listening on (\S+)/.exec(output);
-      if (listening && output.includes(`Loaded ${model.id}`)) resolve(listening[1]!);
-    });
-    server.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
-  });
 
   const inProcess = async (): Promise<StreamMeasure> => {
     const started = performance.now();
@@ -72,36 +50,7 @@ async function main(): Promise<void> {
     return { ttftMs: result.timings.firstTokenMs, decodeTokensPerSecond: result.timings.decodeTokensPerSecond, tokens: result.usage.completionTokens, totalMs: performance.now() - started };
   };
 
-  const overHttp = async (): Promise<StreamMeasure> => {
-    const started = performance.now();
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: model.id, messages, temperature: 0, ignore_eos: true, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } }),
-    });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    let firstTokenAt: number | undefined;
-    let tokens = 0;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const event = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const data = event.replace(/^data: /, "");
-        if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } };
-        if (chunk.choices[0]?.delta.content) firstTokenAt ??= performance.now();
-        if (chunk.usage) tokens = chunk.usage.completion_tokens;
-      }
-    }
-    const ended = performance.now();
-    const ttftMs = (firstTokenAt ?? ended) - started;
-    return { ttftMs, decodeTokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (ended - (firstTokenAt ?? ended)) : 0, tokens, totalMs: ended - started };
-  };
+  const overHttp = (): Promise<StreamMeasure> => streamChat(url, { model: model.id, messages, temperature: 0, ignore_eos: true, max_tokens: maxTokens });
 
   console.log(`Model ${model.id}: ${(model.stats.modelBytes / 1e6).toFixed(1)} MB, backend ${runtime.backend}, ${runtime.threads} thread(s), ${maxTokens} tokens per stream`);
   // Warm up both paths once (caches, JIT).

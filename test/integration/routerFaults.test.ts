@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURE_SENTENCE } from "../fixtures/gguf/index.js";
-import { FakeUpstream } from "../fixtures/fakeUpstream/index.js";
+import { EMBEDDING_DIMENSIONS, embeddingOf, FakeUpstream } from "../fixtures/fakeUpstream/index.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
 import type { RouterConfig } from "../../src/core/router/routerConfig.js";
 import { parseRouterConfig } from "../../src/core/router/routerConfig.js";
@@ -88,6 +88,42 @@ describe("router: the catalogue", () => {
     expect(text).toBe(REPLY);
     expect(usage?.completion_tokens).toBe(5);
     expect(response.headers.get("x-marduk-provider")).toBe("alpha");
+  });
+});
+
+describe("router: every dialect goes through the same door", () => {
+  it("embeddings, completions and Ollama's chat reach a remote model too", async () => {
+    const embeddings = await client.embeddings.create({ model: "alpha-only", input: ["one", "two"] }).withResponse();
+    expect(embeddings.data.data.map((item) => item.embedding.length)).toEqual([EMBEDDING_DIMENSIONS, EMBEDDING_DIMENSIONS]);
+    expect(embeddings.data.data[0]!.embedding[0]).toBeCloseTo(embeddingOf("one")[0]!, 5);
+    expect(embeddings.response.headers.get("x-marduk-provider")).toBe("alpha");
+
+    const completion = await client.completions.create({ model: "alpha-only", prompt: "Once", max_tokens: 3 });
+    expect(completion.choices[0]!.text).toBe("Hello from the");
+    expect(completion.choices[0]!.finish_reason).toBe("length");
+
+    const response = await fetch(`${server.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "alpha-only", messages: [{ role: "user", content: "Hi" }] }) });
+    expect(response.headers.get("x-marduk-provider")).toBe("alpha");
+    const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as { message: { content: string }; done: boolean });
+    expect(lines.map((line) => line.message.content).join("")).toBe(REPLY);
+    expect(lines.at(-1)!.done).toBe(true);
+    // Ollama's empty request only "loads": a remote model needs nothing.
+    const load = await fetch(`${server.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "alpha-only", prompt: "" }) });
+    expect(await load.json()).toMatchObject({ model: "alpha-only", done: true, done_reason: "load" });
+  });
+
+  it("forwards tools and a forced tool call to the remote and returns its call", async () => {
+    const completion = await client.chat.completions.create({
+      model: "alpha-only",
+      messages: [{ role: "user", content: "Weather?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }],
+      tool_choice: "required",
+    });
+    expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(completion.choices[0]!.message.tool_calls?.[0]).toMatchObject({ type: "function", function: { name: "get_weather", arguments: "{}" } });
+    const body = alpha.chatBodies.at(-1) as { tools: unknown[]; tool_choice: unknown; stream: boolean };
+    expect(body).toMatchObject({ tool_choice: "required", stream: true });
+    expect(body.tools).toHaveLength(1);
   });
 });
 

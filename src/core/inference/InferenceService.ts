@@ -1,5 +1,6 @@
 import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
+import { ModelNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Router } from "../router/Router.js";
 import type { Metrics } from "../telemetry/Metrics.js";
@@ -56,11 +57,20 @@ export class InferenceService {
    */
   async prepare(model: string, local: LocalModelOptions = {}): Promise<ServedBy> {
     const { candidates } = await this.deps.router.candidates(model, { kind: "chat" }, { local });
-    const first = candidates[0]!;
-    if (first.provider.kind !== "local") return { provider: first.provider.id, modelId: first.modelId };
-    const lease = await this.deps.residency.acquire(first.modelId, { keepAliveMs: local.keepAliveMs, load: local.load });
-    lease.release();
-    return { provider: first.provider.id, modelId: lease.model.id };
+    let notFound: unknown;
+    for (const candidate of candidates) {
+      if (candidate.provider.kind !== "local") return { provider: candidate.provider.id, modelId: candidate.modelId };
+      try {
+        const lease = await this.deps.residency.acquire(candidate.modelId, { keepAliveMs: local.keepAliveMs, load: local.load });
+        lease.release();
+        return { provider: candidate.provider.id, modelId: lease.model.id };
+      } catch (error) {
+        // Not on this machine: a remote may serve it.
+        if ((error as { code?: string }).code !== "model_not_found") throw error;
+        notFound = error;
+      }
+    }
+    throw notFound ?? new ModelNotFoundError(model);
   }
 
   /** Registers an observer of every generation; returns the function that removes it. */

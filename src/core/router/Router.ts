@@ -317,7 +317,9 @@ export class Router {
         }
         errors.push(error);
         reasons.push(`${provider.id}: ${error.message}`);
-        this.options.logger?.warn({ provider: provider.id, model: candidate.modelId, err: error.message }, "target failed; trying the next");
+        // A model that one provider does not have is routine; a provider that fails is not.
+        const log = verdict === "skip" && error.code === "model_not_found" ? "debug" : "warn";
+        this.options.logger?.[log]({ provider: provider.id, model: candidate.modelId, err: error.message }, "target failed; trying the next");
       }
     }
     const notFound = (error: MardukError) => error.code === "model_not_found" || (error instanceof UpstreamError && error.status === 404);
