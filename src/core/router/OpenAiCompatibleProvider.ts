@@ -159,8 +159,12 @@ export class OpenAiCompatibleProvider implements Provider {
   }
 
   async listModels(): Promise<ProviderModel[]> {
-    const ids = this.options.models ?? (await this.discoverModels());
-    return ids.map((id) => ({ id, capabilities: { ...this.capabilities } }));
+    if (this.options.models) return this.options.models.map((id) => ({ id, capabilities: { ...this.capabilities } }));
+    return (await this.discoverModels()).map(({ id, contextLength }) => ({
+      id,
+      // Configured capabilities win over what the remote says of itself.
+      capabilities: { ...this.capabilities, ...(this.options.capabilities?.contextLength === undefined && contextLength ? { contextLength } : {}) },
+    }));
   }
 
   async checkHealth(signal?: AbortSignal): Promise<void> {
@@ -208,14 +212,17 @@ export class OpenAiCompatibleProvider implements Provider {
     // The SDK keeps no connections of its own beyond fetch's pool.
   }
 
-  private async discoverModels(signal?: AbortSignal): Promise<string[]> {
+  /** The remote's models, with the context length when it tells (vLLM's `max_model_len`, llama-server's `meta.n_ctx_train`). */
+  private async discoverModels(signal?: AbortSignal): Promise<{ id: string; contextLength?: number }[]> {
     return this.withDeadline(signal, this.timeouts.connectMs, async (deadline) => {
-      const ids: string[] = [];
+      const models: { id: string; contextLength?: number }[] = [];
       for await (const model of (await this.client()).models.list({ signal: deadline })) {
-        if (typeof model.id === "string" && model.id) ids.push(model.id);
-        if (ids.length >= 10_000) break;
+        if (typeof model.id !== "string" || !model.id || model.id.length > 512) continue;
+        const contextLength = contextLengthOf(model as unknown as Record<string, unknown>);
+        models.push({ id: model.id, ...(contextLength ? { contextLength } : {}) });
+        if (models.length >= 10_000) break;
       }
-      return ids;
+      return models;
     });
   }
 
@@ -314,6 +321,13 @@ export class OpenAiCompatibleProvider implements Provider {
     const reason = error instanceof Error ? error.message : String(error);
     return new UpstreamError(this.id, `${this.id} could not be reached (${reason.slice(0, 200)})`, undefined, undefined, error);
   }
+}
+
+/** A context length a remote's model object states, if it is a sane number. */
+function contextLengthOf(model: Record<string, unknown>): number | undefined {
+  const meta = model.meta as Record<string, unknown> | undefined;
+  const value = model.max_model_len ?? model.context_length ?? model.context_window ?? meta?.n_ctx_train;
+  return typeof value === "number" && Number.isInteger(value) && value > 0 && value <= 100_000_000 ? value : undefined;
 }
 
 /** Errors of the SDK by name (its module is loaded lazily, so no instanceof before it is). */
