@@ -12,11 +12,14 @@ describe("app stores", () => {
     expect(stores.server.getState().status?.mode).toBe("headless");
     expect(stores.settings.getState().settings?.theme).toBe("system");
     expect(stores.dashboard.getState().loaded).toBe(true);
+    expect(stores.providers.getState().loaded).toBe(true);
     for (const emitter of [fake.chatEvents, fake.libraryChanged, fake.samples, fake.downloadProgress, fake.serverStatus, fake.settingsChanged]) {
       expect(emitter.listenerCount).toBe(1);
     }
+    // The providers' list and the models' catalogue both follow provider changes.
+    expect(fake.providersChanged.listenerCount).toBe(2);
     stores.dispose();
-    for (const emitter of [fake.chatEvents, fake.libraryChanged, fake.samples, fake.downloadProgress, fake.serverStatus, fake.settingsChanged]) {
+    for (const emitter of [fake.chatEvents, fake.libraryChanged, fake.samples, fake.downloadProgress, fake.serverStatus, fake.settingsChanged, fake.providersChanged]) {
       expect(emitter.listenerCount).toBe(0);
     }
   });

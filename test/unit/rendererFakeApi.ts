@@ -8,6 +8,7 @@ import type { LibraryModel, LoadedModelState } from "../../src/shared/api/librar
 import type {
   ApiKeyInfo,
   AppSettings,
+  CatalogEntry,
   ChatStreamEvent,
   Conversation,
   ConversationSummary,
@@ -16,8 +17,12 @@ import type {
   MardukApi,
   MessageStats,
   MetricsSample,
+  ProviderInfo,
+  ProviderTestResult,
+  SaveProviderRequest,
   ServerStatus,
   StoredMessage,
+  UsageSummary,
 } from "../../src/shared/contract/index.js";
 import type { ErrorCode } from "../../src/shared/errorCodes.js";
 
@@ -41,6 +46,8 @@ export class FakeRpcError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The offending parameter, as the core names it (e.g. "baseUrl", "price.input"). */
+    readonly param?: string,
   ) {
     super(message);
   }
@@ -108,6 +115,26 @@ export function download(id: string, extra: Partial<DownloadProgress> = {}): Dow
   };
 }
 
+/** A remote provider added in the app, healthy, serving `models`. */
+export function providerInfo(id: string, extra: Partial<ProviderInfo> = {}): ProviderInfo {
+  return {
+    id,
+    baseUrl: `http://${id}.test/v1`,
+    source: "app",
+    editable: true,
+    health: { healthy: true, circuit: "closed", consecutiveFailures: 0, outstanding: 0, models: [`${id}-model`], checkedAt: 1 },
+    ...extra,
+  };
+}
+
+export function catalogEntry(id: string, extra: Partial<CatalogEntry> = {}): CatalogEntry {
+  return { id, kind: "remote", providers: ["upstream-1"], capabilities: { chat: true, embeddings: false }, ...extra };
+}
+
+export function usageSummary(extra: Partial<UsageSummary> = {}): UsageSummary {
+  return { since: 0, requests: 0, localRequests: 0, localShare: 0, costUsd: 0, savedUsd: 0, savedShare: 0, rows: [], ...extra };
+}
+
 const STATS: MessageStats = { promptTokens: 5, completionTokens: 10, timeToFirstTokenMs: 12, decodeTokensPerSecond: 900, finishReason: "stop" };
 
 /** The fake's data and controls. */
@@ -123,6 +150,13 @@ export class FakeMardukState {
   settings: AppSettings = { defaultSystemPrompt: "", theme: "system" };
   status: ServerStatus = { mode: "headless", running: true, host: "127.0.0.1", port: 11435, url: "http://127.0.0.1:11435", requiresApiKey: false, corsOrigins: [] };
   keys: ApiKeyInfo[] = [];
+  catalog: CatalogEntry[] = [];
+  providers: ProviderInfo[] = [];
+  /** The stored API key of each provider (the fake masks it as the core does). */
+  providerKeys = new Map<string, string>();
+  /** What `providers.test` answers. */
+  testResult: ProviderTestResult = { models: ["remote-model"], latencyMs: 12 };
+  usage: UsageSummary = usageSummary();
   contextSize: number | null = 2048;
   generations: FakeGeneration[] = [];
   /** Every call, in order: "group.method" and its request. */
@@ -136,6 +170,7 @@ export class FakeMardukState {
   readonly samples = new Emitter<MetricsSample>();
   readonly serverStatus = new Emitter<ServerStatus>();
   readonly settingsChanged = new Emitter<AppSettings>();
+  readonly providersChanged = new Emitter<ProviderInfo[]>();
 
   private readonly failures = new Map<string, unknown>();
   private readonly gates = new Map<string, Promise<void>>();
@@ -238,6 +273,22 @@ export class FakeMardukState {
     return message;
   }
 
+  /** Saves a provider as the core does: a missing key keeps the stored one, "" removes it. */
+  saveProvider(request: SaveProviderRequest): ProviderInfo {
+    const { apiKey, ...settings } = request;
+    if (apiKey === "") this.providerKeys.delete(request.id);
+    else if (apiKey !== undefined) this.providerKeys.set(request.id, apiKey);
+    const key = this.providerKeys.get(request.id);
+    const previous = this.providers.find((provider) => provider.id === request.id);
+    const saved: ProviderInfo = {
+      ...providerInfo(request.id, { health: previous?.health ?? providerInfo(request.id).health }),
+      ...settings,
+      ...(key ? { maskedApiKey: `${key.slice(0, 3)}…${key.slice(-4)}` } : {}),
+    };
+    this.providers = [...this.providers.filter((provider) => provider.id !== request.id), saved];
+    return saved;
+  }
+
   fail(generation: FakeGeneration, message: string): void {
     this.chatEvents.emit({ type: "error", generationId: generation.generationId, conversationId: generation.conversationId, error: { code: "internal_error", message } });
   }
@@ -278,6 +329,7 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
           return files;
         }),
       starters: () => s.run("models.starters", undefined, () => s.starters),
+      catalog: () => s.run("models.catalog", undefined, () => s.catalog),
       onLibraryChanged: s.libraryChanged.source,
       onLoadedChanged: s.loadedChanged.source,
     },
@@ -376,6 +428,18 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
         }),
       setCorsOrigins: (request) => s.run("server.setCorsOrigins", request, () => (s.status = { ...s.status, corsOrigins: request.origins })),
       onStatus: s.serverStatus.source,
+    },
+    providers: {
+      list: () => s.run("providers.list", undefined, () => s.providers),
+      save: (request) => s.run("providers.save", request, () => s.saveProvider(request)),
+      remove: (request) =>
+        s.run("providers.remove", request, () => {
+          s.providers = s.providers.filter((provider) => provider.id !== request.id);
+          s.providerKeys.delete(request.id);
+        }),
+      test: (request) => s.run("providers.test", request, () => s.testResult),
+      usage: (request) => s.run("providers.usage", request, () => s.usage),
+      onChanged: s.providersChanged.source,
     },
     settings: {
       get: () => s.run("settings.get", undefined, () => s.settings),

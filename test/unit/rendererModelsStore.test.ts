@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createModelsStore } from "../../src/renderer/src/features/models/modelsStore.js";
-import { chatModels, pickDefaultModel } from "../../src/renderer/src/features/models/modelChoice.js";
-import { createFakeMardukApi, FakeRpcError, libraryModel, loadedModel, settle } from "./rendererFakeApi.js";
+import { chatModelChoices, chatModels, choiceDetail, pickDefaultModel } from "../../src/renderer/src/features/models/modelChoice.js";
+import { catalogEntry, createFakeMardukApi, FakeRpcError, libraryModel, loadedModel, providerInfo, settle } from "./rendererFakeApi.js";
 
 function setup() {
   const { api, fake } = createFakeMardukApi();
@@ -131,6 +131,52 @@ describe("model choice", () => {
     expect(pickDefaultModel(library, [loadedModel("b")])).toBe("b");
     expect(pickDefaultModel(library, [loadedModel("emb")])).toBe("a");
     expect(pickDefaultModel([], [])).toBeUndefined();
+  });
+});
+
+describe("the model catalogue (remote models and aliases)", () => {
+  it("is read with the library and again when providers change; a late answer does not win", async () => {
+    const t = setup();
+    t.fake.catalog = [catalogEntry("fixture", { kind: "local", providers: ["local"] })];
+    await t.state().init();
+    expect(t.state().catalog.map((entry) => entry.id)).toEqual(["fixture"]);
+
+    // The first read after a change is slow; a second change's read answers first.
+    const releaseStale = t.fake.holdAnswer("models.catalog");
+    t.fake.providersChanged.emit([providerInfo("upstream-1")]);
+    t.fake.catalog = [...t.fake.catalog, catalogEntry("remote-model")];
+    t.fake.providersChanged.emit([providerInfo("upstream-1")]);
+    await settle();
+    expect(t.state().catalog.map((entry) => entry.id)).toEqual(["fixture", "remote-model"]);
+    releaseStale();
+    await settle();
+    expect(t.state().catalog.map((entry) => entry.id)).toEqual(["fixture", "remote-model"]);
+
+    t.state().dispose();
+    expect(t.fake.providersChanged.listenerCount).toBe(0);
+  });
+
+  it("offers this machine's chat models first, then remote chat models and aliases, each labelled", () => {
+    const library = [libraryModel("b"), libraryModel("a"), libraryModel("emb", { capabilities: ["embedding"] })];
+    const catalog = [
+      catalogEntry("a", { kind: "local", providers: ["local", "upstream-1"] }),
+      catalogEntry("smart", { kind: "alias", providers: ["local", "openai"] }),
+      catalogEntry("remote-z", { providers: ["upstream-2"] }),
+      catalogEntry("remote-a", { providers: ["upstream-1", "upstream-2"] }),
+      catalogEntry("remote-embedder", { capabilities: { chat: false, embeddings: true } }),
+      // A model both here and at a remote is listed once, as this machine's.
+      catalogEntry("b", { providers: ["upstream-1"] }),
+    ];
+    const choices = chatModelChoices(library, catalog);
+    expect(choices.map((choice) => [choice.id, choice.kind])).toEqual([
+      ["b", "local"],
+      ["a", "local"],
+      ["remote-a", "remote"],
+      ["remote-z", "remote"],
+      ["smart", "alias"],
+    ]);
+    expect(choices.map(choiceDetail)).toEqual(["", "", " · remote: upstream-1, upstream-2", " · remote: upstream-2", " · alias: local, openai"]);
+    expect(chatModelChoices([], [catalogEntry("remote-model")]).map((choice) => choice.id)).toEqual(["remote-model"]);
   });
 });
 

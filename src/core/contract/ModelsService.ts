@@ -5,10 +5,11 @@ import type { Llama } from "node-llama-cpp";
 import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../shared/api/library.js";
 import type { Unsubscribe } from "../../shared/contract/common.js";
-import type { HubRepoWithFit, LoadModelOptions, ModelsApi } from "../../shared/contract/models.js";
+import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, ModelsApi } from "../../shared/contract/models.js";
 import type { ModelLoadOptions } from "../engine/Engine.js";
 import type { Engine } from "../engine/Engine.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
+import type { ModelCatalog } from "../inference/ModelCatalog.js";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.js";
 import type { HubClient } from "../models/hub/HubClient.js";
 import { probeMachineResources } from "../models/hub/machineResources.js";
@@ -25,6 +26,8 @@ export interface ModelsServiceDeps {
   residency: ModelResidency;
   library: ModelLibrary;
   hub: HubClient;
+  /** Every model clients can ask for, local and remote (the pickers' list). */
+  catalog: ModelCatalog;
   /** The llama.cpp runtime if it already exists (fit estimates use it for VRAM); never created for this. */
   llama: () => Promise<Llama | undefined>;
 }
@@ -209,6 +212,15 @@ export class ModelsService implements ModelsApi {
 
   async starters(): Promise<StarterModelInfo[]> {
     return STARTER_MODELS.map((starter) => ({ ...starter }));
+  }
+
+  async catalog(): Promise<CatalogEntry[]> {
+    return (await this.deps.catalog.list()).map((model) => ({
+      id: model.id,
+      kind: model.kind,
+      providers: [...model.providers],
+      capabilities: { chat: model.capabilities.chat, embeddings: model.capabilities.embeddings },
+    }));
   }
 
   onLibraryChanged = (listener: (models: LibraryModel[]) => void): Unsubscribe => {

@@ -11,6 +11,7 @@ import { ConversationsService } from "./ConversationsService.js";
 import { DownloadsService } from "./DownloadsService.js";
 import { MetricsService, type MetricsServiceOptions } from "./MetricsService.js";
 import { ModelsService } from "./ModelsService.js";
+import { ProvidersService, type ProvidersServiceOptions } from "./ProvidersService.js";
 import type { ServerController } from "./ServerController.js";
 import { ServerService } from "./ServerService.js";
 import { SettingsService } from "./SettingsService.js";
@@ -34,12 +35,28 @@ export interface ContractApi extends MardukApi {
 export interface ContractApiOptions {
   /** The metrics sampler (interval, capacity, sources for tests). Default: 1 Hz, 300 samples. */
   metrics?: MetricsServiceOptions;
+  /** The providers group (how often `onChanged` may fire). Default: see ProvidersServiceOptions. */
+  providers?: ProvidersServiceOptions;
 }
 
 /** The core's parts the contract uses. */
 export type ContractCore = Pick<
   Core,
-  "modelsDir" | "logger" | "engine" | "library" | "residency" | "inference" | "catalog" | "database" | "hub" | "downloads" | "runtime" | "runtimeReady"
+  | "modelsDir"
+  | "logger"
+  | "engine"
+  | "library"
+  | "residency"
+  | "inference"
+  | "catalog"
+  | "remoteProviders"
+  | "providers"
+  | "usage"
+  | "database"
+  | "hub"
+  | "downloads"
+  | "runtime"
+  | "runtimeReady"
 >;
 
 /**
@@ -69,11 +86,13 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     residency: core.residency,
     library: core.library,
     hub: core.hub,
+    catalog: core.catalog,
     llama: llamaIfReady,
   });
   const downloads = new DownloadsService(core.downloads);
   const metrics = new MetricsService({ engine: core.engine, inference: core.inference, llama: existingLlama, logger: core.logger }, options.metrics);
   const server = new ServerService(keyStore, settingsStore);
+  const providers = new ProvidersService({ remoteProviders: core.remoteProviders, providers: core.providers, usage: core.usage }, options.providers);
 
   let disposed: Promise<void> | undefined;
   return {
@@ -83,6 +102,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     conversations,
     metrics,
     server,
+    providers,
     settings,
     access: server.access,
     attachServer: (controller) => server.attach(controller),
@@ -91,6 +111,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
         metrics.dispose();
         await chat.dispose();
         server.dispose();
+        providers.dispose();
         settings.dispose();
         conversationStore.dispose();
         settingsStore.dispose();

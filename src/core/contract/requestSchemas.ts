@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
 import { formatParamPath } from "../api/validation.js";
+import { providerConfigSchema } from "../router/routerConfig.js";
 
 /**
  * Runtime checks of the contract's requests. Over WebSocket and IPC a request is whatever the
@@ -102,6 +103,11 @@ export const startServerRequest = z.strictObject({
 export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export const revokeKeyRequest = z.strictObject({ id });
 export const corsOriginsRequest = z.strictObject({ origins: z.array(z.string().min(1).max(2048)).max(64) });
+
+/** A remote provider's settings: the config file's schema, so both name bad fields the same way. */
+export const saveProviderRequest = providerConfigSchema;
+export const providerIdRequest = z.strictObject({ id });
+export const usageRequest = z.strictObject({ sinceMs: z.number().min(0).max(8.64e15).optional() });
 
 export const updateSettingsRequest = z.strictObject({
   /** An empty string removes the default model. */

@@ -1,38 +1,9 @@
 import { Counter, type Registry } from "prom-client";
+import type { UsageRow, UsageSummary } from "../../shared/contract/providers.js";
 import type { AppDatabase } from "../storage/AppDatabase.js";
 import type { RoutedRequestRecord } from "./Router.js";
 
-/** Usage of one provider, model and API key over a period. */
-export interface UsageRow {
-  provider: string;
-  model: string;
-  /** Fingerprint of the API key; null for requests without one (the app, loopback without keys). */
-  keyId: string | null;
-  requests: number;
-  errors: number;
-  cacheHits: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** Mean latency of the requests, in ms. */
-  meanLatencyMs: number;
-  costUsd: number;
-  /** What the requests served here would have cost at the remote that would otherwise have served them. */
-  savedUsd: number;
-}
-
-/** Totals over every provider: the share of traffic and cost that stayed on this machine. */
-export interface UsageSummary {
-  since: number;
-  requests: number;
-  localRequests: number;
-  /** localRequests / requests (0 without requests). */
-  localShare: number;
-  costUsd: number;
-  savedUsd: number;
-  /** savedUsd / (savedUsd + costUsd): how much of the would-be API bill local serving saved. */
-  savedShare: number;
-  rows: UsageRow[];
-}
+export type { UsageRow, UsageSummary };
 
 const priceOf = (tokens: { promptTokens: number; completionTokens: number }, price: { inputPerMillion: number; outputPerMillion: number }) =>
   (tokens.promptTokens * price.inputPerMillion + tokens.completionTokens * price.outputPerMillion) / 1e6;

@@ -3,6 +3,7 @@ import type { ConversationsApi } from "./conversations.js";
 import type { DownloadsApi } from "./downloads.js";
 import type { MetricsApi } from "./metrics.js";
 import type { ModelsApi } from "./models.js";
+import type { ProvidersApi } from "./providers.js";
 import type { ServerApi } from "./server.js";
 import type { SettingsApi } from "./settings.js";
 
@@ -12,6 +13,7 @@ export type * from "./conversations.js";
 export type * from "./downloads.js";
 export type * from "./metrics.js";
 export type * from "./models.js";
+export type * from "./providers.js";
 export type * from "./server.js";
 export type * from "./settings.js";
 
@@ -27,10 +29,11 @@ export interface MardukApi {
   conversations: ConversationsApi;
   metrics: MetricsApi;
   server: ServerApi;
+  providers: ProvidersApi;
   settings: SettingsApi;
 }
 
 export type ContractGroup = keyof MardukApi;
 
 /** Every group's name, for transports that must list channels (the preload bridge). */
-export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "settings"];
+export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "providers", "settings"];

@@ -22,6 +22,17 @@ export interface HubRepoWithFit extends HubRepoFiles {
   fit: Record<string, FitEstimate>;
 }
 
+/** One model clients can ask for, wherever it is served: the model pickers' list. */
+export interface CatalogEntry {
+  id: string;
+  /** "local": in the models folder; "remote": served by a remote provider; "alias": a route of the router. */
+  kind: "local" | "remote" | "alias";
+  /** The providers that serve it, this machine ("local") first. */
+  providers: string[];
+  /** Whether it chats (and completes text), and whether it embeds. */
+  capabilities: { chat: boolean; embeddings: boolean };
+}
+
 /** The models group: the library, residency, and the Hugging Face browser. */
 export interface ModelsApi {
   /** Every model in the models folder (broken files included, with their reason). */
@@ -40,6 +51,11 @@ export interface ModelsApi {
   hubFiles(request: { repo: string; contextSize?: number }): Promise<HubRepoWithFit>;
   /** The curated starter models with the quantization that best fits this machine. */
   starters(): Promise<StarterModelInfo[]>;
+  /**
+   * Every model clients can ask for: this machine's, the remote providers' and the router's
+   * aliases. It changes with the library and with `providers.onChanged`.
+   */
+  catalog(): Promise<CatalogEntry[]>;
   /** The library changed (file added, removed, or its metadata read). */
   onLibraryChanged: EventSource<LibraryModel[]>;
   /** A model was loaded, unloaded or used. */

@@ -27,7 +27,7 @@ type ContractMembers = {
  */
 export const CONTRACT_MEMBERS = {
   models: {
-    calls: ["list", "loaded", "load", "unload", "remove", "importFile", "searchHub", "hubFiles", "starters"],
+    calls: ["list", "loaded", "load", "unload", "remove", "importFile", "searchHub", "hubFiles", "starters", "catalog"],
     events: ["onLibraryChanged", "onLoadedChanged"],
   },
   downloads: { calls: ["start", "cancel", "list"], events: ["onProgress"] },
@@ -35,6 +35,7 @@ export const CONTRACT_MEMBERS = {
   conversations: { calls: ["list", "get", "create", "update", "remove", "export"], events: ["onChanged"] },
   metrics: { calls: ["history"], events: ["onSample"] },
   server: { calls: ["status", "start", "stop", "listKeys", "createKey", "revokeKey", "setCorsOrigins"], events: ["onStatus"] },
+  providers: { calls: ["list", "save", "remove", "test", "usage"], events: ["onChanged"] },
   settings: { calls: ["get", "update"], events: ["onChanged"] },
 } as const satisfies ContractMembers;
 

@@ -3,6 +3,7 @@ import { createChatStore, type ChatStore } from "../features/chat/chatStore.js";
 import { createDashboardStore, type DashboardStore } from "../features/dashboard/dashboardStore.js";
 import { createDownloadsStore, type DownloadsStore } from "../features/downloads/downloadsStore.js";
 import { createModelsStore, type ModelsStore } from "../features/models/modelsStore.js";
+import { createProvidersStore, type ProvidersStore } from "../features/server/providersStore.js";
 import { createServerStore, type ServerStore } from "../features/server/serverStore.js";
 import { createSettingsStore, type SettingsStore } from "../features/settings/settingsStore.js";
 import type { FrameScheduler } from "../lib/frameScheduler.js";
@@ -15,6 +16,8 @@ export interface AppStores {
   chat: ChatStore;
   dashboard: DashboardStore;
   server: ServerStore;
+  /** Remote providers (on the Server screen). */
+  providers: ProvidersStore;
   settings: SettingsStore;
   /** Loads every store and subscribes to the app's events. */
   init(): Promise<void>;
@@ -45,7 +48,8 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
   });
   const dashboard = createDashboardStore(api);
   const server = createServerStore(api);
-  const all = [models, settings, downloads, chat, dashboard, server];
+  const providers = createProvidersStore(api);
+  const all = [models, settings, downloads, chat, dashboard, server, providers];
 
   return {
     models,
@@ -53,6 +57,7 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
     chat,
     dashboard,
     server,
+    providers,
     settings,
     async init() {
       await Promise.all(all.map((store) => store.getState().init()));

@@ -67,3 +67,13 @@ export function formatDate(time: number | string | undefined): string {
 export function formatPercent(share: number): string {
   return `${Math.round(Math.max(0, Math.min(1, share)) * 100)}%`;
 }
+
+/** US dollars: "$0", "$12.34", small amounts to two significant digits ("$0.0042"), "<$0.000001" below that. */
+export function formatUsd(amount: number | undefined | null): string {
+  if (amount === undefined || amount === null || !Number.isFinite(amount)) return "—";
+  if (amount === 0) return "$0";
+  const absolute = Math.abs(amount);
+  if (absolute < 0.000001) return "<$0.000001";
+  const digits = absolute >= 1 ? 2 : Math.max(2, 1 - Math.floor(Math.log10(absolute)));
+  return `${amount < 0 ? "-" : ""}$${absolute.toFixed(digits)}`;
+}

@@ -1,37 +1,49 @@
 import { useAppStores, useChat, useModels, useSettings } from "../../app/StoresContext.js";
 import { routeHash } from "../../app/router.js";
-import { chatModels, pickDefaultModel } from "../models/modelChoice.js";
+import { chatModelChoices, choiceDetail, pickDefaultModel, type ChatModelChoice } from "../models/modelChoice.js";
 
-/** Picks the open conversation's model (or the model of the next new one). */
+const GROUP_LABELS: Record<ChatModelChoice["kind"], string> = { local: "This machine", remote: "Remote providers", alias: "Router aliases" };
+
+/** Picks the open conversation's model (or the model of the next new one): this machine's, remote ones and aliases. */
 export function ModelPicker() {
   const { chat } = useAppStores();
   const library = useModels((state) => state.library);
   const loaded = useModels((state) => state.loaded);
+  const catalog = useModels((state) => state.catalog);
   const configured = useSettings((state) => state.settings?.defaultModelId);
   const chosen = useChat((state) => (state.active ? state.active.modelId : state.preferredModelId));
   const hasActive = useChat((state) => state.active !== null);
-  const usable = chatModels(library);
+  const choices = chatModelChoices(library, catalog);
   // A new conversation gets the default model; show it as the choice.
   const value = chosen ?? (hasActive ? undefined : pickDefaultModel(library, loaded, configured)) ?? "";
-  if (usable.length === 0) {
+  if (choices.length === 0) {
     return (
       <p className="muted model-picker-empty" data-testid="no-models">
-        No models yet. <a href={routeHash({ screen: "models" })}>Get one on the Models screen.</a>
+        No models yet. <a href={routeHash({ screen: "models" })}>Get one on the Models screen</a> or add a provider on the{" "}
+        <a href={routeHash({ screen: "server" })}>Server screen</a>.
       </p>
     );
   }
+  const option = (choice: ChatModelChoice) => (
+    <option key={choice.id} value={choice.id}>
+      {choice.id}
+      {choice.kind === "local" ? (loaded.some((state) => state.id === choice.id && state.state === "loaded") ? " · loaded" : "") : choiceDetail(choice)}
+    </option>
+  );
+  const kinds = [...new Set(choices.map((choice) => choice.kind))];
   return (
     <label className="field field-inline model-picker">
       <span className="field-label">Model</span>
       <select value={value} onChange={(event) => void chat.getState().setModel(event.target.value)} data-testid="model-picker">
         {!value && <option value="">Choose a model</option>}
-        {value && !usable.some((model) => model.id === value) && <option value={value}>{value} (missing)</option>}
-        {usable.map((model) => (
-          <option key={model.id} value={model.id}>
-            {model.id}
-            {loaded.some((state) => state.id === model.id && state.state === "loaded") ? " · loaded" : ""}
-          </option>
-        ))}
+        {value && !choices.some((choice) => choice.id === value) && <option value={value}>{value} (missing)</option>}
+        {kinds.length === 1
+          ? choices.map(option)
+          : kinds.map((kind) => (
+              <optgroup key={kind} label={GROUP_LABELS[kind]}>
+                {choices.filter((choice) => choice.kind === kind).map(option)}
+              </optgroup>
+            ))}
       </select>
     </label>
   );

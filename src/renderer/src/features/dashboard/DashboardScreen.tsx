@@ -6,10 +6,11 @@ import { formatBytes, formatMs, formatRate } from "../../lib/format.js";
 import { modelIds, peak, toChartRows } from "./chartData.js";
 import { MetricChart, type ChartSeries } from "./MetricChart.js";
 import { StatTile } from "./StatTile.js";
+import { UsageCard } from "./UsageCard.js";
 
 const MODEL_COLORS = ["var(--chart-1)", "var(--chart-2)", "var(--chart-3)", "var(--chart-4)", "var(--chart-5)"];
 
-/** Live charts of the machine and the engine, one sample a second over the last 5 minutes. */
+/** Live charts of the machine and the engine, one sample a second over the last 5 minutes; usage and cost per provider. */
 export function DashboardScreen() {
   const samples = useDashboard((state) => state.samples);
   const loaded = useDashboard((state) => state.loaded);
@@ -113,6 +114,7 @@ export function DashboardScreen() {
           </div>
         </>
       )}
+      <UsageCard />
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { HubModel, HubSearchSort, StarterModelInfo } from "../../../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../../../shared/api/library.js";
-import type { HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
+import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
 
 /** What is being done to a model right now. */
@@ -27,6 +27,8 @@ export interface ModelsState {
   libraryLoaded: boolean;
   loaded: LoadedModelState[];
   starters: StarterModelInfo[];
+  /** Every model clients can ask for, remote ones and the router's aliases included; read again when providers change. */
+  catalog: CatalogEntry[];
   /** Model id → what the UI asked for and is waiting on. */
   pending: Record<string, ModelAction>;
   /** The last failure, for the screen's error notice. */
@@ -37,8 +39,10 @@ export interface ModelsState {
   init(): Promise<void>;
   /** Unsubscribes. */
   dispose(): void;
-  /** Reads the library, the loaded models and the starters again (after a reconnect). */
+  /** Reads the library, the loaded models, the starters and the catalogue again (after a reconnect). */
   refresh(): Promise<void>;
+  /** Reads the catalogue again (a provider was added, removed, or found its models). */
+  refreshCatalog(): Promise<void>;
   loadModel(id: string, options?: LoadModelOptions): Promise<boolean>;
   unloadModel(id: string): Promise<boolean>;
   removeModel(id: string): Promise<boolean>;
@@ -75,6 +79,7 @@ export function createModelsStore(api: MardukApi): ModelsStore {
   let subscriptions: Unsubscribe[] = [];
   let searchSerial = 0;
   let filesSerial = 0;
+  let catalogSerial = 0;
 
   return createStore<ModelsState>()((set, get) => {
     const setPending = (id: string, action: ModelAction | undefined): void => {
@@ -110,11 +115,19 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       }
     };
 
+    /** Reads the catalogue; an answer overtaken by a newer read is dropped. */
+    const readCatalog = async (): Promise<void> => {
+      const serial = ++catalogSerial;
+      const catalog = await api.models.catalog();
+      if (serial === catalogSerial) set({ catalog });
+    };
+
     return {
       library: [],
       libraryLoaded: false,
       loaded: [],
       starters: [],
+      catalog: [],
       pending: {},
       error: null,
       hub: initialHub,
@@ -124,6 +137,8 @@ export function createModelsStore(api: MardukApi): ModelsStore {
           subscriptions = [
             api.models.onLibraryChanged((library) => set({ library: sortLibrary(library), libraryLoaded: true })),
             api.models.onLoadedChanged((loaded) => set({ loaded })),
+            // Remote models come and go with their providers.
+            api.providers.onChanged(() => void get().refreshCatalog()),
           ];
         }
         await get().refresh();
@@ -135,12 +150,20 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       },
 
       async refresh() {
-        const [library, loaded, starters] = await Promise.allSettled([api.models.list(), api.models.loaded(), api.models.starters()]);
+        const [library, loaded, starters, catalog] = await Promise.allSettled([api.models.list(), api.models.loaded(), api.models.starters(), readCatalog()]);
         if (library.status === "fulfilled") set({ library: sortLibrary(library.value), libraryLoaded: true });
         if (loaded.status === "fulfilled") set({ loaded: loaded.value });
         if (starters.status === "fulfilled") set({ starters: starters.value });
-        const failed = [library, loaded, starters].find((result) => result.status === "rejected");
+        const failed = [library, loaded, starters, catalog].find((result) => result.status === "rejected");
         if (failed) set({ error: errorMessage(failed.reason) });
+      },
+
+      async refreshCatalog() {
+        try {
+          await readCatalog();
+        } catch (error) {
+          set({ error: errorMessage(error) });
+        }
       },
 
       loadModel(id, options) {

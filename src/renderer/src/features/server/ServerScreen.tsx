@@ -3,10 +3,11 @@ import { ScreenHeader } from "../../components/ScreenHeader.js";
 import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { ApiKeysCard } from "./ApiKeysCard.js";
 import { CorsOriginsCard } from "./CorsOriginsCard.js";
+import { ProvidersCard } from "./ProvidersCard.js";
 import { ServerStatusCard } from "./ServerStatusCard.js";
 import { SnippetsCard } from "./SnippetsCard.js";
 
-/** Server: the local API's status, keys, CORS origins and how to call it. */
+/** Server: the local API's status, remote providers, keys, CORS origins and how to call it. */
 export function ServerScreen() {
   const { server } = useAppStores();
   const error = useServer((state) => state.error);
@@ -20,6 +21,7 @@ export function ServerScreen() {
       ) : (
         <>
           <ServerStatusCard status={status} />
+          <ProvidersCard />
           <SnippetsCard status={status} />
           <ApiKeysCard />
           <CorsOriginsCard status={status} />
