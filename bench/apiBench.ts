@@ -104,6 +104,8 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(results, null, 2));
   console.log(`\nWrote ${file}`);
   server.kill("SIGTERM");
+  // The engine keeps no registry: this model is the bench's own.
+  await model.dispose();
   await core.dispose();
 }
 

@@ -131,7 +131,7 @@ export function createCore(options: CoreOptions = {}): Core {
     return runtimePromise;
   };
   const metrics = new Metrics({
-    loadedModels: () => engine.listLoaded().map((model) => ({ id: model.id, ...model.sequences })),
+    loadedModels: () => residency.loadedModels().map((model) => ({ id: model.id, ...model.sequences })),
   });
   const engine = new Engine({
     runtime,
@@ -155,7 +155,7 @@ export function createCore(options: CoreOptions = {}): Core {
     ...(routing?.router.breaker ? { breaker: routing.router.breaker } : {}),
     logger,
   });
-  providers.set(new LocalProvider(residency, library, engine), "local");
+  providers.set(new LocalProvider(residency, library), "local");
   const usage = new UsageLedger(database, metrics.registry);
   const cache = new ResponseCache(routing?.router.cache);
   const recordCacheLookup = registerRouterMetrics(metrics.registry, providers, cache);
@@ -224,7 +224,7 @@ export function createCore(options: CoreOptions = {}): Core {
       hub.dispose();
       library.dispose();
       providers.dispose();
-      residency.dispose();
+      await residency.dispose();
       await engine.dispose();
       metrics.dispose();
       database.dispose();

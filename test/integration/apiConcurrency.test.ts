@@ -24,7 +24,7 @@ describe("one sequence, a queue of one", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ loadDefaults: { parallel: 1, maxQueue: 1 } });
-    await server.core.engine.loadModel("fixture");
+    await server.core.residency.load("fixture");
   });
   afterAll(() => server?.dispose());
 

@@ -42,14 +42,14 @@ function nextEvent(residency: ModelResidency, predicate: (event: ResidencyEvent)
 
 describe("just-in-time loading", () => {
   it("three concurrent requests for an unloaded model load it once and all answer", async () => {
-    const { residency, engine } = testCore.core;
+    const { residency } = testCore.core;
     const loaded: string[] = [];
     residency.on("event", (event) => event.type === "loaded" && loaded.push(event.id));
     const leases = await Promise.all([residency.acquire("jit"), residency.acquire("jit"), residency.acquire("jit.gguf")]);
     try {
       expect(loaded).toEqual(["jit"]);
       expect(new Set(leases.map((lease) => lease.model)).size).toBe(1);
-      expect(engine.listLoaded().filter((model) => model.id === "jit")).toHaveLength(1);
+      expect(residency.loadedModels().filter((model) => model.id === "jit")).toHaveLength(1);
       const results = await Promise.all(leases.map((lease) => lease.model.complete("Hi", { temperature: 0 }).collect()));
       for (const result of results) expect(result.text.trim()).toBe(FIXTURE_SENTENCE);
     } finally {
@@ -57,7 +57,7 @@ describe("just-in-time loading", () => {
     }
   });
 
-  it("the engine itself loads a model once for concurrent loads", async () => {
+  it("the engine keeps no registry: each load is its caller's, and disposing it frees it", async () => {
     let loads = 0;
     const engine = new Engine({
       runtime: testCore.core.runtime,
@@ -67,9 +67,12 @@ describe("just-in-time loading", () => {
       onModelLoaded: () => loads++,
     });
     try {
-      const models = await Promise.all([engine.loadModel("c"), engine.loadModel("c"), engine.loadModel("c.gguf")]);
-      expect(loads).toBe(1);
-      expect(new Set(models).size).toBe(1);
+      const [first, second] = await Promise.all([engine.loadModel("c"), engine.loadModel("c.gguf")]);
+      expect(loads).toBe(2);
+      expect(first).not.toBe(second);
+      await engine.unloadModel(first!);
+      expect((await second!.complete("Hi", { temperature: 0 }).collect()).text.trim()).toBe(FIXTURE_SENTENCE);
+      await engine.unloadModel(second!);
     } finally {
       await engine.dispose();
     }
@@ -98,16 +101,16 @@ describe("just-in-time loading", () => {
 
 describe("idle TTL", () => {
   it("unloads a model after a short real TTL, and a lease keeps it loaded", async () => {
-    const { residency, engine } = testCore.core;
+    const { residency } = testCore.core;
     const lease = await residency.acquire("ttl");
     expect(residency.list().find((model) => model.id === "ttl")).toMatchObject({ keepAliveMs: 200, activeRequests: 1 });
     // Leased: well past the TTL, still loaded.
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(engine.getLoaded("ttl")).toBeDefined();
+    expect(residency.get("ttl")).toBeDefined();
     const unloaded = nextEvent(residency, (event) => event.type === "unloaded" && event.id === "ttl");
     lease.release();
     expect(await unloaded).toEqual({ type: "unloaded", id: "ttl", reason: "idle" });
-    expect(engine.getLoaded("ttl")).toBeUndefined();
+    expect(residency.get("ttl")).toBeUndefined();
   });
 });
 
@@ -126,10 +129,9 @@ describe("memory budget", () => {
       (await residency.acquire("c")).release();
       expect(await evicted).toEqual({ type: "unloaded", id: "b", reason: "evicted" });
       expect(residency.list().map((model) => model.id)).toEqual(["c", "a"]);
-      expect(engine.getLoaded("b")).toBeUndefined();
+      expect(residency.get("b")).toBeUndefined();
     } finally {
-      for (const id of ["a", "b", "c"]) await engine.unloadModel(id);
-      residency.dispose();
+      await residency.dispose();
     }
   });
 
@@ -140,9 +142,9 @@ describe("memory budget", () => {
       const failure = residency.acquire("b");
       await expect(failure).rejects.toBeInstanceOf(ModelLoadFailedError);
       await expect(failure).rejects.toThrow(/^Failed to load model 'b': not enough memory: needs \d+(\.\d+)? MB, budget 1\.00 kB$/);
-      expect(engine.getLoaded("b")).toBeUndefined();
+      expect(residency.get("b")).toBeUndefined();
     } finally {
-      residency.dispose();
+      await residency.dispose();
     }
     const lease = await testCore.core.residency.acquire("b", { keepAliveMs: 0 });
     expect(lease.model.id).toBe("b");
@@ -176,6 +178,6 @@ describe("LoRA adapters", () => {
     const notGguf = path.join(testCore.tempDir, "broken-adapter.gguf");
     await writeFile(notGguf, "nope");
     await expect(residency.acquire("lora-base", { load: { lora: [{ path: notGguf }] } })).rejects.toThrow(/is not a valid GGUF file/);
-    expect(testCore.core.engine.getLoaded("lora-base")).toBeUndefined();
+    expect(testCore.core.residency.get("lora-base")).toBeUndefined();
   });
 });

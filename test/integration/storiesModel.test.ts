@@ -15,7 +15,10 @@ describe.skipIf(!storiesPath)("stories260K.gguf (a real trained model)", () => {
     testCore = createTestCore();
     model = await testCore.core.engine.loadModel(storiesPath!, { contextSize: 256, parallel: 1 });
   });
-  afterAll(() => testCore?.dispose());
+  afterAll(async () => {
+    await model?.dispose();
+    await testCore?.dispose();
+  });
 
   it("continues 'Once upon a time' exactly as llama.cpp does", async () => {
     const stream = model.complete("Once upon a time", { temperature: 0, maxTokens: 40 });

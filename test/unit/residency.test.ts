@@ -100,17 +100,10 @@ class FakeLoader implements ResidencyLoader<FakeModel> {
     for (const resolve of this.held.splice(0)) resolve();
   }
 
-  async unloadModel(id: string): Promise<boolean> {
-    this.unloadCalls.push(id);
-    const model = this.loaded.get(id);
-    if (!model) return false;
+  async unloadModel(model: FakeModel): Promise<void> {
+    this.unloadCalls.push(model.id);
     model.disposed = true;
-    this.loaded.delete(id);
-    return true;
-  }
-
-  getLoaded(id: string): FakeModel | undefined {
-    return this.loaded.get(id);
+    if (this.loaded.get(model.id) === model) this.loaded.delete(model.id);
   }
 
   async estimateMemory(ref: string): Promise<MemoryEstimate> {
@@ -189,23 +182,23 @@ describe("just-in-time loading", () => {
     await expect(residency.acquire("a")).rejects.toBeInstanceOf(ModelLoadFailedError);
   });
 
-  it("adopts a model that was loaded directly through the loader", async () => {
-    const { loader, residency } = setup({ a: 100 });
-    await loader.loadModel("a");
-    const lease = await residency.acquire("a");
-    expect(loader.loadCalls).toEqual(["a"]);
-    lease.release();
+  it("is the one registry of loaded models: get() and loadedModels() see only what is loaded", async () => {
+    const { loader, residency } = setup({ a: 100, b: 100 });
+    loader.holdLoads = true;
+    const pending = residency.acquire("a");
     await flush();
-    expect(residency.list()[0]).toMatchObject({ id: "a", memory: { ramBytes: 100 } });
-  });
-
-  it("loads again a model that was unloaded behind its back", async () => {
-    const { loader, residency } = setup({ a: 100 });
-    (await residency.acquire("a")).release();
-    await loader.unloadModel("a");
-    const lease = await residency.acquire("a");
-    expect(lease.model.disposed).toBe(false);
-    expect(loader.loadCalls).toEqual(["a", "a"]);
+    expect(residency.get("a")).toBeUndefined();
+    loader.finishLoads();
+    const lease = await pending;
+    expect(residency.get("a")).toBe(lease.model);
+    expect(residency.get("a.gguf")).toBe(lease.model);
+    loader.holdLoads = false;
+    (await residency.acquire("b")).release();
+    expect(residency.loadedModels().map((model) => model.id)).toEqual(["b", "a"]);
+    lease.release();
+    await residency.unload("a");
+    expect(residency.get("a")).toBeUndefined();
+    expect(residency.loadedModels().map((model) => model.id)).toEqual(["b"]);
   });
 });
 
@@ -435,12 +428,15 @@ describe("state for the UI", () => {
     expect(snapshots.at(-1)).toEqual(["a:loaded:0"]);
   });
 
-  it("dispose() stops the timers and refuses new requests", async () => {
-    const { clock, residency } = setup({ a: 100 });
+  it("dispose() stops the timers, unloads every model and refuses new requests", async () => {
+    const { clock, loader, residency } = setup({ a: 100, b: 100 });
     (await residency.acquire("a")).release();
+    const held = await residency.acquire("b");
     expect(clock.pending).toBe(1);
-    residency.dispose();
+    await residency.dispose();
     expect(clock.pending).toBe(0);
+    expect(loader.unloadCalls.sort()).toEqual(["a", "b"]);
+    expect(held.model.disposed).toBe(true);
     await expect(residency.acquire("a")).rejects.toThrow("shutting down");
   });
 });

@@ -1,7 +1,7 @@
 import type { Llama } from "node-llama-cpp";
 import type { Unsubscribe } from "../../shared/contract/common.js";
 import type { MetricsApi, MetricsSample } from "../../shared/contract/metrics.js";
-import type { Engine } from "../engine/Engine.js";
+import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { InferenceService } from "../inference/InferenceService.js";
 import type { Logger } from "../logger.js";
 import { createGpuProbe, type GpuProbeOptions } from "../telemetry/gpuProbe.js";
@@ -9,7 +9,7 @@ import { SystemSampler, type EngineLoad, type SystemSamplerOptions } from "../te
 
 /** What the metrics group needs of the core. */
 export interface MetricsServiceDeps {
-  engine: Engine;
+  residency: ModelResidency;
   inference: InferenceService;
   /** The llama.cpp runtime when it exists (VRAM); the dashboard never creates it. */
   llama: () => Llama | undefined;
@@ -23,11 +23,11 @@ export interface MetricsServiceOptions extends Omit<SystemSamplerOptions, "sourc
 }
 
 /** The engine's requests and the memory of each loaded model (weights plus context state). */
-export function engineLoad(engine: Engine): EngineLoad {
+export function engineLoad(residency: ModelResidency): EngineLoad {
   let activeRequests = 0;
   let queuedRequests = 0;
   const models: EngineLoad["models"] = [];
-  for (const model of engine.listLoaded()) {
+  for (const model of residency.loadedModels()) {
     activeRequests += model.sequences.busy;
     queuedRequests += model.sequences.waiting;
     models.push({ id: model.id, memoryBytes: model.stats.modelBytes + model.stats.contextBytes });
@@ -49,7 +49,7 @@ export class MetricsService implements MetricsApi {
       ...timing,
       logger: deps.logger,
       sources: {
-        engine: () => engineLoad(deps.engine),
+        engine: () => engineLoad(deps.residency),
         gpu: createGpuProbe({ ...gpu, llama: deps.llama }),
         ...sources,
       },

@@ -76,7 +76,7 @@ export class ModelsService implements ModelsApi {
    */
   async load(request: { id: string; options?: LoadModelOptions }): Promise<LoadedModelState> {
     const { id: ref, options = {} } = parseRequest(loadModelRequest, request);
-    const { engine, residency } = this.deps;
+    const { residency } = this.deps;
     const id = this.libraryId(ref);
     const loadOptions: ModelLoadOptions = {
       ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
@@ -86,7 +86,7 @@ export class ModelsService implements ModelsApi {
         ? { lora: options.loraAdapters.map((adapter) => ({ path: adapter.id, ...(adapter.scale !== undefined ? { scale: adapter.scale } : {}) })) }
         : {}),
     };
-    const current = engine.getLoaded(id)?.info;
+    const current = residency.get(id)?.info;
     const differs =
       current !== undefined &&
       // Adapters are applied when a context is created, so asking for any means a fresh load.
@@ -241,14 +241,8 @@ export class ModelsService implements ModelsApi {
     return this.deps.engine.resolveModel(ref).id;
   }
 
-  /**
-   * Unloads a model: now when it is idle, else as soon as its last request ends (residency).
-   * A model the engine holds outside residency (loaded at start) is unloaded directly.
-   */
+  /** Unloads a model: now when it is idle, else as soon as its last request ends. */
   private async unloadNow(id: string): Promise<void> {
-    const { residency, engine } = this.deps;
-    await residency.unload(id);
-    const tracked = residency.list().some((model) => model.id === id);
-    if (!tracked && engine.getLoaded(id)) await engine.unloadModel(id);
+    await this.deps.residency.unload(id);
   }
 }

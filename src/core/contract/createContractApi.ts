@@ -90,7 +90,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     llama: llamaIfReady,
   });
   const downloads = new DownloadsService(core.downloads);
-  const metrics = new MetricsService({ engine: core.engine, inference: core.inference, llama: existingLlama, logger: core.logger }, options.metrics);
+  const metrics = new MetricsService({ residency: core.residency, inference: core.inference, llama: existingLlama, logger: core.logger }, options.metrics);
   const server = new ServerService(keyStore, settingsStore);
   const providers = new ProvidersService({ remoteProviders: core.remoteProviders, providers: core.providers, usage: core.usage }, options.providers);
 

@@ -8,7 +8,7 @@ import { findMissingTensorData } from "../models/library/checkTensorData.js";
 import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
 // on the first load: `serve` is listening long before that.
-import type { LoadedModel, LoadedModelInfo } from "./LoadedModel.js";
+import type { LoadedModel } from "./LoadedModel.js";
 
 /** Options of one model load. */
 export interface ModelLoadOptions {
@@ -55,12 +55,13 @@ export const DEFAULT_MAX_CONTEXT_SIZE = 4096;
 export const DEFAULT_PARALLEL = 4;
 
 /**
- * Loads GGUF models and runs generations on them. Concurrent loads of one model share one
- * load; a failed load is reported and leaves the engine as it was.
+ * Loads GGUF models: checks the file, loads it into llama.cpp, creates its context. It keeps no
+ * registry: each load returns a model its caller owns and disposes ({@link ModelResidency} is
+ * the one registry of loaded models). A failed load is reported and leaves nothing behind.
  */
 export class Engine {
-  private readonly loaded = new Map<string, LoadedModel>();
-  private readonly loading = new Map<string, Promise<LoadedModel>>();
+  /** Loads in flight, so shutdown can wait for them. */
+  private readonly loading = new Set<Promise<LoadedModel>>();
   private disposed = false;
 
   constructor(private readonly options: EngineOptions) {}
@@ -87,16 +88,16 @@ export class Engine {
     return { id: ref.replace(/\.gguf$/i, ""), path: resolveModelIdPath(this.modelsDir, ref) };
   }
 
-  /** Loads a model, or returns it when it is already loaded or loading. */
+  /** Loads a model; the caller owns it (and unloads it with {@link unloadModel}). */
   async loadModel(ref: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
     if (this.disposed) throw new MardukError("internal_error", "The engine is shutting down");
     const { id, path: modelPath } = this.resolveModel(ref);
-    const existing = this.loaded.get(id);
-    if (existing) return existing;
-    const pending = this.loading.get(id);
-    if (pending) return pending;
-    const load = this.load(id, modelPath, { ...this.options.loadDefaults, ...options }).finally(() => this.loading.delete(id));
-    this.loading.set(id, load);
+    const load = this.load(id, modelPath, { ...this.options.loadDefaults, ...options });
+    this.loading.add(load);
+    void load.then(
+      () => this.loading.delete(load),
+      () => this.loading.delete(load),
+    );
     return load;
   }
 
@@ -161,7 +162,6 @@ export class Engine {
         await loadedModel.dispose();
         throw new MardukError("internal_error", "The engine is shutting down");
       }
-      this.loaded.set(id, loadedModel);
       this.options.onModelLoaded?.(loadedModel);
       log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel }, "model loaded");
       return loadedModel;
@@ -252,27 +252,14 @@ export class Engine {
   }
 
   /** Unloads a model; running generations on it end with finish reason "abort". */
-  async unloadModel(id: string): Promise<boolean> {
-    const model = this.loaded.get(id);
-    if (!model) return false;
-    this.loaded.delete(id);
+  async unloadModel(model: LoadedModel): Promise<void> {
     await model.dispose();
-    this.options.logger.info({ model: id }, "model unloaded");
-    return true;
+    this.options.logger.info({ model: model.id }, "model unloaded");
   }
 
-  getLoaded(id: string): LoadedModel | undefined {
-    return this.loaded.get(id);
-  }
-
-  listLoaded(): LoadedModelInfo[] {
-    return [...this.loaded.values()].map((model) => model.info);
-  }
-
-  /** Unloads every model. The runtime belongs to the caller. */
+  /** Refuses new loads and waits for those in flight (a model that finishes loading now is disposed). Models belong to their owners. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    await Promise.allSettled([...this.loading.values()]);
-    await Promise.allSettled([...this.loaded.keys()].map((id) => this.unloadModel(id)));
+    await Promise.allSettled([...this.loading]);
   }
 }

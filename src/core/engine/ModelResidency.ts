@@ -45,10 +45,10 @@ export interface ResidentModel {
 export interface ResidencyLoader<M extends ResidentModel> {
   /** The canonical id of a model reference ("x.gguf" -> "x"). Synchronous. @throws ModelNotFoundError */
   resolveModel(ref: string): { id: string };
-  /** Loads a model (concurrent calls for one model share one load). */
+  /** Loads a model; the residency owns what it returns. */
   loadModel(ref: string, options?: ModelLoadOptions): Promise<M>;
-  unloadModel(id: string): Promise<boolean>;
-  getLoaded(id: string): M | undefined;
+  /** Frees a model the residency loaded. */
+  unloadModel(model: M): Promise<void>;
   /** Estimated memory of a load, before loading. */
   estimateMemory(ref: string, options?: ModelLoadOptions): Promise<MemoryEstimate>;
 }
@@ -123,7 +123,8 @@ interface Entry<M> {
 }
 
 /**
- * Keeps models in memory while they are used and within a memory budget:
+ * The one registry of loaded models. Keeps models in memory while they are used and within a
+ * memory budget:
  * - an API request naming a model that is not loaded loads it just in time, and concurrent
  *   requests for one model share one load;
  * - each request holds a lease, and a leased model is never unloaded;
@@ -176,27 +177,19 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
         await entry.unloaded;
         continue;
       }
-      if (entry.state === "loaded" && this.loader.getLoaded(id) !== entry.model) {
-        // Unloaded behind our back (directly through the engine): forget it and load again.
-        this.forget(entry);
-        continue;
-      }
       return this.waitAndLease(entry, options);
     }
 
     const now = this.clock.now();
-    const adopted = this.loader.getLoaded(id);
     let settle!: { resolve: (model: M) => void; reject: (error: unknown) => void };
     const ready = new Promise<M>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => undefined);
     const entry: Entry<M> = {
       id,
       ref: this.refs.get(id) ?? modelRef,
-      state: adopted ? "loaded" : "loading",
-      model: adopted,
+      state: "loading",
       ready,
       leases: 0,
-      loadedAt: adopted ? now : undefined,
       lastUsedAt: now,
       useOrder: ++this.uses,
       keepAliveMs: this.modelKeepAlive(id),
@@ -206,16 +199,7 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     this.entries.set(id, entry);
     // Lease first, so the entry counts this request from its first event on.
     const lease = this.waitAndLease(entry, options);
-    if (adopted) {
-      // Loaded directly through the engine (e.g. at start): track it from now on.
-      settle.resolve(adopted);
-      void this.loader.estimateMemory(entry.ref, options.load).then(
-        (memory) => (entry.memory = memory),
-        () => undefined,
-      );
-    } else {
-      this.loadEntry(entry, options.load).then(settle.resolve, settle.reject);
-    }
+    this.loadEntry(entry, options.load).then(settle.resolve, settle.reject);
     return lease;
   }
 
@@ -263,6 +247,20 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
       }));
   }
 
+  /** A loaded model (not one still loading or unloading), without leasing it. */
+  get(ref: string): M | undefined {
+    const entry = this.entries.get(ref) ?? this.entries.get(ref.replace(/\.gguf$/i, ""));
+    return entry?.state === "loaded" ? entry.model : undefined;
+  }
+
+  /** Every loaded model, most recently used first. */
+  loadedModels(): M[] {
+    return [...this.entries.values()]
+      .filter((entry) => entry.state === "loaded" && entry.model !== undefined)
+      .sort((a, b) => b.useOrder - a.useOrder)
+      .map((entry) => entry.model!);
+  }
+
   /** Estimated memory of every model in memory or loading. */
   get usedMemory(): MemoryEstimate {
     let ramBytes = 0;
@@ -274,10 +272,13 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     return { ramBytes, vramBytes };
   }
 
-  /** Stops the TTL timers and refuses new leases. Unloading is the engine's `dispose()`. */
-  dispose(): void {
+  /** Refuses new leases, stops the TTL timers, and unloads every model (running generations end with "abort"). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
     this.disposed = true;
     for (const entry of this.entries.values()) this.cancelTimer(entry);
+    await Promise.allSettled([...this.entries.values()].map((entry) => entry.ready));
+    await Promise.allSettled([...this.entries.values()].map((entry) => (entry.state === "loaded" ? this.unloadEntry(entry, "shutdown") : entry.unloaded)));
     this.removeAllListeners();
   }
 
@@ -323,6 +324,11 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     try {
       await this.admit(entry, loadOptions);
       const model = await this.loader.loadModel(entry.ref, loadOptions);
+      if (this.disposed) {
+        // Shut down while it loaded: nobody will use it.
+        await this.loader.unloadModel(model).catch(() => undefined);
+        throw new MardukError("internal_error", "The server is shutting down");
+      }
       entry.model = model;
       entry.state = "loaded";
       entry.loadedAt = entry.lastUsedAt = this.clock.now();
@@ -432,7 +438,7 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     this.emitChanged();
     entry.unloaded = (async () => {
       try {
-        await this.loader.unloadModel(entry.id);
+        if (entry.model) await this.loader.unloadModel(entry.model);
       } catch (error) {
         this.options.logger?.error({ model: entry.id, err: error }, "model unload failed");
       } finally {

@@ -123,7 +123,7 @@ export class ModelCatalog {
    */
   localContextUsage(ref: string, messages: readonly ChatMessage[]): { usedTokens: number; contextSize: number } | undefined {
     const id = this.localId(ref);
-    const loaded = id === undefined ? undefined : this.deps.engine.getLoaded(id);
+    const loaded = id === undefined ? undefined : this.deps.residency.get(id);
     if (!loaded) return undefined;
     const usedTokens = loaded.chatWrapper.generateContextState({ chatHistory: toChatHistory(messages) }).contextText.tokenize(loaded.model.tokenizer).length;
     return { usedTokens, contextSize: loaded.contextSize };
@@ -144,7 +144,7 @@ export class ModelCatalog {
 
   /** Models loaded on this machine now. */
   running(): RunningModel[] {
-    const loaded = new Map(this.deps.engine.listLoaded().map((model) => [model.id, model]));
+    const loaded = new Map(this.deps.residency.loadedModels().map((model) => [model.id, model]));
     return this.deps.residency
       .list()
       .filter((state) => state.state === "loaded")
@@ -153,7 +153,7 @@ export class ModelCatalog {
         return {
           id: state.id,
           contextSize: model?.contextSize ?? 0,
-          parallel: model?.parallel ?? 0,
+          parallel: model?.info.parallel ?? 0,
           busySequences: model?.sequences.busy ?? 0,
           waitingRequests: model?.sequences.waiting ?? 0,
           memory: state.memory,
@@ -166,6 +166,6 @@ export class ModelCatalog {
   /** The context size of a loaded local model, or undefined. */
   loadedContextSize(id: string): number | undefined {
     const localId = this.localId(id);
-    return localId === undefined ? undefined : this.deps.engine.getLoaded(localId)?.contextSize;
+    return localId === undefined ? undefined : this.deps.residency.get(localId)?.contextSize;
   }
 }

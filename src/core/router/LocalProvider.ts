@@ -1,5 +1,4 @@
 import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
-import type { Engine } from "../engine/Engine.js";
 import type { ModelLease, ModelResidency } from "../engine/ModelResidency.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
@@ -22,11 +21,10 @@ export class LocalProvider implements Provider {
   constructor(
     private readonly residency: ModelResidency,
     private readonly library: ModelLibrary,
-    private readonly engine: Engine,
   ) {}
 
   async listModels(): Promise<ProviderModel[]> {
-    const loaded = new Map(this.engine.listLoaded().map((model) => [model.id, model]));
+    const loaded = new Map(this.residency.loadedModels().map((model) => [model.id, model]));
     const models: ProviderModel[] = (await this.library.list())
       .filter((model) => model.status === "ok" && model.kind === "model")
       .map((model) => ({
