@@ -266,7 +266,12 @@ export class ChatService implements ChatApi {
       // Loading a big model takes a while: stopping must not wait for it (the load goes on, and
       // the generation it would start sees the aborted signal and ends at once).
       const started = await untilAborted(
-        inference.chat(modelId, toChatMessages(conversation), { ...toGenerationOptions(conversation.settings), signal: controller.signal }),
+        inference.chat(modelId, toChatMessages(conversation), {
+          ...toGenerationOptions(conversation.settings),
+          signal: controller.signal,
+          // A conversation stays on one target of a weighted route (its prompt cache stays warm).
+          routing: { stickyKey: `conversation:${conversation.id}` },
+        }),
         controller.signal,
       );
       for await (const delta of started.stream) {
