@@ -170,14 +170,30 @@ describe("LoRA adapters", () => {
   it("fails clearly for a missing adapter or a file that is not an adapter", async () => {
     const { residency } = testCore.core;
     await expect(residency.acquire("lora-base", { load: { lora: [{ path: "missing-adapter" }] } })).rejects.toThrow(
-      "Failed to load model 'lora-base': LoRA adapter 'missing-adapter' not found",
+      "Failed to load model 'lora-base': LoRA adapter 'missing-adapter' not found in the models folder",
     );
-    await expect(residency.acquire("lora-base", { load: { lora: [{ path: path.join(testCore.modelsDir, "a.gguf") }] } })).rejects.toThrow(
-      /is not a LoRA adapter/,
-    );
-    const notGguf = path.join(testCore.tempDir, "broken-adapter.gguf");
-    await writeFile(notGguf, "nope");
-    await expect(residency.acquire("lora-base", { load: { lora: [{ path: notGguf }] } })).rejects.toThrow(/is not a valid GGUF file/);
+    await expect(residency.acquire("lora-base", { load: { lora: [{ path: "a" }] } })).rejects.toThrow(/is not a LoRA adapter/);
+    await writeFile(path.join(testCore.modelsDir, "broken-adapter.gguf"), "root:x:0:0:root:/root:/bin/bash\n");
+    const broken = (await residency.acquire("lora-base", { load: { lora: [{ path: "broken-adapter" }] } }).then(
+      () => new Error("loaded"),
+      (error: unknown) => error,
+    )) as Error;
+    expect(broken.message).toMatch(/is not a valid GGUF file/);
+    // The file's first bytes never show up in the error.
+    expect(broken.message).not.toContain("root");
+  });
+
+  it("takes adapters from the models folder only: a path elsewhere is not found, whether or not it exists", async () => {
+    const { residency } = testCore.core;
+    const outside = path.join(testCore.tempDir, "outside-adapter.gguf");
+    await writeFile(outside, "root:x:0:0:root:/root:/bin/bash\n");
+    const messages: string[] = [];
+    for (const adapter of [outside, path.join(testCore.tempDir, "missing.gguf"), "../outside-adapter", "/etc/shadow"]) {
+      const error = (await residency.acquire("lora-base", { load: { lora: [{ path: adapter }] } }).then(() => new Error("loaded"), (caught: unknown) => caught)) as Error;
+      messages.push(error.message.replace(adapter, "<adapter>"));
+    }
+    expect(new Set(messages).size).toBe(1);
+    expect(messages[0]).toBe("Failed to load model 'lora-base': LoRA adapter '<adapter>' not found in the models folder");
     expect(testCore.core.residency.get("lora-base")).toBeUndefined();
   });
 });

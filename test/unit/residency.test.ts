@@ -82,8 +82,15 @@ class FakeLoader implements ResidencyLoader<FakeModel> {
     return { id };
   }
 
+  /** Files register under their base name (as the engine names files outside the models dir). */
+  resolveFile(filePath: string): { id: string } {
+    const id = filePath.split("/").pop()!.replace(/\.gguf$/, "");
+    if (!(id in this.sizes)) throw new ModelNotFoundError(id);
+    return { id };
+  }
+
   async loadModel(ref: string): Promise<FakeModel> {
-    const { id } = this.resolveModel(ref);
+    const { id } = ref.startsWith("/") ? this.resolveFile(ref) : this.resolveModel(ref);
     this.loadCalls.push(id);
     if (this.holdLoads) await new Promise<void>((resolve) => this.held.push(resolve));
     if (this.failNextLoad) {
@@ -107,7 +114,7 @@ class FakeLoader implements ResidencyLoader<FakeModel> {
   }
 
   async estimateMemory(ref: string): Promise<MemoryEstimate> {
-    return { ramBytes: this.sizes[this.resolveModel(ref).id]!, vramBytes: 0 };
+    return { ramBytes: this.sizes[(ref.startsWith("/") ? this.resolveFile(ref) : this.resolveModel(ref)).id]!, vramBytes: 0 };
   }
 }
 
@@ -180,6 +187,21 @@ describe("just-in-time loading", () => {
     const { loader, residency } = setup({ a: 100 });
     loader.failNextLoad = new Error("boom");
     await expect(residency.acquire("a")).rejects.toBeInstanceOf(ModelLoadFailedError);
+  });
+
+  it("requests name ids; a file from elsewhere loads only once registered by the operator", async () => {
+    const { loader, residency } = setup({ a: 100, outside: 100 });
+    loader.resolveModel = (ref: string) => {
+      if (ref.startsWith("/")) throw new ModelNotFoundError(ref);
+      return FakeLoader.prototype.resolveModel.call(loader, ref);
+    };
+    await expect(residency.acquire("/elsewhere/outside.gguf")).rejects.toBeInstanceOf(ModelNotFoundError);
+    expect(loader.loadCalls).toEqual([]);
+    expect(residency.registerFile("/elsewhere/outside.gguf")).toBe("outside");
+    const lease = await residency.acquire("outside");
+    expect(lease.model.id).toBe("outside");
+    expect(loader.loadCalls).toEqual(["outside"]);
+    lease.release();
   });
 
   it("is the one registry of loaded models: get() and loadedModels() see only what is loaded", async () => {

@@ -4,6 +4,7 @@ import { isLoopbackHost } from "../../core/api/security/hostNames.js";
 import { defaultUiDir } from "../../core/api/registerUi.js";
 import { createApiServer } from "../../core/api/createApiServer.js";
 import { createCore } from "../../core/createCore.js";
+import { isFilePath } from "../../core/engine/Engine.js";
 import { InvalidArgumentError } from "../../core/errors.js";
 import { createLogger } from "../../core/logger.js";
 import { loadRouterConfigFile } from "../../core/router/routerConfig.js";
@@ -108,7 +109,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   for (const model of options.models) {
     try {
       // Through residency, so the model counts against the memory budget and follows the TTL.
-      const loaded = await core.residency.load(model);
+      // A path is an explicit import by the operator; API requests can only name ids.
+      const loaded = await core.residency.load(isFilePath(model) ? core.residency.registerFile(model) : model);
       process.stdout.write(`Loaded ${loaded.id} (${Math.round(loaded.stats.loadMs)} ms)\n`);
     } catch (error) {
       process.stderr.write(`Could not load ${model}: ${(error as Error).message}\n`);

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { MemoryEstimate } from "../../shared/api/library.js";
-import { InvalidArgumentError, ModelLoadFailedError, MardukError } from "../errors.js";
+import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
 import { findMissingTensorData } from "../models/library/checkTensorData.js";
@@ -52,6 +52,21 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_MAX_CONTEXT_SIZE = 4096;
+
+/** True for a reference that names a file (an absolute or relative `.gguf` path) rather than an id. */
+export function isFilePath(ref: string): boolean {
+  return ref.toLowerCase().endsWith(".gguf") && (path.isAbsolute(ref) || ref.startsWith(".") || /^[a-zA-Z]:[\\/]/.test(ref));
+}
+
+/**
+ * Why a file could not be read as GGUF, without quoting its bytes (a file that is not GGUF
+ * might be anything: its first bytes are no one's business).
+ */
+export function describeGgufReadFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/magic/i.test(message)) return "not a valid GGUF file (it does not start with the GGUF magic bytes)";
+  return `not a valid GGUF file (${message.replace(/"[^"]*"|'[^']*'/g, "…").slice(0, 200)})`;
+}
 export const DEFAULT_PARALLEL = 4;
 
 /**
@@ -71,27 +86,38 @@ export class Engine {
   }
 
   /**
-   * Resolves a model reference: an id inside the models dir, or a path to a `.gguf` file.
-   * @throws ModelNotFoundError, InvalidArgumentError
+   * Resolves a model id of the models dir ("x" or "x.gguf"). Paths are not ids: a file from
+   * elsewhere is loaded only through an explicit {@link resolveFile} (the CLI's `--model`).
+   * @throws ModelNotFoundError, InvalidArgumentError (an unsafe id); neither tells whether a file outside exists
    */
   resolveModel(ref: string): { id: string; path: string } {
-    const looksLikePath = ref.toLowerCase().endsWith(".gguf") && (path.isAbsolute(ref) || ref.startsWith("."));
-    if (looksLikePath) {
-      const absolute = path.resolve(ref);
-      if (!existsSync(absolute) || !statSync(absolute).isFile()) {
-        throw new InvalidArgumentError(`No model file at ${absolute}`, "model");
-      }
-      const relative = path.relative(path.resolve(this.modelsDir), absolute);
-      const inside = !relative.startsWith("..") && !path.isAbsolute(relative);
-      return { id: inside ? modelIdFromPath(this.modelsDir, absolute) : path.basename(absolute, path.extname(absolute)), path: absolute };
-    }
     return { id: ref.replace(/\.gguf$/i, ""), path: resolveModelIdPath(this.modelsDir, ref) };
+  }
+
+  /**
+   * Resolves a `.gguf` file given explicitly by the operator (anywhere on the machine): its id
+   * is its path inside the models dir, else its file name.
+   * @throws InvalidArgumentError when it is not an existing `.gguf` file
+   */
+  resolveFile(filePath: string): { id: string; path: string } {
+    const absolute = path.resolve(filePath);
+    if (!absolute.toLowerCase().endsWith(".gguf") || !existsSync(absolute) || !statSync(absolute).isFile()) {
+      throw new InvalidArgumentError(`No model file at ${absolute}`, "model");
+    }
+    const relative = path.relative(path.resolve(this.modelsDir), absolute);
+    const inside = !relative.startsWith("..") && !path.isAbsolute(relative);
+    return { id: inside ? modelIdFromPath(this.modelsDir, absolute) : path.basename(absolute, path.extname(absolute)), path: absolute };
+  }
+
+  /** A reference the residency hands over: a registered file path, else an id. */
+  private resolveRef(ref: string): { id: string; path: string } {
+    return isFilePath(ref) ? this.resolveFile(ref) : this.resolveModel(ref);
   }
 
   /** Loads a model; the caller owns it (and unloads it with {@link unloadModel}). */
   async loadModel(ref: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
     if (this.disposed) throw new MardukError("internal_error", "The engine is shutting down");
-    const { id, path: modelPath } = this.resolveModel(ref);
+    const { id, path: modelPath } = this.resolveRef(ref);
     const load = this.load(id, modelPath, { ...this.options.loadDefaults, ...options });
     this.loading.add(load);
     void load.then(
@@ -120,7 +146,7 @@ export class Engine {
     try {
       fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
     } catch (error) {
-      throw new ModelLoadFailedError(id, `not a valid GGUF file (${(error as Error).message})`, error);
+      throw new ModelLoadFailedError(id, describeGgufReadFailure(error), error);
     }
     // A file cut short (an interrupted copy or download) has an intact header but too few
     // tensor bytes; llama.cpp would fail on it in ways node-llama-cpp does not always clean up.
@@ -173,7 +199,8 @@ export class Engine {
   }
 
   /**
-   * Checks each LoRA adapter before llama.cpp sees it: the file exists and is a GGUF adapter.
+   * Checks each LoRA adapter before llama.cpp sees it: an id of a `.gguf` file inside the models
+   * dir (never a path elsewhere), which is a GGUF adapter. Errors never quote the file's bytes.
    * @throws ModelLoadFailedError naming the adapter
    */
   private async resolveLoraAdapters(
@@ -184,13 +211,7 @@ export class Engine {
     const { readGgufFileInfo } = await import("node-llama-cpp");
     const resolved: { filePath: string; scale?: number }[] = [];
     for (const adapter of adapters) {
-      let filePath: string;
-      try {
-        filePath = path.isAbsolute(adapter.path) ? adapter.path : resolveModelIdPath(this.modelsDir, adapter.path);
-      } catch {
-        throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' not found`);
-      }
-      if (!existsSync(filePath)) throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' not found`);
+      const filePath = this.resolveLoraPath(id, adapter.path);
       if (adapter.scale !== undefined && !Number.isFinite(adapter.scale)) {
         throw new InvalidArgumentError("a LoRA adapter's scale must be a finite number", "lora");
       }
@@ -198,7 +219,7 @@ export class Engine {
       try {
         info = await readGgufFileInfo(filePath, { readTensorInfo: false, logWarnings: false });
       } catch (error) {
-        throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' is not a valid GGUF file (${(error as Error).message})`, error);
+        throw new ModelLoadFailedError(id, `LoRA adapter '${adapter.path}' is not a valid GGUF file`, error);
       }
       const general = info.metadata.general as { type?: unknown } | undefined;
       if (general?.type !== "adapter") {
@@ -216,14 +237,14 @@ export class Engine {
    * @throws ModelNotFoundError, InvalidArgumentError, ModelLoadFailedError (not a valid GGUF file)
    */
   async estimateMemory(ref: string, options: ModelLoadOptions = {}): Promise<MemoryEstimate> {
-    const { id, path: modelPath } = this.resolveModel(ref);
+    const { id, path: modelPath } = this.resolveRef(ref);
     const merged = { ...this.options.loadDefaults, ...options };
     const [{ readGgufFileInfo, GgufInsights }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
     let info;
     try {
       info = await readGgufFileInfo(modelPath, { logWarnings: false });
     } catch (error) {
-      throw new ModelLoadFailedError(id, `not a valid GGUF file (${(error as Error).message})`, error);
+      throw new ModelLoadFailedError(id, describeGgufReadFailure(error), error);
     }
     try {
       const insights = await GgufInsights.from(info, runtime.llama);
@@ -239,8 +260,7 @@ export class Engine {
       let loraBytes = 0;
       for (const adapter of merged.lora ?? []) {
         try {
-          const filePath = path.isAbsolute(adapter.path) ? adapter.path : resolveModelIdPath(this.modelsDir, adapter.path);
-          loraBytes += statSync(filePath).size;
+          loraBytes += statSync(this.resolveLoraPath(id, adapter.path)).size;
         } catch {
           // a missing adapter fails the load itself, with a clearer message
         }
@@ -248,6 +268,17 @@ export class Engine {
       return { ramBytes: weights.cpuRam + context.cpuRam + loraBytes, vramBytes: weights.gpuVram + context.gpuVram };
     } catch (error) {
       throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+  }
+
+  /** The file of a LoRA adapter id (inside the models dir, `.gguf` only). @throws ModelLoadFailedError */
+  private resolveLoraPath(modelId: string, adapterId: string): string {
+    try {
+      if (isFilePath(adapterId) || path.isAbsolute(adapterId)) throw new ModelNotFoundError(adapterId);
+      return resolveModelIdPath(this.modelsDir, adapterId);
+    } catch {
+      // One answer whatever the reason, so nothing is learned about files elsewhere.
+      throw new ModelLoadFailedError(modelId, `LoRA adapter '${adapterId}' not found in the models folder`);
     }
   }
 

@@ -43,8 +43,10 @@ export interface ResidentModel {
  * LRU and budget logic are tested without a model.
  */
 export interface ResidencyLoader<M extends ResidentModel> {
-  /** The canonical id of a model reference ("x.gguf" -> "x"). Synchronous. @throws ModelNotFoundError */
+  /** The canonical id of a model id ("x.gguf" -> "x"); paths are not ids. Synchronous. @throws ModelNotFoundError, InvalidArgumentError */
   resolveModel(ref: string): { id: string };
+  /** The id of a `.gguf` file given explicitly by the operator. @throws InvalidArgumentError */
+  resolveFile(filePath: string): { id: string };
   /** Loads a model; the residency owns what it returns. */
   loadModel(ref: string, options?: ModelLoadOptions): Promise<M>;
   /** Frees a model the residency loaded. */
@@ -167,8 +169,8 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
    */
   async acquire(modelRef: string, options: AcquireModelOptions = {}): Promise<ModelLease<M>> {
     this.assertOpen();
+    // Requests name ids; a file from elsewhere is only known once registered (registerFile).
     const id = this.entries.has(modelRef) || this.refs.has(modelRef) ? modelRef : this.loader.resolveModel(modelRef).id;
-    if (id !== modelRef && !this.refs.has(id) && isPathRef(modelRef)) this.refs.set(id, modelRef);
 
     for (;;) {
       const entry = this.entries.get(id);
@@ -201,6 +203,17 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     const lease = this.waitAndLease(entry, options);
     this.loadEntry(entry, options.load).then(settle.resolve, settle.reject);
     return lease;
+  }
+
+  /**
+   * Makes a `.gguf` file from anywhere on the machine loadable under its id (an explicit
+   * import by the operator: `serve --model /path/x.gguf`). Returns that id.
+   * @throws InvalidArgumentError when it is not an existing `.gguf` file
+   */
+  registerFile(filePath: string): string {
+    const { id } = this.loader.resolveFile(filePath);
+    this.refs.set(id, filePath);
+    return id;
   }
 
   /** Loads a model (if needed) and leaves it idle, so its TTL applies: a preload. */
@@ -464,9 +477,4 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
   private emitChanged(): void {
     if (this.listenerCount("changed") > 0) this.emit("changed", this.list());
   }
-}
-
-/** True for a reference that names a file (absolute or relative path) rather than an id. */
-function isPathRef(ref: string): boolean {
-  return ref.toLowerCase().endsWith(".gguf") && (ref.startsWith("/") || ref.startsWith(".") || /^[a-zA-Z]:[\\/]/.test(ref));
 }

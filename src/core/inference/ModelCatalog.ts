@@ -99,7 +99,8 @@ export class ModelCatalog {
   /** The canonical id of a model of this machine's library ("x.gguf" → "x"), or undefined when it has none. */
   localId(ref: string): string | undefined {
     try {
-      return this.deps.engine.resolveModel(ref).id;
+      // A loaded model (also a file the operator imported from elsewhere), else a library id.
+      return this.deps.residency.get(ref)?.id ?? this.deps.engine.resolveModel(ref).id;
     } catch {
       return undefined;
     }
