@@ -5,9 +5,13 @@ import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, MardukE
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
 import { findMissingTensorData } from "../models/library/checkTensorData.js";
+import { checkGgufHeader } from "../models/library/checkGgufHeader.js";
+import { describeGgufReadFailure } from "../models/library/describeGgufReadFailure.js";
+import { validateModelMetadata } from "../models/library/validateModelMetadata.js";
 import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
 // on the first load: `serve` is listening long before that.
+import type * as NodeLlamaCpp from "node-llama-cpp";
 import type { LoadedModel } from "./LoadedModel.js";
 
 /** Options of one model load. */
@@ -58,15 +62,6 @@ export function isFilePath(ref: string): boolean {
   return ref.toLowerCase().endsWith(".gguf") && (path.isAbsolute(ref) || ref.startsWith(".") || /^[a-zA-Z]:[\\/]/.test(ref));
 }
 
-/**
- * Why a file could not be read as GGUF, without quoting its bytes (a file that is not GGUF
- * might be anything: its first bytes are no one's business).
- */
-export function describeGgufReadFailure(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/magic/i.test(message)) return "not a valid GGUF file (it does not start with the GGUF magic bytes)";
-  return `not a valid GGUF file (${message.replace(/"[^"]*"|'[^']*'/g, "…").slice(0, 200)})`;
-}
 export const DEFAULT_PARALLEL = 4;
 
 /**
@@ -142,12 +137,7 @@ export class Engine {
       import("./LoadedModel.js"),
       this.options.runtime(),
     ]);
-    let fileInfo;
-    try {
-      fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
-    } catch (error) {
-      throw new ModelLoadFailedError(id, describeGgufReadFailure(error), error);
-    }
+    const fileInfo = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
     // A file cut short (an interrupted copy or download) has an intact header but too few
     // tensor bytes; llama.cpp would fail on it in ways node-llama-cpp does not always clean up.
     if (fileInfo.splicedParts <= 1 && fileInfo.tensorInfo) {
@@ -240,12 +230,7 @@ export class Engine {
     const { id, path: modelPath } = this.resolveRef(ref);
     const merged = { ...this.options.loadDefaults, ...options };
     const [{ readGgufFileInfo, GgufInsights }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
-    let info;
-    try {
-      info = await readGgufFileInfo(modelPath, { logWarnings: false });
-    } catch (error) {
-      throw new ModelLoadFailedError(id, describeGgufReadFailure(error), error);
-    }
+    const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, false);
     try {
       const insights = await GgufInsights.from(info, runtime.llama);
       const { gpuLayers, useMmap } = await insights.configurationResolver.resolveModelGpuLayersV2(merged.gpuLayers ?? "auto");
@@ -269,6 +254,30 @@ export class Engine {
     } catch (error) {
       throw new ModelLoadFailedError(id, (error as Error).message, error);
     }
+  }
+
+  /**
+   * Reads a model's GGUF header, after checking the bounds llama.cpp (and node-llama-cpp's
+   * estimates) would assert on or loop over: a crafted file gets a precise reason, never a crash.
+   * @throws ModelLoadFailedError
+   */
+  private async readCheckedFileInfo(
+    id: string,
+    modelPath: string,
+    readGgufFileInfo: typeof NodeLlamaCpp.readGgufFileInfo,
+    readTensorInfo: boolean,
+  ): Promise<NodeLlamaCpp.GgufFileInfo> {
+    const headerProblem = await checkGgufHeader(modelPath);
+    if (headerProblem) throw new ModelLoadFailedError(id, headerProblem);
+    let info;
+    try {
+      info = await readGgufFileInfo(modelPath, { readTensorInfo, logWarnings: false });
+    } catch (error) {
+      throw new ModelLoadFailedError(id, describeGgufReadFailure(error), error);
+    }
+    const unsafe = validateModelMetadata(info.metadata as unknown as Record<string, unknown>);
+    if (unsafe) throw new ModelLoadFailedError(id, unsafe);
+    return info;
   }
 
   /** The file of a LoRA adapter id (inside the models dir, `.gguf` only). @throws ModelLoadFailedError */

@@ -11,6 +11,9 @@ import { groupModelFiles, type ModelFileGroup } from "./library/groupModelFiles.
 import { readOriginSidecar } from "./library/originSidecar.js";
 import { parseQuantization } from "./hub/quantization.js";
 import { summarizeGguf } from "./library/summarizeGguf.js";
+import { checkGgufHeader } from "./library/checkGgufHeader.js";
+import { validateModelMetadata } from "./library/validateModelMetadata.js";
+import { describeGgufReadFailure } from "./library/describeGgufReadFailure.js";
 import { listModelFiles } from "./modelPaths.js";
 
 /** Options of {@link ModelLibrary}. */
@@ -189,6 +192,11 @@ export class ModelLibrary extends EventEmitter<ModelLibraryEvents> {
     if (group.missingParts.length > 0) {
       return broken(`missing part${group.missingParts.length > 1 ? "s" : ""} ${group.missingParts.join(", ")} of ${group.partCount}`);
     }
+    // Bounds first: a crafted header must not make the reader below loop or allocate for minutes.
+    for (const file of group.files) {
+      const headerProblem = await checkGgufHeader(file.path);
+      if (headerProblem) return broken(headerProblem);
+    }
     let info: GgufFileInfo;
     let nodeLlamaCpp: NodeLlamaCpp;
     try {
@@ -200,7 +208,7 @@ export class ModelLibrary extends EventEmitter<ModelLibraryEvents> {
         spliceSplitFiles: group.partCount !== undefined,
       });
     } catch (error) {
-      return broken(`not a valid GGUF file (${(error as Error).message})`);
+      return broken(describeGgufReadFailure(error));
     }
     // The reader reads past the end of a file as zeros, so a cut-off header "parses": check the size.
     const firstSize = group.files[0]!.sizeBytes;
@@ -214,6 +222,8 @@ export class ModelLibrary extends EventEmitter<ModelLibraryEvents> {
     );
     const described: Described = { ...base, ...summary, quantization: summary.quantization ?? base.quantization };
     if (!summary.architecture) return { ...described, status: "broken", error: "no general.architecture in the metadata" };
+    const unsafe = validateModelMetadata(info.metadata as unknown as Record<string, unknown>);
+    if (unsafe) return { ...described, status: "broken", error: unsafe };
     return truncated ? { ...described, status: "broken", error: truncated } : described;
   }
 }

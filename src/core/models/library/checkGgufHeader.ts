@@ -1,0 +1,160 @@
+import { open, type FileHandle } from "node:fs/promises";
+
+/**
+ * Hard bounds on a GGUF header, checked before any parser allocates anything for it.
+ *
+ * Hand-written on purpose: node-llama-cpp's reader (used for everything else) trusts the
+ * counts it reads, and reads past the end of a file as zeros, so a tensor claiming
+ * `n_dims = 2^31` or an array claiming 2^60 entries makes it loop for minutes and allocate
+ * gigabytes. This scan only walks the header, skips over values without reading them, and
+ * checks every count and length against the bytes the file really has.
+ */
+
+/** ggml's GGML_MAX_DIMS. */
+export const MAX_TENSOR_DIMS = 4;
+/** Far above any real model (the largest have a few tens of thousands of tensors). */
+export const MAX_TENSOR_COUNT = 1_000_000;
+export const MAX_METADATA_ENTRIES = 100_000;
+/** ggml's GGML_MAX_NAME (64) with room to spare. */
+export const MAX_TENSOR_NAME_BYTES = 1024;
+export const MAX_KEY_BYTES = 65_536;
+/** Nested arrays deeper than this do not occur in real files. */
+const MAX_ARRAY_DEPTH = 4;
+/** ggml type ids are small (GGML_TYPE_COUNT is under 64). */
+const MAX_GGML_TYPE = 1024;
+
+/** Byte sizes of GGUF's scalar value types, by type id; strings (8) and arrays (9) are read. */
+const SCALAR_SIZES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+const STRING_TYPE = 8;
+const ARRAY_TYPE = 9;
+
+class HeaderError extends Error {}
+
+/** Reads a file's header on demand, in chunks, never more than asked for. */
+class BoundedReader {
+  private buffer = Buffer.alloc(0);
+  private bufferStart = 0;
+  position = 0;
+
+  constructor(
+    private readonly file: FileHandle,
+    readonly size: number,
+  ) {}
+
+  get remaining(): number {
+    return this.size - this.position;
+  }
+
+  private async ensure(bytes: number): Promise<void> {
+    if (bytes > this.remaining) throw new HeaderError(`the header ends past the end of the file (at byte ${this.position + bytes} of ${this.size})`);
+    const offset = this.position - this.bufferStart;
+    if (offset >= 0 && offset + bytes <= this.buffer.length) return;
+    const length = Math.min(Math.max(bytes, 64 * 1024), this.remaining);
+    const chunk = Buffer.alloc(length);
+    const { bytesRead } = await this.file.read(chunk, 0, length, this.position);
+    if (bytesRead < bytes) throw new HeaderError("the file could not be read to the end of its header");
+    this.buffer = chunk.subarray(0, bytesRead);
+    this.bufferStart = this.position;
+  }
+
+  async u32(): Promise<number> {
+    await this.ensure(4);
+    const value = this.buffer.readUInt32LE(this.position - this.bufferStart);
+    this.position += 4;
+    return value;
+  }
+
+  async u64(): Promise<bigint> {
+    await this.ensure(8);
+    const value = this.buffer.readBigUInt64LE(this.position - this.bufferStart);
+    this.position += 8;
+    return value;
+  }
+
+  async bytes(count: number): Promise<Buffer> {
+    await this.ensure(count);
+    const value = Buffer.from(this.buffer.subarray(this.position - this.bufferStart, this.position - this.bufferStart + count));
+    this.position += count;
+    return value;
+  }
+
+  skip(count: bigint | number, what: string): void {
+    if (BigInt(count) > BigInt(this.remaining)) throw new HeaderError(`${what} claims ${count} bytes, more than the ${this.remaining} left in the file`);
+    this.position += Number(count);
+  }
+}
+
+/** A count read from the file, checked against a limit and against the bytes that are left. */
+function boundedCount(value: bigint, limit: number, minBytesEach: number, reader: BoundedReader, what: string): number {
+  if (value > BigInt(limit)) throw new HeaderError(`${what} is ${value}, more than ${limit}`);
+  const count = Number(value);
+  if (count * minBytesEach > reader.remaining) throw new HeaderError(`${what} is ${count}, but the file has room for at most ${Math.floor(reader.remaining / Math.max(1, minBytesEach))}`);
+  return count;
+}
+
+async function skipString(reader: BoundedReader, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  const length = await reader.u64();
+  if (length > BigInt(maxBytes)) throw new HeaderError(`${what} is ${length} bytes long, more than ${maxBytes}`);
+  reader.skip(length, what);
+}
+
+async function skipValue(reader: BoundedReader, type: number, what: string, depth: number): Promise<void> {
+  const scalar = SCALAR_SIZES[type];
+  if (scalar !== undefined) return reader.skip(scalar, what);
+  if (type === STRING_TYPE) return skipString(reader, what);
+  if (type !== ARRAY_TYPE) throw new HeaderError(`${what} has an unknown value type ${type}`);
+  if (depth >= MAX_ARRAY_DEPTH) throw new HeaderError(`${what} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
+  const elementType = await reader.u32();
+  const elementSize = SCALAR_SIZES[elementType];
+  // Every element takes at least its scalar size (or a string's or array's 8-byte length).
+  const count = boundedCount(await reader.u64(), Number.MAX_SAFE_INTEGER, elementSize ?? 8, reader, `${what}'s length`);
+  if (elementSize !== undefined) return reader.skip(count * elementSize, what);
+  for (let index = 0; index < count; index++) await skipValue(reader, elementType, what, depth + 1);
+}
+
+/**
+ * Why a GGUF file's header cannot be trusted, or undefined when its counts, lengths and
+ * dimensions are within bounds and fit the file. Reads only the header.
+ */
+export async function checkGgufHeader(filePath: string): Promise<string | undefined> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(filePath, "r");
+    const reader = new BoundedReader(file, (await file.stat()).size);
+    const magic = await reader.bytes(4);
+    if (magic.toString("latin1") !== "GGUF") return "not a valid GGUF file (it does not start with the GGUF magic bytes)";
+    const version = await reader.u32();
+    if (version < 2 || version > 3) return `unsupported GGUF version ${version}`;
+    // A tensor info is at least 8 (name length) + 4 (n_dims) + 8 (a dim) + 4 (type) + 8 (offset) bytes.
+    const tensorCount = boundedCount(await reader.u64(), MAX_TENSOR_COUNT, 32, reader, "the tensor count");
+    const entryCount = boundedCount(await reader.u64(), MAX_METADATA_ENTRIES, 13, reader, "the metadata entry count");
+    for (let index = 0; index < entryCount; index++) {
+      const keyLength = await reader.u64();
+      if (keyLength > BigInt(MAX_KEY_BYTES)) throw new HeaderError(`metadata key ${index} is ${keyLength} bytes long`);
+      const key = (await reader.bytes(Number(keyLength))).toString("utf8");
+      await skipValue(reader, await reader.u32(), `metadata '${key.slice(0, 100)}'`, 0);
+    }
+    for (let index = 0; index < tensorCount; index++) {
+      await skipString(reader, `the name of tensor ${index}`, MAX_TENSOR_NAME_BYTES);
+      const dims = await reader.u32();
+      if (dims < 1 || dims > MAX_TENSOR_DIMS) return `tensor ${index} has ${dims} dimensions (at most ${MAX_TENSOR_DIMS})`;
+      let elements = 1n;
+      for (let dim = 0; dim < dims; dim++) {
+        const size = await reader.u64();
+        if (size < 1n) return `tensor ${index} has a dimension of size 0`;
+        elements *= size;
+      }
+      // Even at 1 bit a weight, its data could not fit in the file.
+      if (elements > BigInt(reader.size) * 8n) return `tensor ${index} claims ${elements} elements, more than the file could hold`;
+      const type = await reader.u32();
+      if (type >= MAX_GGML_TYPE) return `tensor ${index} has an unknown type ${type}`;
+      reader.skip(8, `the offset of tensor ${index}`);
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof HeaderError) return `the GGUF header is invalid: ${error.message}`;
+    return `the file could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  } finally {
+    await file?.close();
+  }
+}
