@@ -230,7 +230,8 @@ export class Engine {
     const { id, path: modelPath } = this.resolveRef(ref);
     const merged = { ...this.options.loadDefaults, ...options };
     const [{ readGgufFileInfo, GgufInsights }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
-    const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, false);
+    // The tensor infos are what the weights' estimate is made of.
+    const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
     try {
       const insights = await GgufInsights.from(info, runtime.llama);
       const { gpuLayers, useMmap } = await insights.configurationResolver.resolveModelGpuLayersV2(merged.gpuLayers ?? "auto");

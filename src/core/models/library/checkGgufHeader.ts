@@ -30,6 +30,9 @@ const ARRAY_TYPE = 9;
 
 class HeaderError extends Error {}
 
+/** The header claims more bytes than the file has: most often a download or copy cut short. */
+class TruncatedError extends Error {}
+
 /** Reads a file's header on demand, in chunks, never more than asked for. */
 class BoundedReader {
   private buffer = Buffer.alloc(0);
@@ -46,7 +49,7 @@ class BoundedReader {
   }
 
   private async ensure(bytes: number): Promise<void> {
-    if (bytes > this.remaining) throw new HeaderError(`the header ends past the end of the file (at byte ${this.position + bytes} of ${this.size})`);
+    if (bytes > this.remaining) throw new TruncatedError(`its header needs more than the ${this.size} bytes the file has`);
     const offset = this.position - this.bufferStart;
     if (offset >= 0 && offset + bytes <= this.buffer.length) return;
     const length = Math.min(Math.max(bytes, 64 * 1024), this.remaining);
@@ -79,7 +82,7 @@ class BoundedReader {
   }
 
   skip(count: bigint | number, what: string): void {
-    if (BigInt(count) > BigInt(this.remaining)) throw new HeaderError(`${what} claims ${count} bytes, more than the ${this.remaining} left in the file`);
+    if (BigInt(count) > BigInt(this.remaining)) throw new TruncatedError(`its header needs more than the ${this.size} bytes the file has (${what} claims ${count} bytes)`);
     this.position += Number(count);
   }
 }
@@ -88,7 +91,7 @@ class BoundedReader {
 function boundedCount(value: bigint, limit: number, minBytesEach: number, reader: BoundedReader, what: string): number {
   if (value > BigInt(limit)) throw new HeaderError(`${what} is ${value}, more than ${limit}`);
   const count = Number(value);
-  if (count * minBytesEach > reader.remaining) throw new HeaderError(`${what} is ${count}, but the file has room for at most ${Math.floor(reader.remaining / Math.max(1, minBytesEach))}`);
+  if (count * minBytesEach > reader.remaining) throw new TruncatedError(`its header needs more than the ${reader.size} bytes the file has (${what} is ${count})`);
   return count;
 }
 
@@ -153,6 +156,7 @@ export async function checkGgufHeader(filePath: string): Promise<string | undefi
     return undefined;
   } catch (error) {
     if (error instanceof HeaderError) return `the GGUF header is invalid: ${error.message}`;
+    if (error instanceof TruncatedError) return `the file is truncated: ${error.message}`;
     return `the file could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
   } finally {
     await file?.close();
