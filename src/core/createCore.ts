@@ -2,7 +2,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { defaultDataDir, defaultModelsDir } from "./appPaths.js";
 import { Engine, type ModelLoadOptions } from "./engine/Engine.js";
-import { ModelResidency } from "./engine/ModelResidency.js";
+import type { LocalModel } from "./engine/LocalModel.js";
+import { ModelResidency, type ResidencyLoader } from "./engine/ModelResidency.js";
 import { InferenceService } from "./inference/InferenceService.js";
 import { ModelCatalog } from "./inference/ModelCatalog.js";
 import { LocalProvider } from "./router/LocalProvider.js";
@@ -19,6 +20,8 @@ import { AppDatabase } from "./storage/AppDatabase.js";
 import { AuditLog } from "./storage/AuditLog.js";
 import type { Backend } from "./llama/backend.js";
 import type { LlamaRuntime } from "./llama/LlamaRuntime.js";
+import { resolveThreadCount } from "./llama/resolveThreadCount.js";
+import { ModelHostLoader, type ModelHostOptions } from "./modelhost/ModelHostLoader.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createSystemMemoryProbe, type MemoryProbe } from "./models/library/memoryProbe.js";
 import { ModelLibrary } from "./models/ModelLibrary.js";
@@ -66,13 +69,28 @@ export interface CoreOptions {
   routing?: RouterConfig;
   /** Remote OpenAI-compatible servers given on the command line (`serve --upstream`), ids upstream-1, upstream-2, ... Default: none. */
   upstreams?: { url: string; apiKey?: string }[];
+  /**
+   * Where the residency's models run: "process" loads each in a model host process of its own
+   * (src/core/modelhost), so a crash in llama.cpp or a chat template fails only that model's
+   * requests; "in-process" loads them in this process, as `engine.loadModel` always does (for
+   * benchmarks and embedding). Default: "process".
+   */
+  modelHost?: "process" | "in-process";
+  /** Settings of model host processes (how they start, watchdog, crash backoff). Default: see ModelHostOptions. */
+  modelHostOptions?: ModelHostOptions;
 }
 
 /** Everything the app does, for the HTTP API, the CLI and the Electron main process. */
 export interface Core {
   readonly modelsDir: string;
   readonly logger: Logger;
+  /**
+   * Resolves model ids, estimates memory, and loads models in this process (`engine.loadModel`:
+   * the caller owns what it returns). The residency loads through it, or through model hosts.
+   */
   readonly engine: Engine;
+  /** Where the residency's models run (see {@link CoreOptions.modelHost}). */
+  readonly modelHost: "process" | "in-process";
   /** The models in the models dir: scanned, watched (emits `changed`), with GGUF metadata. */
   readonly library: ModelLibrary;
   /** Loads models just in time and keeps them while they are used. */
@@ -143,7 +161,21 @@ export function createCore(options: CoreOptions = {}): Core {
   const database = new AppDatabase(options.databaseFile ?? path.join(dataDir, "marduk.db"));
   const auditLog = new AuditLog(database, { logPrompts: options.auditPrompts });
   const library = new ModelLibrary({ modelsDir, logger, watch: options.watchModels ?? true });
-  const residency = new ModelResidency(engine, {
+  const modelHost = options.modelHost ?? "process";
+  const hostLoader =
+    modelHost === "process"
+      ? new ModelHostLoader({
+          ...options.modelHostOptions,
+          engine,
+          loadDefaults: options.loadDefaults,
+          backend: options.backend,
+          threads: resolveThreadCount(options.threads),
+          logger,
+          onModelLoaded: (model) => metrics.recordModelLoad(model.id, model.stats.loadMs / 1000),
+        })
+      : undefined;
+  const loader: ResidencyLoader<LocalModel> = hostLoader ?? engine;
+  const residency = new ModelResidency<LocalModel>(loader, {
     keepAliveMs: options.keepAliveMs,
     memoryBudgetBytes: options.memoryBudgetBytes,
     memoryProbe: options.memoryProbe ?? createSystemMemoryProbe(async () => (await runtime()).llama),
@@ -196,6 +228,7 @@ export function createCore(options: CoreOptions = {}): Core {
     modelsDir,
     logger,
     engine,
+    modelHost,
     library,
     residency,
     inference,
@@ -225,6 +258,7 @@ export function createCore(options: CoreOptions = {}): Core {
       library.dispose();
       providers.dispose();
       await residency.dispose();
+      await hostLoader?.dispose();
       await engine.dispose();
       metrics.dispose();
       database.dispose();

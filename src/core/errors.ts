@@ -38,6 +38,23 @@ export class ModelLoadFailedError extends MardukError {
   }
 }
 
+/**
+ * A model's host process died (a native assert, a fatal JavaScript error, out of memory, a
+ * hang the watchdog ended) while it served: its requests fail with this, and the model is
+ * loaded again by the next request, after a backoff when it keeps crashing.
+ */
+export class ModelCrashedError extends MardukError {
+  constructor(
+    readonly modelId: string,
+    message: string,
+    /** Seconds until the model may be loaded again, during a crash backoff. */
+    readonly retryAfterSeconds?: number,
+    cause?: unknown,
+  ) {
+    super("model_crashed", message, { cause });
+  }
+}
+
 export class ContextLengthExceededError extends MardukError {
   constructor(
     readonly promptTokens: number,
@@ -110,6 +127,42 @@ export class NoTargetAvailableError extends MardukError {
 export class UnsupportedError extends MardukError {
   constructor(message: string, param?: string) {
     super("unsupported", message, { param });
+  }
+}
+
+/** `error` with the message and param of a payload (for classes whose constructors word their own messages). */
+function carrying<E extends MardukError>(error: E, payload: ErrorPayload): E {
+  error.message = payload.message;
+  error.param = payload.param;
+  return error;
+}
+
+/**
+ * The error an {@link ErrorPayload} received from another process (a model host) stands for:
+ * the same class where the core has one for its code (so `instanceof` checks and the
+ * Retry-After of a full queue still work), with its message and param; else a MardukError.
+ */
+export function fromErrorPayload(payload: ErrorPayload): MardukError {
+  const { code, message, param, retryAfterSeconds } = payload;
+  switch (code) {
+    case "model_not_found":
+      return carrying(new ModelNotFoundError(""), payload);
+    case "model_load_failed":
+      return carrying(new ModelLoadFailedError("", ""), payload);
+    case "model_crashed":
+      return carrying(new ModelCrashedError("", message, retryAfterSeconds), payload);
+    case "aborted":
+      return carrying(new AbortedError(message), payload);
+    case "invalid_argument":
+      return new InvalidArgumentError(message, param);
+    case "unsupported":
+      return new UnsupportedError(message, param);
+    case "queue_full":
+      return carrying(new QueueFullError(retryAfterSeconds ?? 1, message), payload);
+    case "queue_timeout":
+      return carrying(new QueueTimeoutError(0), payload);
+    default:
+      return new MardukError(code, message, param !== undefined ? { param } : {});
   }
 }
 

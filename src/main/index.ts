@@ -47,7 +47,11 @@ async function start(): Promise<void> {
   secureSession(session.defaultSession, source);
   Menu.setApplicationMenu(buildApplicationMenu({ isDev }));
   // Same models folder and database as `marduk-local serve` (MARDUK_MODELS_DIR / MARDUK_DATA_DIR apply).
-  core = createCore();
+  // Models run in this process for now. Model host processes (CoreOptions.modelHost "process")
+  // need the host entry bundled next to the main bundle and Electron's utilityProcess: a
+  // SpawnedHost over utilityProcess.fork, injected as modelHostOptions.spawnHost (see
+  // src/core/modelhost/ModelHostProcess.ts), then modelHost: "process" here.
+  core = createCore({ modelHost: "in-process" });
   apiServer = new LocalApiServer({ core }).attach();
   showWindow(source);
   app.on("activate", () => showWindow(source));

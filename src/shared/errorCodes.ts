@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   "download_failed",
   "insufficient_storage",
   "internal_error",
+  // A model's host process died (native assert, out of memory, hang) while serving or loading.
+  "model_crashed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -28,4 +30,6 @@ export interface ErrorPayload {
   message: string;
   /** The offending parameter, when the error is about one. */
   param?: string;
+  /** Seconds after which a retry may succeed (a full queue, a crash backoff), when known. */
+  retryAfterSeconds?: number;
 }

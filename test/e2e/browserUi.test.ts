@@ -244,6 +244,8 @@ describe.skipIf(!hasChromium)("the browser UI against marduk-local serve", () =>
     expect(await page.getByTestId("snippet-code").innerText()).toContain(`base_url="${env.serve.url}/v1"`);
     await page.getByTestId("headless-note").waitFor();
 
+    // The first key of a headless server: this page will need an admin key to connect again.
+    await page.getByTestId("admin-key-hint").waitFor();
     await page.getByLabel("Key name").fill("e2e script");
     await page.getByRole("button", { name: "Create key" }).click();
     const created = page.getByTestId("created-key-value");
@@ -252,7 +254,7 @@ describe.skipIf(!hasChromium)("the browser UI against marduk-local serve", () =>
     expect(key.length).toBeGreaterThan(16);
     await env.screenshot("server");
 
-    // The key works against the OpenAI API, and is not shown again after dismissing it.
+    // The key (inference, the default scope) works against the OpenAI API, and is not shown again after dismissing it.
     const response = await fetch(`${env.serve.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     expect(response.status).toBe(200);
     await page.getByRole("button", { name: "I have copied it" }).click();
@@ -260,7 +262,17 @@ describe.skipIf(!hasChromium)("the browser UI against marduk-local serve", () =>
     expect(await page.getByTestId("key-row").count()).toBe(1);
     expect(await page.getByTestId("key-row").innerText()).not.toContain(key);
 
-    // Now that a key exists, a fresh page must give it before it can use the app.
+    // An admin key, for the app in a browser.
+    await page.getByLabel("Key name").fill("e2e admin");
+    await page.getByTestId("key-scope").selectOption("admin");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await created.waitFor();
+    const adminKey = await created.innerText();
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    expect(await page.getByTestId("key-scope-badge").allInnerTexts()).toEqual(["inference", "admin"]);
+    await page.getByTestId("admin-key-hint").waitFor({ state: "detached" });
+
+    // Now that keys exist, a fresh page must give an admin key before it can use the app.
     const fresh = await env.context.newPage();
     try {
       await fresh.goto(env.serve.url);
@@ -269,9 +281,18 @@ describe.skipIf(!hasChromium)("the browser UI against marduk-local serve", () =>
       await env.screenshot("api-key-prompt", fresh);
       await prompt.getByLabel("API key").fill(key);
       await prompt.getByRole("button", { name: "Connect" }).click();
+      await prompt.getByTestId("admin-key-required").waitFor();
+      await prompt.getByLabel("API key").fill(adminKey);
+      await prompt.getByRole("button", { name: "Connect" }).click();
       await prompt.waitFor({ state: "detached" });
       await fresh.getByTestId("connection-status").getByText("Connected").waitFor();
       await fresh.locator(`[data-testid="library-row"][data-model-id="${FIXTURE_MODEL_ID}"]`).waitFor();
+
+      // Revoking the admin key disconnects the page that uses it at once, and it asks for a key again.
+      await page.getByRole("button", { name: "Revoke e2e admin" }).click();
+      await page.getByRole("dialog", { name: "Revoke key?" }).getByRole("button", { name: "Revoke" }).click();
+      await prompt.waitFor();
+      expect(await prompt.innerText()).toContain("The server refused that key.");
     } finally {
       await fresh.close();
     }

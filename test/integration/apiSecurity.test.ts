@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawRequest } from "../helpers/rawHttp.js";
+import { rawConnection, rawRequest, type RawConnection } from "../helpers/rawHttp.js";
+import { connectWebSocket } from "../helpers/rpcConnections.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
 
 describe("safe defaults", () => {
@@ -18,6 +19,28 @@ describe("safe defaults", () => {
     const response = await rawRequest(`${server.url}/v1/models`, { headers: { host } });
     expect(response.status).toBe(403);
     expect(JSON.parse(response.body)).toMatchObject({ error: { code: "host_not_allowed" } });
+  });
+
+  it.each(["localhost:1234@evil.com", "localhost@evil.com", "127.0.0.1:80@evil.example.com", "localhost:", "localhost:99999", "localhost:80:80", "localhost/path", "[::1", "[evil.com]:80", "local host", "user@localhost"])(
+    "refuses Host %s with 403: only a plain host[:port] is a host",
+    async (host) => {
+      const response = await rawRequest(`${server.url}/v1/models`, { headers: { host } });
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code: "host_not_allowed" } });
+    },
+  );
+
+  it("counts an Origin as this server only with the same scheme, host and port", async () => {
+    const { host, port } = new URL(server.url);
+    const origin = (value: string) => rawRequest(`${server.url}/v1/models`, { headers: { origin: value } });
+    expect((await origin(`http://${host}`)).status).toBe(200);
+    for (const other of [`https://${host}`, `http://127.0.0.1:${Number(port) + 1}`, `http://localhost:${port}`, `ws://${host}`, `http://${host}/path`, `http://user@${host}`]) {
+      const response = await origin(other);
+      expect(response.status, other).toBe(403);
+      expect(response.headers["access-control-allow-origin"], other).toBeUndefined();
+    }
+    // The same origin under another name the server answers to is that name's origin.
+    expect((await rawRequest(`${server.url}/v1/models`, { headers: { host: `localhost:${port}`, origin: `http://localhost:${port}` } })).status).toBe(200);
   });
 
   it("sends no CORS headers and refuses cross-origin browser requests", async () => {
@@ -128,5 +151,67 @@ describe("API keys, CORS origins and body limit", () => {
     });
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body)).toMatchObject({ error: { type: "invalid_request_error" } });
+  });
+});
+
+describe("slow clients", () => {
+  const requestTimeoutMs = 400;
+  /** Far more than the server should ever take to cut a slow client off. */
+  const boundMs = 4_000;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ ui: false, requestTimeoutMs });
+  });
+  afterAll(() => server?.dispose());
+
+  const closedWithin = async (connection: RawConnection) =>
+    Promise.race([connection.closed, new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), boundMs))]);
+
+  it("cuts off a client that dribbles its body with a 408", async () => {
+    const connection = await rawConnection(server.url);
+    const body = JSON.stringify({ model: "fixture", messages: [{ role: "user", content: "x".repeat(100) }] });
+    connection.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    // One byte every 50 ms: the body would take 7 s.
+    connection.dribble(body, 50);
+    const outcome = await closedWithin(connection);
+    if (outcome === "still open") throw new Error(`still open after ${boundMs} ms`);
+    expect(outcome.data).toMatch(/^HTTP\/1\.1 408 /);
+    expect(outcome.afterMs).toBeGreaterThanOrEqual(requestTimeoutMs - 50);
+  });
+
+  it("cuts off a client that dribbles its headers, and one that sends nothing", async () => {
+    const headers = await rawConnection(server.url);
+    headers.dribble("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + "p".repeat(200) + "\r\n\r\n", 20);
+    const silent = await rawConnection(server.url);
+    const [dribbled, nothing] = await Promise.all([closedWithin(headers), closedWithin(silent)]);
+    if (dribbled === "still open" || nothing === "still open") throw new Error(`still open after ${boundMs} ms`);
+    expect(dribbled.data).toMatch(/^HTTP\/1\.1 408 /);
+    expect(nothing.data).toBe("");
+  });
+
+  it("leaves alone what takes longer once the request is in: streamed answers, keep-alive, the RPC socket", async () => {
+    // A keep-alive connection may wait longer than the timeout between two requests, and an RPC socket lives on.
+    const connection = await rawConnection(server.url);
+    connection.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    const rpc = await connectWebSocket(server.url);
+    await new Promise((resolve) => setTimeout(resolve, requestTimeoutMs * 3));
+    connection.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const { data } = await connection.closed;
+    expect(data.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    await expect(rpc.api.conversations.list()).resolves.toEqual([]);
+    await rpc.close();
+
+    // A stream that lasts longer than the timeout (the fixture's sentence, again and again).
+    const started = Date.now();
+    const response = await fetch(`${server.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "fixture", prompt: "The", max_tokens: 400, ignore_eos: true, stream: true }),
+    });
+    const text = await response.text();
+    const elapsedMs = Date.now() - started;
+    expect(response.status).toBe(200);
+    expect(text.trim().endsWith("data: [DONE]")).toBe(true);
+    expect(elapsedMs).toBeGreaterThan(requestTimeoutMs);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -279,8 +279,9 @@ describe("DownloadManager against the fake hub", () => {
 
   it("restarts a URL download whose file changed since the partial was written (If-Range)", async () => {
     const repo = "marduk-test/changing";
-    const before = Buffer.alloc(3_000_000, 1);
-    const after = Buffer.alloc(3_000_000, 2);
+    // URL downloads must be GGUF files: both versions start with the magic.
+    const before = Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(3_000_000, 1)]);
+    const after = Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(3_000_000, 2)]);
     await hub.addRepo({ id: repo, files: [{ path: "changing.gguf", data: before }] });
     hub.setKnobs({ throttleBytesPerSecond: 2_000_000 });
     const manager = createManager({}, { endpoint: "https://huggingface.co" });
@@ -299,6 +300,30 @@ describe("DownloadManager against the fake hub", () => {
     const get = hub.cdnRequests().find((request) => request.method === "GET")!;
     expect(get.range).toMatch(/^bytes=[1-9]\d*-$/);
     expect(get.status).toBe(200);
+  });
+
+  it("refuses a resumed URL download whose partial file is not a GGUF file, and deletes it", async () => {
+    const repo = "marduk-test/not-gguf";
+    await hub.addRepo({ id: repo, files: [{ path: "resumed.gguf", data: Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(500_000, 3)]) }] });
+    const manager = createManager({}, { endpoint: "https://huggingface.co" });
+    const url = `${hub.url}/${repo}/resolve/main/resumed.gguf`;
+    // A partial left by an earlier version that did not check the magic: its first bytes are wrong.
+    hub.setKnobs({ throttleBytesPerSecond: 1_000_000 });
+    const first = manager.start(url);
+    await waitForProgress(first, (progress) => progress.receivedBytes > 100_000);
+    first.cancel();
+    await expect(first.done).rejects.toBeInstanceOf(AbortedError);
+    hub.setKnobs({});
+    await hub.idle();
+    const partial = path.join(modelsDir, "127.0.0.1", "resumed.gguf.partial");
+    const bytes = readFileSync(partial);
+    bytes.write("HTML", 0, "latin1");
+    writeFileSync(partial, bytes);
+
+    const error = await manager.pull(url).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ reason: "not_gguf", code: "download_failed", message: expect.stringContaining("4 unexpected bytes") as unknown });
+    expect((error as Error).message).not.toContain("HTML");
+    expect(tree(modelsDir)).toEqual([]);
   });
 
   it("refuses refs it cannot parse before doing anything", () => {

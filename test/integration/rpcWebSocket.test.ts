@@ -3,7 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import type WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerRpcWebSocket, type RpcWebSocketOptions } from "../../src/core/api/registerRpcWebSocket.js";
+import { registerSecurity } from "../../src/core/api/security/registerSecurity.js";
+import { createSilentLogger } from "../../src/core/logger.js";
 import { rawRequest } from "../helpers/rawHttp.js";
+import { createTestCore, type TestCore } from "../helpers/testCore.js";
 import { connectWebSocket, openRpcSocket } from "../helpers/rpcConnections.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
 
@@ -51,7 +56,7 @@ describe("the RPC WebSocket's guards", () => {
   it("accepts keys created through the contract, until they are revoked", async () => {
     const admin = await connectWebSocket(server.url, { keyProtocol: key });
     try {
-      const created = await admin.api.server.createKey({ name: "browser" });
+      const created = await admin.api.server.createKey({ name: "browser", scope: "admin" });
       const withCreated = await openRpcSocket(server.url, { keyQuery: created.key });
       expect(withCreated).toHaveProperty("socket");
       if ("socket" in withCreated) withCreated.socket.close();
@@ -97,6 +102,103 @@ describe("the RPC WebSocket's guards", () => {
       { type: "result", id: 3, result: [] },
     ]);
     socket.close();
+  });
+});
+
+/** Resolves with the close code of `socket`, or "open" when it is still open after `waitMs`. */
+function closeCodeWithin(socket: WebSocket, waitMs: number): Promise<number | "open"> {
+  if (socket.readyState === socket.CLOSED) return Promise.resolve(-1);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve("open"), waitMs);
+    socket.once("close", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+async function openSocket(url: string, options: Parameters<typeof openRpcSocket>[1] = {}): Promise<WebSocket> {
+  const outcome = await openRpcSocket(url, options);
+  if (!("socket" in outcome)) throw new Error(`refused: ${outcome.status} ${outcome.body}`);
+  return outcome.socket;
+}
+
+describe("the RPC connection limit", () => {
+  const key = "sk-limit-key";
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ withFixture: false, apiKeys: [key], ui: false });
+  });
+  afterAll(() => server?.dispose());
+
+  it("lets the UI connect when 32 idle sockets hold every place: the quietest one makes room", async () => {
+    const idle: WebSocket[] = [];
+    for (let index = 0; index < 32; index++) idle.push(await openSocket(server.url, { keyProtocol: key }));
+    const oldestClosed = closeCodeWithin(idle[0]!, 2_000);
+    const ui = await connectWebSocket(server.url, { keyProtocol: key });
+    try {
+      await expect(ui.api.conversations.list()).resolves.toEqual([]);
+      expect(await oldestClosed).toBe(1013);
+      expect(idle.slice(1).every((socket) => socket.readyState === socket.OPEN)).toBe(true);
+    } finally {
+      await ui.close();
+      for (const socket of idle) socket.close();
+    }
+  });
+});
+
+describe("the RPC socket's idle timeout and replacement order", () => {
+  const keys = ["sk-client-one", "sk-client-two"];
+  let core: TestCore;
+  let apps: FastifyInstance[];
+  let urls: { idle: string; small: string };
+  beforeAll(async () => {
+    core = createTestCore();
+    const start = async (options: Partial<RpcWebSocketOptions>) => {
+      const app = Fastify();
+      await registerRpcWebSocket(app, { api: core.core.contract, logger: createSilentLogger(), ...options });
+      registerSecurity(app, { apiKeys: keys });
+      return { app, url: await app.listen({ host: "127.0.0.1", port: 0 }) };
+    };
+    const idle = await start({ idleTimeoutMs: 300 });
+    const small = await start({ maxConnections: 3 });
+    apps = [idle.app, small.app];
+    urls = { idle: idle.url, small: small.url };
+  });
+  afterAll(async () => {
+    for (const app of apps ?? []) await app.close();
+    await core?.dispose();
+  });
+
+  it("closes sockets that send nothing and hold no subscription; keeps the ones in use", async () => {
+    const unused = await openSocket(urls.idle, { keyProtocol: keys[0] });
+    const subscribed = await openSocket(urls.idle, { keyProtocol: keys[0] });
+    subscribed.send(JSON.stringify({ type: "subscribe", id: 1, event: "server.onStatus" }));
+    const [unusedCode, subscribedCode] = await Promise.all([closeCodeWithin(unused, 3_000), closeCodeWithin(subscribed, 1_500)]);
+    expect(unusedCode).toBe(4408);
+    expect(subscribedCode).toBe("open");
+    subscribed.close();
+  });
+
+  it("replaces a socket of the client that holds the most, idle before busy, quietest first", async () => {
+    const [one, two] = keys;
+    const busy = await connectWebSocket(urls.small, { keyProtocol: one });
+    const stop = busy.api.server.onStatus(() => undefined);
+    await busy.api.server.status();
+    const oneIdle = await openSocket(urls.small, { keyProtocol: one });
+    const twoFirst = await openSocket(urls.small, { keyProtocol: two });
+    // Full: client one holds two sockets, so its idle one makes room.
+    const twoSecond = await openSocket(urls.small, { keyProtocol: two });
+    expect(await closeCodeWithin(oneIdle, 2_000)).toBe(1013);
+    // Now client two holds two: its quietest (oldest) one goes.
+    const twoThird = await openSocket(urls.small, { keyProtocol: two });
+    expect(await closeCodeWithin(twoFirst, 2_000)).toBe(1013);
+    expect([await closeCodeWithin(twoSecond, 200), await closeCodeWithin(twoThird, 200)]).toEqual(["open", "open"]);
+    await expect(busy.api.conversations.list()).resolves.toEqual([]);
+    stop();
+    await busy.close();
+    twoSecond.close();
+    twoThird.close();
   });
 });
 

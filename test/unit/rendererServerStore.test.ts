@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createServerStore, invalidOrigins, parseOrigins } from "../../src/renderer/src/features/server/serverStore.js";
+import { createServerStore, invalidOrigins, pageMayNeedAdminKey, parseOrigins } from "../../src/renderer/src/features/server/serverStore.js";
 import { createSettingsStore } from "../../src/renderer/src/features/settings/settingsStore.js";
 import { buildSnippets, openAiBaseUrl } from "../../src/renderer/src/features/server/snippets.js";
 import { createFakeMardukApi } from "./rendererFakeApi.js";
@@ -7,7 +7,7 @@ import { createFakeMardukApi } from "./rendererFakeApi.js";
 describe("server store", () => {
   it("reads status and keys, and follows status events", async () => {
     const { api, fake } = createFakeMardukApi();
-    fake.keys = [{ id: "k1", name: "script", createdAt: 1, prefix: "mk-12…" }];
+    fake.keys = [{ id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference" }];
     const store = createServerStore(api);
     await store.getState().init();
     expect(store.getState().status?.url).toBe("http://127.0.0.1:11435");
@@ -30,6 +30,27 @@ describe("server store", () => {
     expect(store.getState().createdKey).toBeNull();
     await store.getState().revokeKey(created!.info.id);
     expect(store.getState().keys).toEqual([]);
+  });
+
+  it("creates keys with the scope chosen (inference by default), and hints when this page will need an admin key", async () => {
+    const { api, fake } = createFakeMardukApi();
+    const store = createServerStore(api);
+    await store.getState().init();
+    await store.getState().createKey("script");
+    await store.getState().createKey("ui", "admin");
+    expect(fake.callsOf("server.createKey")).toEqual([
+      { name: "script", scope: "inference" },
+      { name: "ui", scope: "admin" },
+    ]);
+    expect(store.getState().keys.map((key) => key.scope)).toEqual(["inference", "admin"]);
+
+    const headless = { ...fake.status, mode: "headless" as const };
+    const inferenceKey = { id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference" as const };
+    expect(pageMayNeedAdminKey(headless, [], "inference")).toBe(true);
+    expect(pageMayNeedAdminKey(headless, [inferenceKey], "inference")).toBe(true);
+    expect(pageMayNeedAdminKey(headless, [], "admin")).toBe(false);
+    expect(pageMayNeedAdminKey(headless, [{ ...inferenceKey, scope: "admin" }], "inference")).toBe(false);
+    expect(pageMayNeedAdminKey({ ...headless, mode: "desktop" }, [], "inference")).toBe(false);
   });
 
   it("starts and stops (desktop) and reports refusals (headless)", async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RpcMessage } from "../../src/shared/rpc/protocol.js";
 import type { WebSocketLike } from "../../src/shared/rpc/webSocketTransport.js";
-import { ReconnectingSocketTransport, type ConnectionInfo } from "../../src/renderer/src/transport/ReconnectingSocketTransport.js";
+import { ReconnectingSocketTransport, type ConnectionDiagnosis, type ConnectionInfo } from "../../src/renderer/src/transport/ReconnectingSocketTransport.js";
+import { diagnoseRefusal, type FetchLike } from "../../src/renderer/src/transport/diagnoseRefusal.js";
 import { createConnectionStore } from "../../src/renderer/src/transport/connectionStore.js";
 import { API_KEY_STORAGE_KEY, readApiKey, rpcSocketProtocols, rpcSocketUrl, writeApiKey } from "../../src/renderer/src/transport/apiKeyStorage.js";
 import { settle } from "./rendererFakeApi.js";
@@ -45,7 +46,7 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-function setup(options: { diagnose?: () => Promise<"unauthorized" | "unreachable"> } = {}) {
+function setup(options: { diagnose?: () => Promise<ConnectionDiagnosis> } = {}) {
   const sockets: FakeSocket[] = [];
   const timers: Array<{ callback: () => void; ms: number; cleared: boolean }> = [];
   const statuses: ConnectionInfo[] = [];
@@ -160,6 +161,21 @@ describe("reconnecting WebSocket transport", () => {
     expect(t.socket().sent.map((m) => m.id)).toEqual([1]);
   });
 
+  it("stops retrying and says so when the key is valid but not an admin key", async () => {
+    let verdict: ConnectionDiagnosis = "admin_key_required";
+    const t = setup({ diagnose: async () => verdict });
+    t.socket().drop();
+    await settle();
+    expect(t.transport.info).toMatchObject({ status: "unauthorized", adminKeyRequired: true });
+    expect(t.timers.filter((timer) => !timer.cleared)).toHaveLength(0);
+    verdict = "unauthorized";
+    t.transport.reconnect();
+    t.socket().drop();
+    await settle();
+    expect(t.transport.info.status).toBe("unauthorized");
+    expect(t.transport.info.adminKeyRequired).toBeUndefined();
+  });
+
   it("treats close code 4401 as unauthorized", () => {
     const t = setup();
     t.socket().open();
@@ -183,7 +199,41 @@ describe("reconnecting WebSocket transport", () => {
   });
 });
 
+describe("diagnosing a refused socket", () => {
+  const answering = (status: number, body: unknown = {}) => {
+    const requests: Array<{ url: string; headers: Record<string, string> }> = [];
+    const fetchLike: FetchLike = async (url, init) => {
+      requests.push({ url, headers: init.headers });
+      return { status, json: async () => body };
+    };
+    return { fetchLike, requests };
+  };
+
+  it("asks /rpc over HTTP with the same key and reads the answer", async () => {
+    const missing = answering(401);
+    expect(await diagnoseRefusal(null, missing.fetchLike)).toBe("unauthorized");
+    expect(missing.requests).toEqual([{ url: "/rpc", headers: {} }]);
+    const scoped = answering(403, { error: { code: "insufficient_scope" } });
+    expect(await diagnoseRefusal("mk-1", scoped.fetchLike)).toBe("admin_key_required");
+    expect(scoped.requests[0]!.headers).toEqual({ authorization: "Bearer mk-1" });
+    expect(await diagnoseRefusal("mk-1", answering(403, { error: { code: "origin_not_allowed" } }).fetchLike)).toBe("unreachable");
+    expect(await diagnoseRefusal("mk-1", answering(426).fetchLike)).toBe("unreachable");
+    expect(await diagnoseRefusal("mk-1", answering(502, "not json").fetchLike)).toBe("unreachable");
+  });
+});
+
 describe("connection store", () => {
+  it("asks for an admin key when the key given is an inference key", () => {
+    const store = createConnectionStore("websocket", () => true);
+    store.getState().setInfo({ status: "unauthorized", failures: 1, adminKeyRequired: true });
+    expect(store.getState()).toMatchObject({ needsKey: true, keyRejected: false, adminKeyRequired: true });
+    store.getState().setInfo({ status: "unauthorized", failures: 1 });
+    expect(store.getState()).toMatchObject({ needsKey: true, keyRejected: true, adminKeyRequired: false });
+    store.getState().setInfo({ status: "unauthorized", failures: 1, adminKeyRequired: true });
+    store.getState().setInfo({ status: "connected", failures: 0 });
+    expect(store.getState()).toMatchObject({ needsKey: false, keyRejected: false, adminKeyRequired: false });
+  });
+
   it("counts reconnects and asks for a key when unauthorized", () => {
     let hasKey = false;
     const store = createConnectionStore("websocket", () => hasKey);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MemoryEstimate, ResidencyEvent } from "../../src/shared/api/library.js";
-import { ModelLoadFailedError, ModelNotFoundError } from "../../src/core/errors.js";
+import { ModelCrashedError, ModelLoadFailedError, ModelNotFoundError, type MardukError } from "../../src/core/errors.js";
 import {
   DEFAULT_KEEP_ALIVE_MS,
   ModelResidency,
@@ -16,7 +16,18 @@ import {
 
 class FakeModel {
   disposed = false;
+  private readonly crashListeners = new Set<(error: MardukError) => void>();
   constructor(readonly id: string) {}
+
+  onCrashed(listener: (error: MardukError) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
+  }
+
+  /** What a model host's death looks like to the residency. */
+  crash(): void {
+    for (const listener of this.crashListeners) listener(new ModelCrashedError(this.id, `The model '${this.id}' crashed`));
+  }
 }
 
 /** A clock whose time moves only when the test says so. */
@@ -69,6 +80,7 @@ class FakeLoader implements ResidencyLoader<FakeModel> {
   readonly loaded = new Map<string, FakeModel>();
   readonly loadCalls: string[] = [];
   readonly unloadCalls: string[] = [];
+  readonly abandoned: string[] = [];
   /** When set, loads wait for `finishLoads()`. */
   holdLoads = false;
   private held: (() => void)[] = [];
@@ -111,6 +123,10 @@ class FakeLoader implements ResidencyLoader<FakeModel> {
     this.unloadCalls.push(model.id);
     model.disposed = true;
     if (this.loaded.get(model.id) === model) this.loaded.delete(model.id);
+  }
+
+  abandonLoad(ref: string): void {
+    this.abandoned.push(ref);
   }
 
   async estimateMemory(ref: string): Promise<MemoryEstimate> {
@@ -221,6 +237,32 @@ describe("just-in-time loading", () => {
     await residency.unload("a");
     expect(residency.get("a")).toBeUndefined();
     expect(residency.loadedModels().map((model) => model.id)).toEqual(["b"]);
+  });
+});
+
+describe("crashes", () => {
+  it("forgets a model whose host crashed at once, frees its memory, and loads it again on the next request", async () => {
+    const { loader, clock, residency, events } = setup({ a: 100 });
+    const lease = await residency.acquire("a");
+    const model = lease.model;
+    model.crash();
+    await flush();
+    expect(events.at(-1)).toEqual({ type: "unloaded", id: "a", reason: "crashed" });
+    expect(residency.get("a")).toBeUndefined();
+    expect(residency.list()).toEqual([]);
+    expect(residency.usedMemory).toEqual({ ramBytes: 0, vramBytes: 0 });
+    expect(model.disposed).toBe(true);
+    // The request that held it ends later: nothing is scheduled for a model already gone.
+    lease.release();
+    expect(clock.pending).toBe(0);
+    const again = await residency.acquire("a");
+    expect(again.model).not.toBe(model);
+    expect(loader.loadCalls).toEqual(["a", "a"]);
+    // Crash news of the old model no longer matters.
+    model.crash();
+    await flush();
+    expect(residency.get("a")).toBe(again.model);
+    again.release();
   });
 });
 
@@ -377,6 +419,8 @@ describe("memory budget and LRU eviction", () => {
     const failure = residency.acquire("huge");
     await expect(failure).rejects.toBeInstanceOf(ModelLoadFailedError);
     await expect(failure).rejects.toThrow("Failed to load model 'huge': not enough memory: needs 5.00 kB, budget 1.00 kB");
+    // What the estimate prepared (a model host) is let go.
+    expect(loader.abandoned).toEqual(["huge"]);
     expect(loader.loadCalls).toEqual(["small"]);
     // It evicted the idle model while trying; the next request loads it again.
     expect(events).toContainEqual({ type: "load_failed", id: "huge", message: expect.stringContaining("not enough memory") });

@@ -17,7 +17,8 @@ Downloads a model into the models folder, verified against the hub's sha256.
   hf:owner/repo/file.gguf      a file of a Hugging Face repository (any part of a split model)
   hf:owner/repo:Q4_K_M         the file of that quantization
   hf:owner/repo                the best quantization that fits this machine
-  https://host/path/file.gguf  any URL (plain http only for localhost)
+  https://host/path/file.gguf  any URL, saved as <models>/<host>/file.gguf; plain http only to
+                               this machine (localhost, 127.0.0.1, [::1]), also after redirects
   <starter>                    a starter model, at the quantization that fits this machine:
 ${STARTER_MODELS.map((starter) => `                                 ${starter.name.padEnd(18)} ${starter.title}`).join("\n")}
 Append @<revision> to an hf ref for a branch, tag or commit.

@@ -39,6 +39,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     core = createCore({
       ...(routing ? { routing } : {}),
       upstreams: options.upstreams,
+      modelHost: options.modelHost,
       modelsDir: options.modelsDir,
       backend: options.backend,
       threads: options.threads,

@@ -32,6 +32,8 @@ export interface ServeOptions {
   configFile?: string;
   /** Remote OpenAI-compatible servers (`--upstream`, with `--upstream-key`). */
   upstreams: { url: string; apiKey?: string }[];
+  /** Where models run (`--model-host`): a host process each, or this process. */
+  modelHost: "process" | "in-process";
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -76,6 +78,9 @@ Options:
                           llama-server, ...) whose models this server also serves, after its
                           own; repeatable (ids upstream-1, upstream-2, ...)
   --upstream-key <key>    API key of the upstreams: one for all, or one per --upstream in order
+  --model-host <where>    process: each loaded model in a process of its own, so a crash
+                          (a llama.cpp assert, a hostile chat template) fails only its requests;
+                          in-process: in the server's process (default process)
   -h, --help              Show this help
 `;
 
@@ -123,6 +128,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
       config: { type: "string" },
       upstream: { type: "string", multiple: true },
       "upstream-key": { type: "string", multiple: true },
+      "model-host": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -130,6 +136,8 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
   if (values.help) return "help";
   const backend = (values.gpu ?? "auto") as Backend;
   if (!BACKENDS.includes(backend)) throw new CliUsageError(`--gpu must be one of ${BACKENDS.join(", ")}, got '${values.gpu}'`);
+  const modelHost = values["model-host"] ?? "process";
+  if (modelHost !== "process" && modelHost !== "in-process") throw new CliUsageError(`--model-host must be process or in-process, got '${modelHost}'`);
   return {
     host: values.host ?? DEFAULT_HOST,
     port: parseIntegerFlag("port", values.port, 0, 65535) ?? DEFAULT_PORT,
@@ -152,6 +160,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
     memoryBudgetGb: parseNumberFlag("memory-budget", values["memory-budget"], 0.001, 1_000_000),
     ...(values.config !== undefined ? { configFile: values.config } : {}),
     upstreams: parseUpstreams(values.upstream ?? [], values["upstream-key"] ?? []),
+    modelHost,
   };
 }
 

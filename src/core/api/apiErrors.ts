@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   download_failed: 502,
   insufficient_storage: 507,
   internal_error: 500,
+  model_crashed: 500,
 };
 
 /** OpenAI's spelling of codes where it has one. */

@@ -44,6 +44,16 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     // Shutdown must not wait for idle keep-alive sockets or open streams.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Slow clients (slowloris): the whole request, headers and body, must arrive within
+    // requestTimeoutMs (default 30 s), the headers within 10 s of it; else 408 and the socket is
+    // closed. Only the request is timed: streamed answers run as long as they need, and idle
+    // keep-alive sockets follow keepAliveTimeout. Node checks these deadlines every
+    // connectionsCheckingInterval (its default, 30 s, would let a client take twice as long).
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    http: {
+      headersTimeout: Math.min(options.requestTimeoutMs ?? 30_000, 10_000),
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor((options.requestTimeoutMs ?? 30_000) / 4))),
+    },
   });
   // Bodies are JSON whatever the declared type (`curl -d` sends form encoding, as Ollama's docs
   // show). That is safe because browsers' cross-site requests carry an Origin, which the

@@ -181,7 +181,7 @@ export class ChatService implements ChatApi {
     let loaded: { contextSize: number } | undefined;
     if (modelId !== undefined) {
       try {
-        const exact = this.deps.catalog.localContextUsage(modelId, messages);
+        const exact = await this.deps.catalog.localContextUsage(modelId, messages);
         if (exact) return exact;
       } catch (error) {
         loaded = { contextSize: this.deps.catalog.loadedContextSize(modelId) ?? 0 };

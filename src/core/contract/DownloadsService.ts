@@ -8,7 +8,14 @@ import { downloadIdRequest, parseRequest, startDownloadRequest } from "./request
 export class DownloadsService implements DownloadsApi {
   constructor(private readonly downloads: DownloadManager) {}
 
-  /** Starts (or joins the running download of the same ref) and answers with its first snapshot. */
+  /**
+   * Starts (or joins the running download of the same ref) and answers with its first snapshot.
+   * Any key holder can call this, so what it may reach is limited: hub refs and starter names
+   * (fetched from the configured hub), https URLs, and plain http only to loopback, checked again
+   * on every redirect hop. A download that is refused or that answers something other than a GGUF
+   * file fails with `download_failed`, and no error text quotes the bytes of the answer.
+   * @throws InvalidArgumentError for anything else (a path, another scheme, plain http elsewhere)
+   */
   async start(request: { ref: string }): Promise<DownloadProgress> {
     const { ref } = parseRequest(startDownloadRequest, request);
     return this.downloads.start(ref.trim()).progress();

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { copyFile, link, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, open, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../shared/api/hub.js";
@@ -128,7 +128,9 @@ export class ModelsService implements ModelsApi {
   /**
    * Brings a GGUF file from elsewhere on this machine into the models folder: a hard link when
    * the folder is on the same file system, else a copy (written under a temporary name, so the
-   * library never sees half a file). The parts of a split model come along.
+   * library never sees half a file). The parts of a split model come along. A symlink (such as a
+   * Hugging Face cache snapshot entry) is resolved first, so the file it leads to is linked or
+   * copied under the symlink's name; a path that does not lead to a regular file is refused.
    */
   async importFile(request: { path: string }): Promise<LibraryModel> {
     const { path: source } = parseRequest(importFileRequest, request);
@@ -146,11 +148,24 @@ export class ModelsService implements ModelsApi {
           path.join(path.dirname(source), `${split.groups!.base}-${String(index + 1).padStart(5, "0")}-of-${split.groups!.count}.gguf`),
         )
       : [source];
+    // What each path leads to: linking a symlink would link the symlink itself (dangling, or
+    // pointing elsewhere, once it sits in the models folder).
+    const realSources: string[] = [];
     for (const file of sources) {
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile()) throw new InvalidArgumentError(`No file at ${file}`, "path");
+      const real = await realpath(file).catch(() => undefined);
+      if (real === undefined) throw new InvalidArgumentError(`No file at ${file}`, "path");
+      const info = await stat(real);
+      if (!info.isFile()) {
+        throw new InvalidArgumentError(`${file} is not a regular file${real === file ? "" : ` (it leads to ${real})`}`, "path");
+      }
+      realSources.push(real);
     }
-    if (!(await isGgufFile(sources[0]!))) throw new InvalidArgumentError(`${path.basename(sources[0]!)} is not a GGUF file`, "path");
+    const realModelsDir = await realpath(modelsDir).catch(() => modelsDir);
+    const realRelative = path.relative(realModelsDir, realSources[0]!);
+    if (!realRelative.startsWith("..") && !path.isAbsolute(realRelative)) {
+      throw new InvalidArgumentError("This file is already in the models folder", "path");
+    }
+    if (!(await isGgufFile(realSources[0]!))) throw new InvalidArgumentError(`${path.basename(sources[0]!)} is not a GGUF file`, "path");
     const targets = sources.map((file) => path.join(modelsDir, path.basename(file)));
     for (const target of targets) {
       if (await stat(target).catch(() => undefined)) {
@@ -159,7 +174,7 @@ export class ModelsService implements ModelsApi {
     }
     const placed: string[] = [];
     try {
-      for (const [index, file] of sources.entries()) {
+      for (const [index, file] of realSources.entries()) {
         const target = targets[index]!;
         try {
           await link(file, target);

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Unsubscribe } from "../../shared/contract/common.js";
-import type { ApiKeyInfo, ServerApi, ServerStatus } from "../../shared/contract/server.js";
+import type { ApiKeyInfo, ApiKeyScope, ServerApi, ServerStatus } from "../../shared/contract/server.js";
 import type { LiveApiAccess } from "../api/security/registerSecurity.js";
 import { isLoopbackHost } from "../api/security/hostNames.js";
 import { InvalidArgumentError, UnsupportedError } from "../errors.js";
@@ -42,12 +42,15 @@ export class ServerService implements ServerApi {
   private readonly removeStoreListeners: Unsubscribe;
   /** The origins added in the app, read from the settings once and kept in step. */
   private storedOrigins: readonly string[];
+  /** What to call when a key is revoked, by key id (see LiveApiAccess.watchKey). */
+  private readonly keyWatchers = new Map<string, Set<() => void>>();
 
   /** What the HTTP guards read per request. */
   readonly access: LiveApiAccess = {
     corsOrigins: () => this.storedOrigins,
     keysRequired: () => this.keys.size > 0,
-    verifyKey: (candidate) => this.keys.verify(candidate),
+    verifyKey: (candidate) => this.keys.find(candidate),
+    watchKey: (id, onRevoked) => this.watchKey(id, onRevoked),
   };
 
   constructor(
@@ -63,10 +66,26 @@ export class ServerService implements ServerApi {
       this.storedOrigins = this.readStoredOrigins();
       this.emitStatus();
     };
+    const onRevoked = (id: string): void => {
+      const watchers = [...(this.keyWatchers.get(id) ?? [])];
+      this.keyWatchers.delete(id);
+      // Every watcher runs (each closes its sessions), even when one of them fails.
+      const failures: unknown[] = [];
+      for (const watcher of watchers) {
+        try {
+          watcher();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
+    };
     keys.on("changed", onKeys);
+    keys.on("revoked", onRevoked);
     settings.on("changed", onSetting);
     this.removeStoreListeners = () => {
       keys.off("changed", onKeys);
+      keys.off("revoked", onRevoked);
       settings.off("changed", onSetting);
     };
   }
@@ -119,9 +138,9 @@ export class ServerService implements ServerApi {
     return this.keys.list();
   }
 
-  async createKey(request: { name: string }): Promise<{ key: string; info: ApiKeyInfo }> {
-    const { name } = parseRequest(createKeyRequest, request);
-    return this.keys.create(name);
+  async createKey(request: { name: string; scope?: ApiKeyScope }): Promise<{ key: string; info: ApiKeyInfo }> {
+    const { name, scope } = parseRequest(createKeyRequest, request);
+    return this.keys.create(name, scope ?? "inference");
   }
 
   async revokeKey(request: { id: string }): Promise<void> {
@@ -151,8 +170,33 @@ export class ServerService implements ServerApi {
 
   dispose(): void {
     this.removeStoreListeners();
+    this.keyWatchers.clear();
     this.detachController?.();
     this.events.removeAllListeners();
+  }
+
+  private watchKey(id: string, onRevoked: () => void): Unsubscribe {
+    let watching = true;
+    const watcher = (): void => {
+      if (!watching) return;
+      watching = false;
+      onRevoked();
+    };
+    const stop = (): void => {
+      watching = false;
+      const watchers = this.keyWatchers.get(id);
+      watchers?.delete(watcher);
+      if (watchers?.size === 0) this.keyWatchers.delete(id);
+    };
+    if (!this.keys.has(id)) {
+      // Revoked while its request was on its way.
+      queueMicrotask(watcher);
+      return stop;
+    }
+    const watchers = this.keyWatchers.get(id) ?? new Set();
+    watchers.add(watcher);
+    this.keyWatchers.set(id, watchers);
+    return stop;
   }
 
   private keysRequired(controller: ServerController | undefined): boolean {

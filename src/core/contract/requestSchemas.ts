@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { API_KEY_SCOPES } from "../../shared/contract/server.js";
 import { InvalidArgumentError } from "../errors.js";
-import { formatParamPath } from "../api/validation.js";
+import { boundedJsonObjectSchema, formatParamPath } from "../api/validation.js";
 import { providerConfigSchema } from "../router/routerConfig.js";
 
 /**
@@ -37,7 +38,8 @@ export const chatSettingsSchema = z.strictObject({
     .discriminatedUnion("type", [
       z.strictObject({ type: z.literal("text") }),
       z.strictObject({ type: z.literal("json_object") }),
-      z.strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()), name: z.string().max(64).optional() }),
+      // Bounded in nesting as over HTTP: a deep schema must be a 400, not a stack overflow.
+      z.strictObject({ type: z.literal("json_schema"), schema: boundedJsonObjectSchema, name: z.string().max(64).optional() }),
     ])
     .optional(),
 });
@@ -100,7 +102,7 @@ export const startServerRequest = z.strictObject({
   host: z.string().min(1).max(255).optional(),
   port: z.number().int().min(0).max(65_535).optional(),
 });
-export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100), scope: z.enum(API_KEY_SCOPES).optional() });
 export const revokeKeyRequest = z.strictObject({ id });
 export const corsOriginsRequest = z.strictObject({ origins: z.array(z.string().min(1).max(2048)).max(64) });
 

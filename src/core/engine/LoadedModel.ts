@@ -3,6 +3,8 @@ import {
   LlamaChat,
   LlamaCompletion,
   resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatModelFunctions,
   type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
@@ -33,7 +35,8 @@ import {
 import { resolveGenerationOptions, type ResolvedGenerationOptions } from "./generationOptions.js";
 import { GenerationStream } from "../inference/GenerationStream.js";
 import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
-import { SequencePool, type SequencePoolState } from "./SequencePool.js";
+import type { LocalModel } from "./LocalModel.js";
+import { SequencePool, type SequencePoolOptions, type SequencePoolState } from "./SequencePool.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";
 
 /** What loading a model cost. */
@@ -94,7 +97,7 @@ function toFinishReason(stopReason: StopReason): FinishReason {
  * pool's FIFO queue. A sequence keeps its tokens between requests, so a follow-up request
  * that shares a prefix (the same chat with one more turn) skips re-evaluating it.
  */
-export class LoadedModel {
+export class LoadedModel implements LocalModel {
   readonly loadedAt = Date.now();
   readonly chatWrapper: ChatWrapper;
   readonly hasChatTemplate: boolean;
@@ -105,6 +108,7 @@ export class LoadedModel {
   private embeddingQueue: Promise<unknown> = Promise.resolve();
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
+  private readonly sequenceListeners = new Set<(state: SequencePoolState) => void>();
   private disposed = false;
 
   constructor(
@@ -114,11 +118,17 @@ export class LoadedModel {
     readonly context: LlamaContext,
     readonly threads: number,
     readonly stats: ModelLoadStats,
-    poolOptions: ConstructorParameters<typeof SequencePool<LlamaContextSequence>>[1] = {},
+    poolOptions: SequencePoolOptions = {},
   ) {
     const sequences: LlamaContextSequence[] = [];
     while (context.sequencesLeft > 0) sequences.push(context.getSequence());
-    this.pool = new SequencePool(sequences, poolOptions);
+    this.pool = new SequencePool(sequences, {
+      ...poolOptions,
+      onChange: (state) => {
+        poolOptions.onChange?.(state);
+        for (const listener of this.sequenceListeners) listener(state);
+      },
+    });
     this.hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === "string";
     // A model without a template gets a plain "### User / ### Assistant" layout rather than a
     // guess from its architecture, which would invent control tokens the model never learned.
@@ -151,6 +161,23 @@ export class LoadedModel {
     };
   }
 
+  /** Registers a listener of every change of {@link sequences}; returns the function that removes it. */
+  onSequencesChanged(listener: (state: SequencePoolState) => void): () => void {
+    this.sequenceListeners.add(listener);
+    return () => this.sequenceListeners.delete(listener);
+  }
+
+  /** Exact tokens a conversation takes in the model's chat template (as a chat request would count them). */
+  async countChatTokens(messages: readonly ChatMessage[]): Promise<number> {
+    return this.countPromptTokens(toChatHistory(messages));
+  }
+
+  private countPromptTokens(history: ChatHistoryItem[], functions?: ChatModelFunctions): number {
+    return this.chatWrapper
+      .generateContextState({ chatHistory: history, ...(functions ? { availableFunctions: functions } : {}) })
+      .contextText.tokenize(this.model.tokenizer).length;
+  }
+
   /**
    * Generates the assistant's reply to a conversation with the model's own chat template.
    * Tools with choice "auto" use node-llama-cpp's function calling in the model's own syntax;
@@ -167,9 +194,7 @@ export class LoadedModel {
     }
     const baseHistory = toChatHistory(messages);
     const history = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
-    const promptTokens = this.chatWrapper
-      .generateContextState({ chatHistory: history, ...(nativeFunctions ? { availableFunctions: nativeFunctions } : {}) })
-      .contextText.tokenize(this.model.tokenizer).length;
+    const promptTokens = this.countPromptTokens(history, nativeFunctions);
     const grammarFormat = forcedCall ? ({ type: "json_schema", schema: forcedToolCallSchema(selected) } as const) : responseFormat;
 
     return this.generate(promptTokens, resolved, signal, {
@@ -359,6 +384,7 @@ export class LoadedModel {
     if (this.disposed) return;
     this.disposed = true;
     this.pool.dispose();
+    this.sequenceListeners.clear();
     this.unloading.abort();
     await Promise.allSettled([...this.running, this.embeddingQueue]);
     const embeddingContext = await this.embeddingContext?.catch(() => undefined);

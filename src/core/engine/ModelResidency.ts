@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import { formatBytes } from "../models/library/formatBytes.js";
 import { createSystemMemoryProbe, type MemoryProbe, type MemorySnapshot } from "../models/library/memoryProbe.js";
 import type { ModelLoadOptions } from "./Engine.js";
-import type { LoadedModel } from "./LoadedModel.js";
+import type { LocalModel } from "./LocalModel.js";
 
 export type { MemoryProbe, MemorySnapshot };
 
@@ -27,19 +27,22 @@ export interface AcquireModelOptions {
 }
 
 /** A model held in memory for one request; release it when the request ends. */
-export interface ModelLease<M = LoadedModel> {
+export interface ModelLease<M = LocalModel> {
   readonly model: M;
   /** Ends the lease (idempotent); the model's idle TTL starts when its last lease ends. */
   release(): void;
 }
 
-/** What a resident model must offer: its id. */
+/** What a resident model must offer: its id, and news of its crash when it can crash alone. */
 export interface ResidentModel {
   readonly id: string;
+  /** See {@link LocalModel.onCrashed}: the residency forgets a crashed model at once. */
+  onCrashed?(listener: (error: MardukError) => void): () => void;
 }
 
 /**
- * What residency needs from the engine; {@link Engine} implements it. Injected so that TTL,
+ * What residency needs from the engine; {@link Engine} implements it (models in this process),
+ * and so does {@link ModelHostLoader} (each model in a host process of its own). Injected so that TTL,
  * LRU and budget logic are tested without a model.
  */
 export interface ResidencyLoader<M extends ResidentModel> {
@@ -53,6 +56,8 @@ export interface ResidencyLoader<M extends ResidentModel> {
   unloadModel(model: M): Promise<void>;
   /** Estimated memory of a load, before loading. */
   estimateMemory(ref: string, options?: ModelLoadOptions): Promise<MemoryEstimate>;
+  /** Says that a load that was estimated will not follow (it does not fit), so what the estimate prepared can go. Optional. */
+  abandonLoad?(ref: string): void;
 }
 
 /** Timers, injected so TTL logic is tested with a fake clock. */
@@ -122,6 +127,8 @@ interface Entry<M> {
   timer?: unknown;
   expiresAt?: number;
   memory: MemoryEstimate;
+  /** Stops listening for the model's crash. */
+  stopWatching?: () => void;
 }
 
 /**
@@ -133,9 +140,11 @@ interface Entry<M> {
  * - an idle model unloads after its TTL (per model, per request as Ollama's `keep_alive`);
  * - before a load, the model's memory is estimated; when it would not fit (the budget, or the
  *   machine's free RAM/VRAM), least recently used idle models are unloaded first, and a model
- *   that cannot fit fails with a ModelLoadFailedError that says so.
+ *   that cannot fit fails with a ModelLoadFailedError that says so;
+ * - a model whose host process crashes is forgotten at once (event `unloaded`, reason
+ *   "crashed"): its memory is free, and the next request loads it again.
  */
-export class ModelResidency<M extends ResidentModel = LoadedModel> extends EventEmitter<ModelResidencyEvents> {
+export class ModelResidency<M extends ResidentModel = LocalModel> extends EventEmitter<ModelResidencyEvents> {
   private readonly entries = new Map<string, Entry<M>>();
   /** Ids of models loaded from a path outside the models dir, mapped to that path, so they can be reloaded. */
   private readonly refs = new Map<string, string>();
@@ -344,6 +353,7 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
       }
       entry.model = model;
       entry.state = "loaded";
+      entry.stopWatching = model.onCrashed?.((crash) => this.crashed(entry, crash));
       entry.loadedAt = entry.lastUsedAt = this.clock.now();
       entry.useOrder = ++this.uses;
       this.emitEvent({ type: "loaded", id: entry.id, memory: { ...entry.memory } });
@@ -378,6 +388,7 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
         if (!victim) {
           const busy = [...this.entries.values()].filter((other) => other !== entry);
           const detail = busy.length > 0 ? ` (in use: ${busy.map((other) => other.id).join(", ")})` : "";
+          this.loader.abandonLoad?.(entry.ref);
           throw new ModelLoadFailedError(entry.id, `not enough memory: ${problem}${detail}`);
         }
         this.options.logger?.info({ model: victim.id, for: entry.id }, "unloading the least recently used model to make room");
@@ -444,8 +455,15 @@ export class ModelResidency<M extends ResidentModel = LoadedModel> extends Event
     entry.expiresAt = undefined;
   }
 
+  private crashed(entry: Entry<M>, error: MardukError): void {
+    this.options.logger?.warn({ model: entry.id, err: error.message }, "model crashed");
+    void this.unloadEntry(entry, "crashed");
+  }
+
   private unloadEntry(entry: Entry<M>, reason: UnloadReason): Promise<void> {
     if (entry.unloaded) return entry.unloaded;
+    entry.stopWatching?.();
+    entry.stopWatching = undefined;
     entry.state = "unloading";
     this.cancelTimer(entry);
     this.emitChanged();

@@ -1,5 +1,6 @@
 import type { JsonSchema } from "../../shared/api/generation.js";
 import { InvalidArgumentError } from "../errors.js";
+import { checkJsonSchemaLimits, type JsonSchemaBudget } from "./jsonSchemaLimits.js";
 
 /** Keywords that only annotate; they never change which documents are valid. */
 const ANNOTATIONS = new Set(["title", "description", "$schema", "$id", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly", "strict"]);
@@ -25,13 +26,30 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * Schemas this module produced, or that were assembled from its output (the forced tool
+ * call's wrapper): normalising one again returns it unchanged, so its parts, already checked
+ * against the limits, are not counted twice.
+ */
+const normalizedSchemas = new WeakSet<object>();
+
+/** Records that `schema` is made of normalised parts only, so {@link normalizeJsonSchema} passes it through. */
+export function markNormalizedJsonSchema(schema: JsonSchema): JsonSchema {
+  normalizedSchemas.add(schema);
+  return schema;
+}
+
+/**
  * Checks a client's JSON Schema against the subset node-llama-cpp turns into a grammar, and
  * rewrites the equivalent spellings it does not know (`anyOf`, `{}` for any value, an object
  * with no properties meaning any object). node-llama-cpp silently degrades what it does not
  * understand (an `anyOf` becomes `null`), so anything else is refused with a 400 that names
  * the keyword, instead of generating output that does not match the schema.
+ * The schema's size is checked first ({@link checkJsonSchemaLimits}), which also keeps this
+ * recursive walk shallow; pass one `budget` for all tool schemas of a request.
  */
-export function normalizeJsonSchema(schema: unknown, param: string): JsonSchema {
+export function normalizeJsonSchema(schema: unknown, param: string, budget?: JsonSchemaBudget): JsonSchema {
+  if (isObject(schema) && normalizedSchemas.has(schema)) return schema;
+  checkJsonSchemaLimits(schema, param, budget);
   const definitions = isObject(schema) && isObject(schema.$defs) ? new Set(Object.keys(schema.$defs)) : new Set<string>();
   const fail = (path: string, message: string): never => {
     throw new InvalidArgumentError(`${param}${path}: ${message}`, param);
@@ -48,7 +66,10 @@ export function normalizeJsonSchema(schema: unknown, param: string): JsonSchema 
       if (!match || !definitions.has(match[2]!)) return fail(path, `'$ref' must point to an entry of the root '$defs'`);
       return { $ref: `#/$defs/${match[2]}`, ...annotations };
     }
-    if ("const" in node) return { const: node.const as JsonSchema[string], ...annotations };
+    if ("const" in node) {
+      if (typeof node.const === "object" && node.const !== null) return fail(`${path}.const`, "only a scalar const value is supported");
+      return { const: node.const as JsonSchema[string], ...annotations };
+    }
     if ("enum" in node) {
       if (!Array.isArray(node.enum) || node.enum.length === 0) return fail(path, "'enum' must be a non-empty array");
       if (node.enum.some((value) => typeof value === "object" && value !== null)) return fail(`${path}.enum`, "only scalar enum values are supported");
@@ -91,15 +112,22 @@ export function normalizeJsonSchema(schema: unknown, param: string): JsonSchema 
       if (isObject(node.additionalProperties)) result.additionalProperties = walk(node.additionalProperties, `${path}.additionalProperties`);
       // JSON Schema's default is "any other property"; with no properties listed, keep that meaning.
       else if (node.additionalProperties === undefined && node.properties === undefined) result.additionalProperties = true;
-      if (isObject(node.$defs)) {
-        result.$defs = Object.fromEntries(Object.entries(node.$defs).map(([name, value]) => [name, walk(value, `${path}.$defs.${name}`)]));
-      }
     }
     if (type === "array") {
       if (node.items !== undefined) result.items = walk(node.items, `${path}.items`);
       if (Array.isArray(node.prefixItems)) result.prefixItems = node.prefixItems.map((item, index) => walk(item, `${path}.prefixItems[${index}]`));
     }
+    if (isObject(node.$defs)) result.$defs = walkDefinitions(node.$defs, path);
     return result;
   };
-  return walk(schema, "");
+  const walkDefinitions = (defs: Record<string, unknown>, path: string): JsonSchema =>
+    Object.fromEntries(Object.entries(defs).map(([name, value]) => [name, walk(value, `${path}.$defs.${name}`)]));
+
+  const result = walk(schema, "");
+  // A root that is a $ref, oneOf, ... still needs its definitions for the $refs inside it.
+  if (isObject(schema) && isObject(schema.$defs) && result.$defs === undefined && result !== ANY_VALUE) {
+    result.$defs = walkDefinitions(schema.$defs, "");
+  }
+  normalizedSchemas.add(result);
+  return result;
 }

@@ -2,14 +2,33 @@ import { randomUUID } from "node:crypto";
 import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp";
 import type { JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../../shared/api/generation.js";
 import { InvalidArgumentError } from "../errors.js";
-import { normalizeJsonSchema } from "./jsonSchemaSubset.js";
+import { checkJsonSchemaLimits, JsonSchemaBudget } from "./jsonSchemaLimits.js";
+import { markNormalizedJsonSchema, normalizeJsonSchema } from "./jsonSchemaSubset.js";
 
 /** A new OpenAI-style tool call id. */
 export function newToolCallId(): string {
   return `call_${randomUUID().replace(/-/g, "").slice(0, 24)}`;
 }
 
-/** A grammar that constrains the reply to JSON (any object, or one matching a schema). */
+/** The param naming a tool's parameters in errors. */
+function toolParametersParam(index: number): string {
+  return `tools[${index}].function.parameters`;
+}
+
+function hasParameters(tool: ToolDefinition): tool is ToolDefinition & { parameters: JsonSchema } {
+  return tool.parameters !== undefined && Object.keys(tool.parameters).length > 0;
+}
+
+/** One budget for all tools of a request: their schemas end up in one grammar, so their sizes add up. */
+function newToolsBudget(): JsonSchemaBudget {
+  return new JsonSchemaBudget("the tools' parameters together");
+}
+
+/**
+ * A grammar that constrains the reply to JSON (any object, or one matching a schema).
+ * The schema is checked against the size limits before the grammar is built, so building
+ * it stays bounded (node-llama-cpp does that synchronously, on the event loop).
+ */
 export async function createResponseGrammar(
   llama: Llama,
   format: ResponseFormat,
@@ -29,14 +48,13 @@ export async function createResponseGrammar(
 
 /** node-llama-cpp's function definitions for "auto" tool choice (the model decides in its own call syntax). */
 export function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatModelFunctions {
+  const budget = newToolsBudget();
   return Object.fromEntries(
     tools.map((tool, index) => [
       tool.name,
       {
         ...(tool.description ? { description: tool.description } : {}),
-        ...(tool.parameters && Object.keys(tool.parameters).length > 0
-          ? { params: normalizeJsonSchema(tool.parameters, `tools[${index}].function.parameters`) as GbnfJsonSchema }
-          : {}),
+        ...(hasParameters(tool) ? { params: normalizeJsonSchema(tool.parameters, toolParametersParam(index), budget) as GbnfJsonSchema } : {}),
       },
     ]),
   );
@@ -49,18 +67,17 @@ export function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatMode
  * that documents them. The result is parsed back into a tool call.
  */
 export function forcedToolCallSchema(tools: readonly ToolDefinition[]): JsonSchema {
+  const budget = newToolsBudget();
   const variants = tools.map((tool, index) => ({
     type: "object",
     properties: {
       name: { const: tool.name },
-      arguments:
-        tool.parameters && Object.keys(tool.parameters).length > 0
-          ? normalizeJsonSchema(tool.parameters, `tools[${index}].function.parameters`)
-          : { type: "object", properties: {} },
+      arguments: hasParameters(tool) ? normalizeJsonSchema(tool.parameters, toolParametersParam(index), budget) : { type: "object", properties: {} },
     },
     required: ["name", "arguments"],
   }));
-  return variants.length === 1 ? variants[0]! : { oneOf: variants };
+  // Built from normalised parts only: the grammar step must not normalise (and count) it again.
+  return markNormalizedJsonSchema(variants.length === 1 ? variants[0]! : { oneOf: variants });
 }
 
 /** Adds a system note documenting the tools to a history, before the first non-system turn. */
@@ -88,8 +105,18 @@ export function parseForcedToolCall(text: string): ToolCall {
   return { id: newToolCallId(), name: parsed.name, arguments: JSON.stringify(parsed.arguments ?? {}) };
 }
 
-/** Checks tool definitions and picks the tools a choice allows. */
+/**
+ * Checks tool definitions and picks the tools a choice allows. The picked tools' schemas are
+ * checked against the size limits here, before the prompt that documents them is built.
+ */
 export function selectTools(tools: readonly ToolDefinition[], choice: "auto" | "none" | "required" | { name: string }): ToolDefinition[] {
+  const selected = pickTools(tools, choice);
+  const budget = newToolsBudget();
+  for (const tool of selected) if (hasParameters(tool)) checkJsonSchemaLimits(tool.parameters, toolParametersParam(tools.indexOf(tool)), budget);
+  return selected;
+}
+
+function pickTools(tools: readonly ToolDefinition[], choice: "auto" | "none" | "required" | { name: string }): ToolDefinition[] {
   const names = new Set<string>();
   for (const [index, tool] of tools.entries()) {
     if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) {

@@ -1,6 +1,5 @@
 import type { ChatMessage } from "../../shared/api/generation.js";
 import type { LibraryModel, MemoryEstimate } from "../../shared/api/library.js";
-import { toChatHistory } from "../engine/chatHistory.js";
 import type { Engine } from "../engine/Engine.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
@@ -122,12 +121,11 @@ export class ModelCatalog {
    * Exact tokens of a chat in a loaded local model's template, and its context size;
    * undefined when the model is not loaded here (callers estimate).
    */
-  localContextUsage(ref: string, messages: readonly ChatMessage[]): { usedTokens: number; contextSize: number } | undefined {
+  async localContextUsage(ref: string, messages: readonly ChatMessage[]): Promise<{ usedTokens: number; contextSize: number } | undefined> {
     const id = this.localId(ref);
     const loaded = id === undefined ? undefined : this.deps.residency.get(id);
     if (!loaded) return undefined;
-    const usedTokens = loaded.chatWrapper.generateContextState({ chatHistory: toChatHistory(messages) }).contextText.tokenize(loaded.model.tokenizer).length;
-    return { usedTokens, contextSize: loaded.contextSize };
+    return { usedTokens: await loaded.countChatTokens(messages), contextSize: loaded.contextSize };
   }
 
   /** A local model's chat template as its GGUF file has it ("" without one). */

@@ -69,7 +69,8 @@ export class LocalProvider implements Provider {
   }
 
   async checkHealth(): Promise<void> {
-    // The engine is in this process: it is as healthy as the server answering.
+    // Each model's host process is watched by its own watchdog, and a crash fails only that
+    // model's requests: this machine is as healthy as the server answering.
   }
 
   dispose(): void {

@@ -463,6 +463,7 @@ function classify(error: MardukError): "final" | "pause" | "failure" | "skip" {
   switch (error.code) {
     case "model_not_found":
     case "model_load_failed":
+    case "model_crashed":
     case "context_length_exceeded":
     case "queue_timeout":
     case "no_target_available":

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { ApiKeyInfo } from "../../shared/contract/server.js";
+import type { ApiKeyInfo, ApiKeyScope } from "../../shared/contract/server.js";
 import type { AppDatabase } from "./AppDatabase.js";
 
 /** Every key this store makes starts with this. */
@@ -12,6 +12,14 @@ const VISIBLE_PREFIX_LENGTH = API_KEY_PREFIX.length + 4;
 export interface ApiKeyStoreEvents {
   /** A key was created or revoked. */
   changed: [];
+  /** The key with this id was revoked (after `changed`). */
+  revoked: [id: string];
+}
+
+/** A stored key that matched a candidate. */
+export interface StoredKeyMatch {
+  id: string;
+  scope: ApiKeyScope;
 }
 
 interface KeyRow {
@@ -20,6 +28,7 @@ interface KeyRow {
   prefix: string;
   sha256: Buffer;
   created_at: number;
+  scope: ApiKeyScope;
 }
 
 function sha256(value: string): Buffer {
@@ -27,66 +36,85 @@ function sha256(value: string): Buffer {
 }
 
 /**
- * API keys created in the app (the `api_keys` table). Only each key's SHA-256 is stored: the
- * key itself exists once, in the answer to {@link create}. Verification compares the
- * candidate's digest with every stored digest in constant time (no early exit), so timing
- * reveals neither a key nor which key nearly matched.
+ * API keys created in the app (the `api_keys` table), each with its scope. Only each key's
+ * SHA-256 is stored: the key itself exists once, in the answer to {@link create}. Verification
+ * compares the candidate's digest with every stored digest in constant time (no early exit),
+ * so timing reveals neither a key nor which key nearly matched.
  */
 export class ApiKeyStore extends EventEmitter<ApiKeyStoreEvents> {
-  /** Digests by key id, read once and kept in step with every change. */
-  private digests: Array<{ id: string; digest: Buffer }>;
+  /** Digests and scopes by key id, read once and kept in step with every change. */
+  private entries: Array<{ id: string; digest: Buffer; scope: ApiKeyScope }>;
 
   constructor(private readonly database: AppDatabase) {
     super();
-    this.digests = this.rows().map((row) => ({ id: row.id, digest: Buffer.from(row.sha256) }));
+    this.entries = this.rows().map((row) => ({ id: row.id, digest: Buffer.from(row.sha256), scope: row.scope }));
   }
 
   /** How many keys exist. */
   get size(): number {
-    return this.digests.length;
+    return this.entries.length;
   }
 
-  /** Makes a key: `mk-` and 32 random bytes in base64url. The key is returned here only. */
-  create(name: string): { key: string; info: ApiKeyInfo } {
+  /** How many keys of `scope` exist. */
+  countOf(scope: ApiKeyScope): number {
+    return this.entries.filter((entry) => entry.scope === scope).length;
+  }
+
+  /** True while the key with this id exists (it was not revoked). */
+  has(id: string): boolean {
+    return this.entries.some((entry) => entry.id === id);
+  }
+
+  /**
+   * Makes a key: `mk-` and 32 random bytes in base64url. The key is returned here only.
+   * @param scope What the key may do. Default: `inference` (the HTTP API only).
+   */
+  create(name: string, scope: ApiKeyScope = "inference"): { key: string; info: ApiKeyInfo } {
     const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
-    const info: ApiKeyInfo = { id: randomUUID(), name, createdAt: Date.now(), prefix: key.slice(0, VISIBLE_PREFIX_LENGTH) };
+    const info: ApiKeyInfo = { id: randomUUID(), name, createdAt: Date.now(), prefix: key.slice(0, VISIBLE_PREFIX_LENGTH), scope };
     const digest = sha256(key);
     this.database.db
-      .prepare("INSERT INTO api_keys (id, name, prefix, sha256, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(info.id, info.name, info.prefix, digest, info.createdAt);
-    this.digests = [...this.digests, { id: info.id, digest }];
+      .prepare("INSERT INTO api_keys (id, name, prefix, sha256, created_at, scope) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(info.id, info.name, info.prefix, digest, info.createdAt, info.scope);
+    this.entries = [...this.entries, { id: info.id, digest, scope }];
     this.emit("changed");
     return { key, info };
   }
 
   /** Every key's description (never the key), oldest first. */
   list(): ApiKeyInfo[] {
-    return this.rows().map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, prefix: row.prefix }));
+    return this.rows().map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, prefix: row.prefix, scope: row.scope }));
   }
 
-  /** Deletes a key; false when there is no such key. */
+  /** Deletes a key; false when there is no such key. Emits `changed`, then `revoked`. */
   revoke(id: string): boolean {
     const removed = this.database.db.prepare("DELETE FROM api_keys WHERE id = ?").run(id).changes > 0;
     if (removed) {
-      this.digests = this.digests.filter((entry) => entry.id !== id);
+      this.entries = this.entries.filter((entry) => entry.id !== id);
       this.emit("changed");
+      this.emit("revoked", id);
     }
     return removed;
   }
 
   /** The id of the stored key equal to `candidate`, else undefined. */
   verify(candidate: string | undefined): string | undefined {
+    return this.find(candidate)?.id;
+  }
+
+  /** The stored key equal to `candidate` (its id and scope), else undefined. Constant time. */
+  find(candidate: string | undefined): StoredKeyMatch | undefined {
     if (candidate === undefined || candidate.length === 0) return undefined;
     const digest = sha256(candidate);
-    let matched: string | undefined;
-    for (const entry of this.digests) {
-      if (timingSafeEqual(digest, entry.digest) && matched === undefined) matched = entry.id;
+    let matched: StoredKeyMatch | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(digest, entry.digest) && matched === undefined) matched = { id: entry.id, scope: entry.scope };
     }
     return matched;
   }
 
   private rows(): KeyRow[] {
-    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at FROM api_keys ORDER BY created_at, rowid").all() as KeyRow[];
+    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at, scope FROM api_keys ORDER BY created_at, rowid").all() as KeyRow[];
   }
 
   dispose(): void {

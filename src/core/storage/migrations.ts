@@ -76,4 +76,7 @@ export const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // 4: API key scopes. Keys made before scopes existed become 'inference' (the HTTP API only):
+  // least privilege; an admin key for the app is made anew, or given to serve with --api-key.
+  `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'inference' CHECK (scope IN ('inference', 'admin'));`,
 ];

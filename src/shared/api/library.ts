@@ -85,7 +85,7 @@ export interface LoadedModelState {
 }
 
 /** Why a model left memory. */
-export type UnloadReason = "idle" | "evicted" | "manual" | "shutdown";
+export type UnloadReason = "idle" | "evicted" | "manual" | "shutdown" | "crashed";
 
 /** Something that happened to a model's residency. */
 export type ResidencyEvent =

@@ -13,12 +13,24 @@ export interface ServerStatus {
   corsOrigins: string[];
 }
 
+/**
+ * What an API key may do:
+ * - `inference`: the HTTP API (`/v1`, `/api`, `/metrics`, the full `/health`), nothing else;
+ * - `admin`: that, plus the app's contract over the `/rpc` WebSocket (the browser UI), which
+ *   manages keys, CORS origins, providers, downloads and deletes models.
+ */
+export type ApiKeyScope = "inference" | "admin";
+
+/** Every scope, least powerful first. */
+export const API_KEY_SCOPES = ["inference", "admin"] as const satisfies readonly ApiKeyScope[];
+
 export interface ApiKeyInfo {
   id: string;
   name: string;
   createdAt: number;
   /** The first characters, to recognise the key (e.g. "mk-3f9a…"). */
   prefix: string;
+  scope: ApiKeyScope;
 }
 
 /** The server group: the local API's settings. */
@@ -29,8 +41,12 @@ export interface ServerApi {
   /** Desktop mode only. */
   stop(): Promise<ServerStatus>;
   listKeys(): Promise<ApiKeyInfo[]>;
-  /** Creates a key; the full key is in this answer only and is never shown again. */
-  createKey(request: { name: string }): Promise<{ key: string; info: ApiKeyInfo }>;
+  /**
+   * Creates a key; the full key is in this answer only and is never shown again.
+   * `scope` defaults to `inference` (the HTTP API only).
+   */
+  createKey(request: { name: string; scope?: ApiKeyScope }): Promise<{ key: string; info: ApiKeyInfo }>;
+  /** Deletes a key: requests with it get 401 from now on, and the app sessions opened with it are closed at once. */
   revokeKey(request: { id: string }): Promise<void>;
   setCorsOrigins(request: { origins: string[] }): Promise<ServerStatus>;
   onStatus: EventSource<ServerStatus>;

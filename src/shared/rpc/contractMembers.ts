@@ -13,15 +13,22 @@ export type EventName<Group> = {
 }[keyof Group] &
   string;
 
-type ContractMembers = {
-  readonly [G in ContractGroup]: {
-    readonly calls: readonly CallName<MardukApi[G]>[];
-    readonly events: readonly EventName<MardukApi[G]>[];
+/**
+ * The calls and events of each group of an API: what an RPC server lets a client reach, and
+ * what a client offers. Any API of `{ group: { call(request): Promise<R>, onX: EventSource<P> } }`
+ * groups can be described (the UI contract, the model host's channel).
+ */
+export type RpcMembers<Api> = {
+  readonly [G in keyof Api & string]: {
+    readonly calls: readonly CallName<Api[G]>[];
+    readonly events: readonly EventName<Api[G]>[];
   };
 };
 
+type ContractMembers = RpcMembers<MardukApi>;
+
 /**
- * Every call and event of the contract, by group: the RPC's allowlist. The compiler checks
+ * Every call and event of the contract, by group: the UI RPC's allowlist. The compiler checks
  * it against {@link MardukApi} both ways (see the assertions below), so a method added to the
  * contract must be listed here, and nothing else can be.
  */
@@ -49,32 +56,52 @@ type AssertNever<T extends never> = T;
 type _EveryContractMemberIsListed = AssertNever<{ [G in ContractGroup]: Unlisted<G> }[ContractGroup]>;
 type _EveryGroupIsListed = AssertNever<Exclude<ContractGroup, keyof typeof CONTRACT_MEMBERS>>;
 
-/** A contract member resolved from a wire name such as `chat.send`. */
-export interface ContractMemberRef {
-  group: ContractGroup;
+/** A member resolved from a wire name such as `chat.send`. */
+export interface RpcMemberRef<Group extends string = string> {
+  group: Group;
   name: string;
 }
 
-function index(kind: "calls" | "events"): ReadonlyMap<string, ContractMemberRef> {
-  const entries = new Map<string, ContractMemberRef>();
-  for (const group of Object.keys(CONTRACT_MEMBERS) as ContractGroup[]) {
-    for (const name of CONTRACT_MEMBERS[group][kind]) entries.set(`${group}.${name}`, { group, name });
-  }
-  return entries;
+/** A contract member resolved from a wire name such as `chat.send`. */
+export type ContractMemberRef = RpcMemberRef<ContractGroup>;
+
+/** Finds the members of an API by their wire names (`group.name`). */
+export interface RpcMemberIndex<Group extends string = string> {
+  /**
+   * The call a wire name (`group.method`) designates, or undefined when the API has no such
+   * call. A Map lookup: prototype members (`constructor`, `__proto__`, `toString`) never match.
+   */
+  findCall(method: unknown): RpcMemberRef<Group> | undefined;
+  /** The event a wire name (`group.onX`) designates, or undefined. */
+  findEvent(event: unknown): RpcMemberRef<Group> | undefined;
 }
 
-const CALLS = index("calls");
-const EVENTS = index("events");
+/** Indexes an API's members by wire name. */
+export function indexRpcMembers<Api>(members: RpcMembers<Api>): RpcMemberIndex<keyof Api & string> {
+  type Group = keyof Api & string;
+  const index = (kind: "calls" | "events"): ReadonlyMap<string, RpcMemberRef<Group>> => {
+    const entries = new Map<string, RpcMemberRef<Group>>();
+    for (const group of Object.keys(members) as Group[]) {
+      for (const name of members[group][kind] as readonly string[]) entries.set(`${group}.${name}`, { group, name });
+    }
+    return entries;
+  };
+  const calls = index("calls");
+  const events = index("events");
+  return {
+    findCall: (method) => (typeof method === "string" ? calls.get(method) : undefined),
+    findEvent: (event) => (typeof event === "string" ? events.get(event) : undefined),
+  };
+}
 
-/**
- * The call a wire name (`group.method`) designates, or undefined when the contract has no such
- * call. A Map lookup: prototype members (`constructor`, `__proto__`, `toString`) never match.
- */
+const CONTRACT_INDEX = indexRpcMembers(CONTRACT_MEMBERS);
+
+/** The contract call a wire name (`group.method`) designates, or undefined (see {@link RpcMemberIndex.findCall}). */
 export function findContractCall(method: unknown): ContractMemberRef | undefined {
-  return typeof method === "string" ? CALLS.get(method) : undefined;
+  return CONTRACT_INDEX.findCall(method);
 }
 
-/** The event a wire name (`group.onX`) designates, or undefined. */
+/** The contract event a wire name (`group.onX`) designates, or undefined. */
 export function findContractEvent(event: unknown): ContractMemberRef | undefined {
-  return typeof event === "string" ? EVENTS.get(event) : undefined;
+  return CONTRACT_INDEX.findEvent(event);
 }

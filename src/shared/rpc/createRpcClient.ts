@@ -1,17 +1,20 @@
 import type { Unsubscribe } from "../contract/common.js";
-import type { ContractGroup, MardukApi } from "../contract/index.js";
-import { CONTRACT_MEMBERS } from "./contractMembers.js";
+import type { MardukApi } from "../contract/index.js";
+import { CONTRACT_MEMBERS, type RpcMembers } from "./contractMembers.js";
 import { parseRpcMessage } from "./parseRpcMessage.js";
 import type { RpcMessage, RpcTransport } from "./protocol.js";
 import { RpcError } from "./rpcErrors.js";
 
-/** The contract as seen by a client, plus the client's own lifecycle. */
-export type RpcClient = MardukApi & {
+/** An API as seen by a client, plus the client's own lifecycle. */
+export type RpcClientOf<Api> = Api & {
   /** True once the transport closed or the client was disposed: calls reject at once. */
   readonly closed: boolean;
   /** Rejects pending calls, drops every subscription, and stops listening (the transport is left open). */
   dispose(): void;
 };
+
+/** The contract as seen by a client, plus the client's own lifecycle. */
+export type RpcClient = RpcClientOf<MardukApi>;
 
 /** Options of {@link createRpcClient}. */
 export interface RpcClientOptions {
@@ -43,6 +46,14 @@ function closedError(): RpcError {
  * `await client` or `then` check is safe.
  */
 export function createRpcClient(transport: RpcTransport, options: RpcClientOptions = {}): RpcClient {
+  return createRpcClientFor<MardukApi>(CONTRACT_MEMBERS, transport, options);
+}
+
+/**
+ * A typed client of any API described by `members` over `transport`, built as
+ * {@link createRpcClient} builds the contract's.
+ */
+export function createRpcClientFor<Api>(members: RpcMembers<Api>, transport: RpcTransport, options: RpcClientOptions = {}): RpcClientOf<Api> {
   const pending = new Map<number, PendingCall>();
   const subscriptions = new Map<number, Subscription>();
   let nextId = 1;
@@ -143,19 +154,19 @@ export function createRpcClient(transport: RpcTransport, options: RpcClientOptio
 
   // Null-prototype objects: not even `constructor` or `toString` exist besides the contract's names.
   const client = Object.create(null) as Record<string, unknown>;
-  for (const group of Object.keys(CONTRACT_MEMBERS) as ContractGroup[]) {
-    const members = Object.create(null) as Record<string, unknown>;
-    for (const name of CONTRACT_MEMBERS[group].calls) {
+  for (const group of Object.keys(members) as (keyof Api & string)[]) {
+    const groupMembers = Object.create(null) as Record<string, unknown>;
+    for (const name of members[group].calls as readonly string[]) {
       const method = `${group}.${name}`;
-      members[name] = (request?: unknown) => call(method, request);
+      groupMembers[name] = (request?: unknown) => call(method, request);
     }
-    for (const name of CONTRACT_MEMBERS[group].events) {
+    for (const name of members[group].events as readonly string[]) {
       const event = `${group}.${name}`;
-      members[name] = (listener: (payload: unknown) => void) => subscribe(event, listener);
+      groupMembers[name] = (listener: (payload: unknown) => void) => subscribe(event, listener);
     }
-    client[group] = Object.freeze(members);
+    client[group] = Object.freeze(groupMembers);
   }
   Object.defineProperty(client, "closed", { enumerable: false, get: () => closed });
   client.dispose = shutDown;
-  return Object.freeze(client) as unknown as RpcClient;
+  return Object.freeze(client) as unknown as RpcClientOf<Api>;
 }

@@ -1,7 +1,7 @@
 import type { Unsubscribe } from "../contract/common.js";
 import type { MardukApi } from "../contract/index.js";
 import type { ErrorPayload } from "../errorCodes.js";
-import { findContractCall, findContractEvent, type ContractMemberRef } from "./contractMembers.js";
+import { CONTRACT_MEMBERS, indexRpcMembers, type RpcMemberRef, type RpcMembers } from "./contractMembers.js";
 import { parseRpcMessage } from "./parseRpcMessage.js";
 import type { RpcMessage, RpcTransport } from "./protocol.js";
 import { toErrorPayload } from "./rpcErrors.js";
@@ -19,6 +19,8 @@ export interface RpcServerOptions {
 
 /** One side of the RPC serving a contract implementation to one client. */
 export interface RpcServer {
+  /** True while a call runs or a subscription is held: the client is using the connection. */
+  readonly busy: boolean;
   /** Drops every subscription and stops answering (the transport is left open). */
   dispose(): void;
 }
@@ -27,22 +29,32 @@ export const DEFAULT_MAX_SUBSCRIPTIONS = 256;
 
 type Member = (this: unknown, argument: unknown) => unknown;
 
-function memberOf(api: MardukApi, ref: ContractMemberRef): { target: object; member: Member } | undefined {
-  const target: unknown = api[ref.group];
+function memberOf(api: object, ref: RpcMemberRef): { target: object; member: Member } | undefined {
+  const target: unknown = (api as Record<string, unknown>)[ref.group];
   if (typeof target !== "object" || target === null) return undefined;
   const member: unknown = (target as Record<string, unknown>)[ref.name];
   return typeof member === "function" ? { target, member: member as Member } : undefined;
 }
 
 /**
- * Serves `api` over `transport`: `call` messages run `api[group][method](params)` and are
- * answered with `result` or `error`; `subscribe` registers a listener with `api[group][onX]`
- * whose payloads go out as `event` messages until `unsubscribe`, dispose, or the transport
- * closes. Only the contract's own calls and events (CONTRACT_MEMBERS) can be reached.
+ * Serves the UI contract `api` over `transport`: `call` messages run `api[group][method](params)`
+ * and are answered with `result` or `error`; `subscribe` registers a listener with
+ * `api[group][onX]` whose payloads go out as `event` messages until `unsubscribe`, dispose, or
+ * the transport closes. Only the contract's own calls and events (CONTRACT_MEMBERS) can be reached.
  */
 export function createRpcServer(api: MardukApi, transport: RpcTransport, options: RpcServerOptions = {}): RpcServer {
+  return createRpcServerFor(CONTRACT_MEMBERS, api, transport, options);
+}
+
+/**
+ * Serves any API described by `members` over `transport`, as {@link createRpcServer} serves the
+ * contract: only the listed calls and events can be reached.
+ */
+export function createRpcServerFor<Api extends object>(members: RpcMembers<Api>, api: Api, transport: RpcTransport, options: RpcServerOptions = {}): RpcServer {
+  const { findCall, findEvent } = indexRpcMembers(members);
   const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
   const subscriptions = new Map<number, Unsubscribe>();
+  let runningCalls = 0;
   let disposed = false;
 
   const reportUnexpected = (error: unknown, context: string): void => {
@@ -70,7 +82,7 @@ export function createRpcServer(api: MardukApi, transport: RpcTransport, options
   };
 
   const handleCall = (id: number, method: string, params: unknown): void => {
-    const ref = findContractCall(method);
+    const ref = findCall(method);
     const resolved = ref && memberOf(api, ref);
     if (!resolved) {
       sendError(id, { code: "invalid_argument", message: `Unknown method '${method}'`, param: "method" });
@@ -82,7 +94,8 @@ export function createRpcServer(api: MardukApi, transport: RpcTransport, options
     } catch (error) {
       pending = Promise.reject(error);
     }
-    pending.then(
+    runningCalls++;
+    pending.finally(() => runningCalls--).then(
       (result) => {
         if (!send({ type: "result", id, result })) {
           sendError(id, { code: "internal_error", message: `The result of '${method}' could not be sent` });
@@ -97,7 +110,7 @@ export function createRpcServer(api: MardukApi, transport: RpcTransport, options
   };
 
   const handleSubscribe = (id: number, event: string): void => {
-    const ref = findContractEvent(event);
+    const ref = findEvent(event);
     const resolved = ref && memberOf(api, ref);
     if (!resolved) {
       sendError(id, { code: "invalid_argument", message: `Unknown event '${event}'`, param: "event" });
@@ -184,5 +197,10 @@ export function createRpcServer(api: MardukApi, transport: RpcTransport, options
     }
   }
 
-  return { dispose };
+  return {
+    get busy() {
+      return runningCalls > 0 || subscriptions.size > 0;
+    },
+    dispose,
+  };
 }

@@ -27,6 +27,16 @@ export const RPC_KEY_PROTOCOL_PREFIX = "marduk-key.";
 /** The path of the RPC WebSocket on the API server. */
 export const RPC_WEBSOCKET_PATH = "/rpc";
 
+/** Close codes the server ends an RPC socket with (4xxx: the application's own, after HTTP statuses). */
+export const RPC_CLOSE_CODES = {
+  /** The API key the connection was opened with was revoked: a new key is needed. */
+  keyRevoked: 4401,
+  /** Nothing happened on the connection for the server's idle timeout. */
+  idle: 4408,
+  /** A newer connection took this one's place (the server's connection limit). */
+  replaced: 1013,
+} as const;
+
 const CONNECTING = 0;
 const OPEN = 1;
 

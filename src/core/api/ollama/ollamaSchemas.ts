@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { withBoundedNesting } from "../validation.js";
+import { jsonObjectSchema } from "../openai/chatCompletionSchema.js";
 
 /** Ollama's `options` we honour; unknown keys (num_thread, mirostat, ...) are accepted and ignored. */
 export const ollamaOptionsSchema = z
@@ -18,7 +20,7 @@ export const ollamaOptionsSchema = z
   .passthrough();
 
 const ollamaToolCall = z.object({
-  function: z.object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).default({}) }),
+  function: z.object({ name: z.string().min(1), arguments: jsonObjectSchema.default({}) }),
 });
 
 export const ollamaMessageSchema = z.object({
@@ -30,8 +32,8 @@ export const ollamaMessageSchema = z.object({
 });
 
 const modelName = { model: z.string().min(1).optional(), name: z.string().min(1).optional() };
-/** `format`: "json" or a JSON schema object. */
-const format = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]).nullish();
+/** `format`: "json" or a JSON schema object (bounded outside the union, so the message survives). */
+const format = withBoundedNesting(z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())])).nullish();
 const keepAlive = z.union([z.string(), z.number()]).nullish();
 
 export const ollamaChatSchema = z.object({
@@ -45,7 +47,7 @@ export const ollamaChatSchema = z.object({
     .array(
       z.object({
         type: z.literal("function").default("function"),
-        function: z.object({ name: z.string().min(1), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() }),
+        function: z.object({ name: z.string().min(1), description: z.string().optional(), parameters: jsonObjectSchema.optional() }),
       }),
     )
     .nullish(),

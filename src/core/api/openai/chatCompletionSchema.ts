@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { boundedJsonObjectSchema } from "../validation.js";
+
+export { MAX_JSON_NESTING, withBoundedNesting } from "../validation.js";
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 /** Content as a string or an array of parts; only text parts are supported (no vision in this build). */
@@ -36,14 +39,14 @@ export const chatMessageSchema = z.discriminatedUnion("role", [
 
 export type OpenAiChatMessage = z.infer<typeof chatMessageSchema>;
 
-const jsonSchemaObject = z.record(z.string(), z.unknown());
+export const jsonObjectSchema = boundedJsonObjectSchema;
 
 export const toolSchema = z.object({
   type: z.literal("function"),
   function: z.object({
     name: z.string().min(1).max(64),
     description: z.string().optional(),
-    parameters: jsonSchemaObject.optional(),
+    parameters: jsonObjectSchema.optional(),
     strict: z.boolean().nullish(),
   }),
 });
@@ -61,7 +64,7 @@ export const responseFormatSchema = z.discriminatedUnion("type", [
     json_schema: z.object({
       name: z.string().min(1).max(64),
       description: z.string().optional(),
-      schema: jsonSchemaObject.optional(),
+      schema: jsonObjectSchema.optional(),
       strict: z.boolean().nullish(),
     }),
   }),

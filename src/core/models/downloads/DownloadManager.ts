@@ -15,6 +15,8 @@ import { probeMachineResources } from "../hub/machineResources.js";
 import { formatModelRef, parseModelRef } from "../modelRef.js";
 import { STARTER_MODELS } from "../starterModels.js";
 import { DownloadTask, freeDiskBytes, type CancelOptions, type DownloadResult } from "./DownloadTask.js";
+import { downloadUrlPolicyFor } from "./downloadUrlPolicy.js";
+import { DEFAULT_MAX_REDIRECTS } from "./fetchWithRedirectPolicy.js";
 import { Semaphore } from "./Semaphore.js";
 
 export type { DownloadResult, CancelOptions };
@@ -40,7 +42,13 @@ export interface DownloadManagerOptions {
   progressIntervalMs?: number;
   /** Disk space that must stay free after a download. Default: 256 MiB. */
   diskReserveBytes?: number;
-  /** Default: the global fetch. */
+  /**
+   * Redirects one request may follow. Every hop is checked like the first URL: https, or plain
+   * http only to loopback (or to the hub endpoint's own origin), and the hub token is sent only
+   * while the chain stays on the hub's origin. Default: 10.
+   */
+  maxRedirects?: number;
+  /** Does single requests (redirects are followed by the manager, with `redirect: "manual"`). Default: the global fetch. */
   fetch?: typeof fetch;
   /** Free bytes of the filesystem holding a folder. Default: `fs.statfs`. */
   freeDiskBytes?: (dir: string) => Promise<number>;
@@ -61,8 +69,10 @@ type ProgressListener = (progress: DownloadProgress) => void;
 
 /**
  * Every download of the app: `hf:owner/repo/file.gguf`, `hf:owner/repo:Q4_K_M`, `hf:owner/repo`,
- * starter names and https URLs. Bounded concurrency, resumable partial files, retries with
- * backoff, progress events, cancel, sha256 verification before the final rename.
+ * starter names and https URLs (plain http only to loopback, checked again on every redirect).
+ * Bounded concurrency, resumable partial files, retries with backoff, progress events, cancel,
+ * sha256 verification before the final rename; an answer that is not a GGUF file is refused
+ * without keeping or quoting any of it.
  */
 export class DownloadManager {
   private readonly tasks = new Map<string, DownloadTask>();
@@ -113,6 +123,8 @@ export class DownloadManager {
           starters: this.starters,
           machine: this.options.machine ?? (() => probeMachineResources()),
           fetch: this.options.fetch ?? globalThis.fetch,
+          urlPolicy: downloadUrlPolicyFor(this.options.hub.endpoint),
+          maxRedirects: this.options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
         },
         logger: this.options.logger,
       },

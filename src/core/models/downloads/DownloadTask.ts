@@ -9,6 +9,7 @@ import { backoffDelayMs, sleep } from "./backoff.js";
 import { DownloadError } from "./downloadErrors.js";
 import { acquireDownloadLock } from "./downloadLock.js";
 import { fetchPartOnce, newHasher, syncHasher, type PartHasher } from "./fetchPart.js";
+import { hasGgufMagic, notGgufError, readFileHead } from "./ggufMagic.js";
 import { lockPathFor, partialMetaPathFor, readModelOrigin, writeJsonAtomic, writeModelOrigin } from "./originSidecar.js";
 import { resolveDownloadPlan, type DownloadPlan, type PlanContext, type PlannedPart } from "./resolveDownloadPlan.js";
 import type { Semaphore } from "./Semaphore.js";
@@ -381,6 +382,8 @@ export class DownloadTask {
       try {
         await fetchPartOnce(part, {
           fetch: this.settings.planContext.fetch,
+          urlPolicy: this.settings.planContext.urlPolicy,
+          maxRedirects: this.settings.planContext.maxRedirects,
           signal,
           stallTimeoutMs: this.settings.stallTimeoutMs,
           hasher,
@@ -401,7 +404,7 @@ export class DownloadTask {
       } catch (error) {
         if (signal.aborted) throw error;
         const failure = toMardukError(error);
-        if (failure instanceof DownloadError && failure.reason === "size_mismatch") await this.deletePartial(part);
+        if (failure instanceof DownloadError && (failure.reason === "size_mismatch" || failure.reason === "not_gguf")) await this.deletePartial(part);
         if (!(failure instanceof DownloadError) || !failure.retryable) throw failure;
         // An attempt that made progress resets the count: a long download may drop now and then.
         if (hasher.bytes > before) attempt = 1;
@@ -421,6 +424,14 @@ export class DownloadTask {
     if (part.expectedSize !== undefined && size !== part.expectedSize) {
       await this.deletePartial(part);
       throw new DownloadError("size_mismatch", `${part.origin.file} has ${size} bytes, expected ${part.expectedSize}; the partial file was deleted`);
+    }
+    // Also catches a partial resumed from an earlier attempt (the first bytes were not re-read).
+    if (part.checkGgufMagic) {
+      const head = await readFileHead(part.partialPath);
+      if (!hasGgufMagic(head)) {
+        await this.deletePartial(part);
+        throw notGgufError(new URL(part.url).host, head);
+      }
     }
     await syncHasher(hasher, part.partialPath, size, signal);
     const digest = hasher.hash.copy().digest("hex");

@@ -11,7 +11,12 @@ export type DownloadFailureReason =
   | "http_error"
   | "network"
   | "stalled"
-  | "locked";
+  | "locked"
+  /** A URL (the first one or a redirect target) that the download URL policy does not allow. */
+  | "url_refused"
+  | "too_many_redirects"
+  /** The answer does not start with the GGUF magic (nothing of it is kept or quoted). */
+  | "not_gguf";
 
 const CODES: Record<DownloadFailureReason, ErrorCode> = {
   checksum_mismatch: "download_failed",
@@ -23,6 +28,9 @@ const CODES: Record<DownloadFailureReason, ErrorCode> = {
   network: "download_failed",
   stalled: "download_failed",
   locked: "invalid_argument",
+  url_refused: "download_failed",
+  too_many_redirects: "download_failed",
+  not_gguf: "download_failed",
 };
 
 /**

@@ -3,6 +3,9 @@ import { createReadStream } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
 import { AbortedError } from "../../errors.js";
 import { DownloadError } from "./downloadErrors.js";
+import type { DownloadUrlPolicy } from "./downloadUrlPolicy.js";
+import { fetchWithRedirectPolicy } from "./fetchWithRedirectPolicy.js";
+import { GGUF_MAGIC, hasGgufMagic, notGgufError } from "./ggufMagic.js";
 
 /** One file to fetch: where from, where to, and what it must be. */
 export interface DownloadPart {
@@ -23,6 +26,11 @@ export interface DownloadPart {
    * If-Range, so a file that changed on the server is fetched whole instead of spliced.
    */
   validator?: string;
+  /**
+   * The bytes must start with the GGUF magic: true for the first file of a model (the later parts
+   * of a split model are byte slices, checked by their sha256 only). Default: false.
+   */
+  checkGgufMagic?: boolean;
 }
 
 /** A SHA-256 over the first `bytes` bytes of the partial file, carried across attempts. */
@@ -34,6 +42,10 @@ export interface PartHasher {
 /** Options of {@link fetchPartOnce}. */
 export interface FetchPartOptions {
   fetch: typeof fetch;
+  /** What the URL and every redirect target must satisfy (see fetchWithRedirectPolicy). */
+  urlPolicy: DownloadUrlPolicy;
+  /** Redirects followed before the attempt fails. Default: 10. */
+  maxRedirects?: number;
   signal: AbortSignal;
   /** An attempt fails (and is retried) when no byte arrives for this long. */
   stallTimeoutMs: number;
@@ -129,16 +141,19 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
   try {
     let response: Response;
     try {
-      response = await options.fetch(part.url, {
-        headers: {
-          ...part.headers,
-          "accept-encoding": "identity",
-          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
-          ...(offset > 0 && part.validator ? { "if-range": part.validator } : {}),
+      ({ response } = await fetchWithRedirectPolicy(
+        part.url,
+        {
+          headers: {
+            ...part.headers,
+            "accept-encoding": "identity",
+            ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+            ...(offset > 0 && part.validator ? { "if-range": part.validator } : {}),
+          },
+          signal: requestSignal,
         },
-        redirect: "follow",
-        signal: requestSignal,
-      });
+        { fetch: options.fetch, policy: options.urlPolicy, maxRedirects: options.maxRedirects },
+      ));
     } catch (error) {
       throw failure(error);
     }
@@ -194,6 +209,9 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
 
     const handle = await open(part.partialPath, append ? "a" : "w");
     let written = offset;
+    // The first bytes of a file written from the start, until there are enough to check the magic.
+    let head: Buffer | undefined = part.checkGgufMagic && !append ? Buffer.alloc(0) : undefined;
+    const source = new URL(part.url).host;
     try {
       const reader = response.body.getReader();
       try {
@@ -201,6 +219,13 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
           const { done, value } = await reader.read();
           if (done) break;
           armStall();
+          if (head !== undefined) {
+            head = Buffer.concat([head, value.subarray(0, GGUF_MAGIC.length - head.length)]);
+            if (head.length === GGUF_MAGIC.length) {
+              if (!hasGgufMagic(head)) throw notGgufError(source, head);
+              head = undefined;
+            }
+          }
           if (part.expectedSize !== undefined && written + value.length > part.expectedSize) {
             throw new DownloadError("size_mismatch", `The server sent more than the expected ${part.expectedSize} bytes`);
           }
@@ -210,6 +235,8 @@ export async function fetchPartOnce(part: DownloadPart, options: FetchPartOption
           hasher.bytes += value.length;
           options.onProgress();
         }
+        // A whole answer shorter than the magic (a cut one is retried, and checked when verified).
+        if (head !== undefined && (part.expectedSize === undefined || written >= part.expectedSize)) throw notGgufError(source, head);
       } catch (error) {
         await reader.cancel().catch(() => undefined);
         throw error;

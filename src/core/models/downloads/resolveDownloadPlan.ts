@@ -7,7 +7,11 @@ import { parseSplitPart } from "../hub/quantization.js";
 import { isSafeRepoPath, type ModelRef } from "../modelRef.js";
 import { modelIdFromPath } from "../modelPaths.js";
 import { findStarterModel } from "../starterModels.js";
+import { DownloadError } from "./downloadErrors.js";
+import { fileNameFromUrl, hostFolderName } from "./downloadFileName.js";
+import type { DownloadUrlPolicy } from "./downloadUrlPolicy.js";
 import type { DownloadPart } from "./fetchPart.js";
+import { fetchWithRedirectPolicy } from "./fetchWithRedirectPolicy.js";
 import { partialPathFor } from "./originSidecar.js";
 
 /** A download part plus what its origin sidecar will say. */
@@ -32,6 +36,10 @@ export interface PlanContext {
   starters: readonly StarterModelInfo[];
   machine: () => Promise<MachineResources>;
   fetch: typeof fetch;
+  /** What every URL a download fetches, redirect targets included, must satisfy. */
+  urlPolicy: DownloadUrlPolicy;
+  /** Redirects followed before a request fails. */
+  maxRedirects: number;
   signal: AbortSignal;
 }
 
@@ -60,7 +68,7 @@ async function hubPlan(context: PlanContext, ref: Extract<ModelRef, { kind: "hf"
   const machine = ref.file || ref.quant ? undefined : await context.machine();
   const resolved = await context.hub.resolveModel(ref, { machine, preferredQuant, signal: context.signal });
   const [owner, name] = resolved.repo.split("/") as [string, string];
-  const parts = resolved.model.parts.map((file): PlannedPart => {
+  const parts = resolved.model.parts.map((file, index): PlannedPart => {
     const finalPath = targetPath(context.modelsDir, [owner, name, file.path]);
     const url = context.hub.fileUrl(resolved.repo, resolved.revision, file.path);
     if (!file.sha256) throw new HubError("no_match", `The hub lists no sha256 for ${resolved.repo}/${file.path}, so it cannot be verified`);
@@ -71,6 +79,7 @@ async function hubPlan(context: PlanContext, ref: Extract<ModelRef, { kind: "hf"
       partialPath: partialPathFor(finalPath),
       expectedSize: file.sizeBytes,
       sha256: file.sha256,
+      checkGgufMagic: index === 0,
       origin: { source: "hf", repo: resolved.repo, revision: resolved.revision, file: file.path, url },
     };
   });
@@ -78,17 +87,25 @@ async function hubPlan(context: PlanContext, ref: Extract<ModelRef, { kind: "hf"
 }
 
 async function urlPlan(context: PlanContext, url: URL): Promise<DownloadPlan> {
-  const fileName = decodeURIComponent(url.pathname.split("/").at(-1) ?? "");
-  const finalPath = targetPath(context.modelsDir, [url.hostname, fileName]);
+  // A visible file name of its own: never a dotfile, `..`, a sub-folder or a control character.
+  const fileName = fileNameFromUrl(url);
+  const finalPath = targetPath(context.modelsDir, [hostFolderName(url), fileName]);
   // HEAD for the size (so the disk check and the progress bar know it); a server that does
-  // not answer HEAD is fine, the size then comes with the download.
+  // not answer HEAD is fine, the size then comes with the download. A redirect the policy
+  // refuses fails the download here already.
   let expectedSize: number | undefined;
   try {
-    const response = await context.fetch(url, { method: "HEAD", redirect: "follow", signal: AbortSignal.any([context.signal, AbortSignal.timeout(15_000)]) });
+    const { response } = await fetchWithRedirectPolicy(
+      url,
+      { method: "HEAD", headers: context.hub.authHeaders(url), signal: AbortSignal.any([context.signal, AbortSignal.timeout(15_000)]) },
+      { fetch: context.fetch, policy: context.urlPolicy, maxRedirects: context.maxRedirects },
+    );
+    await response.body?.cancel().catch(() => undefined);
     const length = response.headers.get("content-length");
     if (response.ok && length !== null && /^\d+$/.test(length)) expectedSize = Number(length);
-  } catch {
+  } catch (error) {
     if (context.signal.aborted) throw context.signal.reason as Error;
+    if (error instanceof DownloadError) throw error;
   }
   return {
     modelId: planModelId(context.modelsDir, finalPath),
@@ -100,6 +117,7 @@ async function urlPlan(context: PlanContext, url: URL): Promise<DownloadPlan> {
         finalPath,
         partialPath: partialPathFor(finalPath),
         expectedSize,
+        checkGgufMagic: true,
         origin: { source: "url", file: fileName, url: url.href },
       },
     ],

@@ -10,6 +10,9 @@ import type {
   RemoteFitEstimate,
 } from "../../../shared/api/hub.js";
 import { AbortedError, InvalidArgumentError, MardukError } from "../../errors.js";
+import { DownloadError } from "../downloads/downloadErrors.js";
+import { downloadUrlPolicyFor, type DownloadUrlPolicy } from "../downloads/downloadUrlPolicy.js";
+import { fetchWithRedirectPolicy } from "../downloads/fetchWithRedirectPolicy.js";
 import type { HfModelRef } from "../modelRef.js";
 import { estimateResourceNeeds, fitVerdict } from "./fitEstimate.js";
 import { summarizeGgufInfo } from "./ggufSummary.js";
@@ -94,6 +97,8 @@ export class HubClient {
   private readonly token?: string;
   private readonly fetchImpl: typeof fetch;
   private readonly requestTimeoutMs: number;
+  /** API calls follow redirects like downloads do: checked per hop, the token only on the hub's origin. */
+  private readonly urlPolicy: DownloadUrlPolicy;
   private readonly disposeController = new AbortController();
 
   constructor(private readonly options: HubClientOptions = {}) {
@@ -111,6 +116,7 @@ export class HubClient {
     this.token = options.token || undefined;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.urlPolicy = downloadUrlPolicyFor(endpoint);
   }
 
   /** A client configured like huggingface_hub: `HF_ENDPOINT` and `HF_TOKEN`. */
@@ -279,6 +285,10 @@ export class HubClient {
       if (signal.aborted) throw new AbortedError();
       const status = /: (\d{3})\b/.exec((error as Error).message)?.[1];
       if (status) throw hubErrorForStatus(Number(status), `${repo}/${filePath}`, this.hasToken);
+      // node-llama-cpp's message quotes the bytes it found; say only that they were wrong.
+      if (error instanceof Error && (error.constructor.name === "InvalidGgufMagicError" || error.message.startsWith("Invalid GGUF magic"))) {
+        throw new HubError("no_match", `${repo}/${filePath} is not a GGUF file (it starts with 4 unexpected bytes)`, { cause: error });
+      }
       throw new HubError("network", `Could not read the GGUF header of ${repo}/${filePath}: ${(error as Error).message}`, { cause: error });
     }
   }
@@ -319,19 +329,31 @@ export class HubClient {
   private async call<T>(what: string, run: (fetchImpl: typeof fetch, library: HubLibrary) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const library = await loadHubLibrary();
     const outer = this.combineSignals(signal);
-    const fetchImpl: typeof fetch = (input, init) => {
-      const headers = new Headers(init?.headers);
-      for (const [name, value] of Object.entries(this.authHeaders(input instanceof Request ? input.url : input))) headers.set(name, value);
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const request = input instanceof Request ? input : undefined;
+      const url = input instanceof Request ? input.url : input;
+      const headers = new Headers(init?.headers ?? request?.headers);
+      for (const [name, value] of Object.entries(this.authHeaders(url))) headers.set(name, value);
       const signals = [outer, AbortSignal.timeout(this.requestTimeoutMs)];
       if (init?.signal) signals.push(init.signal);
-      return this.fetchImpl(input, { ...init, headers, signal: AbortSignal.any(signals) });
+      const { response } = await fetchWithRedirectPolicy(
+        url,
+        { ...init, method: init?.method ?? request?.method, headers, signal: AbortSignal.any(signals) },
+        { fetch: this.fetchImpl, policy: this.urlPolicy },
+      );
+      return response;
     };
     try {
       return await run(fetchImpl, library);
     } catch (error) {
       if (outer.aborted) throw new AbortedError();
+      if (error instanceof DownloadError) throw new HubError("network", `${error.message} (${what})`, { cause: error });
       if (error instanceof MardukError) throw error;
       if (error instanceof library.HubApiError) throw hubErrorForStatus(error.statusCode, what, this.hasToken);
+      // JSON.parse quotes the start of what it could not parse: say what happened, not what arrived.
+      if (error instanceof SyntaxError) {
+        throw new HubError("network", `The hub at ${this.endpoint} answered something that is not the JSON its API sends (${what})`, { cause: error });
+      }
       if (error instanceof Error && error.name === "TimeoutError") {
         throw new HubError("network", `The hub did not answer within ${this.requestTimeoutMs} ms (${what})`, { cause: error });
       }

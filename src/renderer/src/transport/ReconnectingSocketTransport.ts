@@ -1,6 +1,6 @@
 import { parseRpcMessage } from "../../../shared/rpc/parseRpcMessage.js";
 import type { RpcMessage, RpcTransport } from "../../../shared/rpc/protocol.js";
-import type { WebSocketLike } from "../../../shared/rpc/webSocketTransport.js";
+import { RPC_CLOSE_CODES, type WebSocketLike } from "../../../shared/rpc/webSocketTransport.js";
 
 export type ConnectionStatus =
   /** The first connection is being made. */
@@ -13,8 +13,17 @@ export type ConnectionStatus =
   /** `close()` was called. */
   | "closed";
 
+/**
+ * Why a socket could not open, as the server tells over plain HTTP (a browser does not say why
+ * an upgrade failed): no valid key, a valid key without the `admin` scope the app needs, or
+ * anything else (the server is down, restarting, ...).
+ */
+export type ConnectionDiagnosis = "unauthorized" | "admin_key_required" | "unreachable";
+
 export interface ConnectionInfo {
   status: ConnectionStatus;
+  /** While unauthorized: the key given is valid but only for the HTTP API (`inference` scope). */
+  adminKeyRequired?: boolean;
   /** Failed attempts since the last successful connection. */
   failures: number;
   /** When the next attempt happens (ms since the epoch), while reconnecting. */
@@ -32,10 +41,10 @@ export interface ReconnectingSocketOptions {
   /** Longest delay, ms. Default: 10 000. */
   maxDelayMs?: number;
   /**
-   * Asked after a connection failed before opening: "unauthorized" stops the retries until a
-   * new key is given. Default: never unauthorized.
+   * Asked after a connection failed before opening: "unauthorized" and "admin_key_required"
+   * stop the retries until a new key is given. Default: never unauthorized.
    */
-  diagnose?: () => Promise<"unauthorized" | "unreachable">;
+  diagnose?: () => Promise<ConnectionDiagnosis>;
   /** Status changes. */
   onStatus?: (info: ConnectionInfo) => void;
   /** Timers and clock. Default: the global ones. */
@@ -52,8 +61,11 @@ function closeQuietly(socket: WebSocketLike, reason: string): void {
   }
 }
 
-/** WebSocket close codes the server may use to refuse a key (4401 mirrors HTTP 401; 1008 is policy). */
-const UNAUTHORIZED_CLOSE_CODES = new Set([4401, 4001, 1008]);
+/**
+ * WebSocket close codes the server may use to refuse a key (4401, mirroring HTTP 401, also ends
+ * the sessions of a revoked key; 1008 is policy).
+ */
+const UNAUTHORIZED_CLOSE_CODES = new Set<number>([RPC_CLOSE_CODES.keyRevoked, 4001, 1008]);
 
 /** The error given to calls that were on the wire when the connection dropped. */
 const CONNECTION_LOST = { code: "internal_error", message: "The connection to Marduk Local was lost. Try again once it is back." } as const;
@@ -77,6 +89,8 @@ export class ReconnectingSocketTransport implements RpcTransport {
   private timer: unknown;
   private retryAt: number | undefined;
   private status: ConnectionStatus = "connecting";
+  /** Set with the "unauthorized" status when the key is valid but not an admin key. */
+  private adminKeyRequired = false;
   /** Calls sent on the current socket and not answered yet. */
   private readonly inFlight = new Map<number, RpcMessage>();
   /** Calls waiting for a socket. */
@@ -97,7 +111,12 @@ export class ReconnectingSocketTransport implements RpcTransport {
   }
 
   get info(): ConnectionInfo {
-    return { status: this.status, failures: this.failures, ...(this.retryAt !== undefined ? { retryAt: this.retryAt } : {}) };
+    return {
+      status: this.status,
+      failures: this.failures,
+      ...(this.retryAt !== undefined ? { retryAt: this.retryAt } : {}),
+      ...(this.status === "unauthorized" && this.adminKeyRequired ? { adminKeyRequired: true } : {}),
+    };
   }
 
   send(message: RpcMessage): void {
@@ -241,7 +260,7 @@ export class ReconnectingSocketTransport implements RpcTransport {
       void diagnose().then(
         (verdict) => {
           if (this.closed || this.socket) return;
-          if (verdict === "unauthorized") this.setStatus("unauthorized");
+          if (verdict === "unauthorized" || verdict === "admin_key_required") this.setStatus("unauthorized", verdict === "admin_key_required");
           else this.scheduleRetry();
         },
         () => {
@@ -296,8 +315,9 @@ export class ReconnectingSocketTransport implements RpcTransport {
     for (const listener of [...this.messageListeners]) listener(message);
   }
 
-  private setStatus(status: ConnectionStatus): void {
+  private setStatus(status: ConnectionStatus, adminKeyRequired = false): void {
     this.status = status;
+    this.adminKeyRequired = adminKeyRequired;
     this.options.onStatus?.(this.info);
   }
 }

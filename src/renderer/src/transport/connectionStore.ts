@@ -14,6 +14,8 @@ export interface ConnectionState {
   needsKey: boolean;
   /** A key was given and refused. */
   keyRejected: boolean;
+  /** The key given is valid, but only for the HTTP API (`inference` scope): the app needs an admin key. */
+  adminKeyRequired: boolean;
   /** Increments on every reconnect after the first connection (stores read their data again). */
   reconnects: number;
 
@@ -32,24 +34,27 @@ export function createConnectionStore(kind: ConnectionState["kind"], hasKey: () 
     wasConnected: kind === "electron",
     needsKey: false,
     keyRejected: false,
+    adminKeyRequired: false,
     reconnects: 0,
 
     setInfo(info) {
       const previous = get();
       const connectedAgain = info.status === "connected" && previous.status !== "connected" && previous.wasConnected;
+      const adminKeyRequired = info.adminKeyRequired === true;
       set({
         status: info.status,
         failures: info.failures,
         retryAt: info.retryAt,
         wasConnected: previous.wasConnected || info.status === "connected",
         needsKey: info.status === "unauthorized" ? true : info.status === "connected" ? false : previous.needsKey,
-        keyRejected: info.status === "unauthorized" ? hasKey() : info.status === "connected" ? false : previous.keyRejected,
+        keyRejected: info.status === "unauthorized" ? hasKey() && !adminKeyRequired : info.status === "connected" ? false : previous.keyRejected,
+        adminKeyRequired: info.status === "unauthorized" ? adminKeyRequired : info.status === "connected" ? false : previous.adminKeyRequired,
         reconnects: previous.reconnects + (connectedAgain ? 1 : 0),
       });
     },
 
     markUnauthorized() {
-      set({ needsKey: true, keyRejected: hasKey() });
+      set({ needsKey: true, keyRejected: hasKey(), adminKeyRequired: false });
     },
   }));
 }

@@ -5,6 +5,7 @@ import type { ElectronRpcBridge } from "../../../shared/rpc/protocol.js";
 import { isUnauthorizedError } from "../lib/errorMessage.js";
 import { readApiKey, rpcSocketProtocols, rpcSocketUrl, writeApiKey } from "./apiKeyStorage.js";
 import { createConnectionStore, type ConnectionStore } from "./connectionStore.js";
+import { diagnoseRefusal } from "./diagnoseRefusal.js";
 import { ReconnectingSocketTransport } from "./ReconnectingSocketTransport.js";
 
 /** The UI's link to the app. */
@@ -46,12 +47,6 @@ function takeKeyFromAddress(): void {
   window.history.replaceState(null, "", url.pathname + url.search + url.hash);
 }
 
-/** Asks the HTTP API whether the key is the problem when the socket cannot open. */
-async function diagnose(key: string | null): Promise<"unauthorized" | "unreachable"> {
-  const response = await fetch("/v1/models", { headers: key ? { authorization: `Bearer ${key}` } : {}, cache: "no-store" });
-  return response.status === 401 ? "unauthorized" : "unreachable";
-}
-
 /**
  * Connects the UI: through the Electron preload's bridge (`window.marduk`) when present,
  * else through a WebSocket to `/rpc` on the server that served the page.
@@ -78,7 +73,7 @@ export function createConnection(): Connection {
   const transport = new ReconnectingSocketTransport({
     url: () => rpcSocketUrl(window.location),
     createSocket: (url) => new WebSocket(url, rpcSocketProtocols(readApiKey(storage()))),
-    diagnose: () => diagnose(readApiKey(storage())),
+    diagnose: () => diagnoseRefusal(readApiKey(storage()), (url, init) => fetch(url, init)),
     onStatus: (info) => store.getState().setInfo(info),
   });
   const stopWatching = transport.onMessage((message) => {

@@ -1,22 +1,34 @@
 import { useState } from "react";
-import type { ApiKeyInfo } from "../../../../shared/contract/index.js";
+import type { ApiKeyInfo, ApiKeyScope } from "../../../../shared/contract/index.js";
 import { Card } from "../../components/Card.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog.js";
 import { CopyButton } from "../../components/CopyButton.js";
 import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { formatDateTime } from "../../lib/format.js";
+import { pageMayNeedAdminKey } from "./serverStore.js";
 
-/** API keys: create (the key is shown once), list, revoke. */
+/** What each scope lets a key do, as the scope picker and the table say it. */
+const SCOPE_LABELS: Record<ApiKeyScope, string> = {
+  inference: "Inference: the HTTP API only (/v1, /api)",
+  admin: "Admin: also the app (keys, CORS, providers, downloads, deleting models)",
+};
+
+/** API keys: create with a scope (the key is shown once), list, revoke. */
 export function ApiKeysCard() {
   const { server } = useAppStores();
   const keys = useServer((state) => state.keys);
+  const status = useServer((state) => state.status);
   const created = useServer((state) => state.createdKey);
   const busy = useServer((state) => state.busy);
   const [name, setName] = useState("");
+  const [scope, setScope] = useState<ApiKeyScope>("inference");
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
   return (
     <Card title="API keys" testId="api-keys">
-      <p className="muted">Apps send a key as <code>Authorization: Bearer &lt;key&gt;</code>. Once any key exists, every request needs one.</p>
+      <p className="muted">
+        Apps send a key as <code>Authorization: Bearer &lt;key&gt;</code>. Once any key exists, every request needs one. An inference key can only use
+        the HTTP API; opening this app in a browser takes an admin key.
+      </p>
       {created && (
         <div className="notice notice-success created-key" role="alert" data-testid="created-key">
           <p>
@@ -39,7 +51,7 @@ export function ApiKeysCard() {
           event.preventDefault();
           void server
             .getState()
-            .createKey(name)
+            .createKey(name, scope)
             .then(() => setName(""));
         }}
       >
@@ -47,10 +59,23 @@ export function ApiKeysCard() {
           <span className="field-label">Key name</span>
           <input type="text" placeholder="e.g. my-script" value={name} onChange={(event) => setName(event.target.value)} />
         </label>
+        <label className="field">
+          <span className="field-label">Scope</span>
+          <select value={scope} onChange={(event) => setScope(event.target.value as ApiKeyScope)} data-testid="key-scope">
+            <option value="inference">{SCOPE_LABELS.inference}</option>
+            <option value="admin">{SCOPE_LABELS.admin}</option>
+          </select>
+        </label>
         <button type="submit" className="button button-primary" disabled={busy || !name.trim()}>
           Create key
         </button>
       </form>
+      {pageMayNeedAdminKey(status, keys, scope) && (
+        <p className="field-hint" data-testid="admin-key-hint">
+          Once a key exists, this page needs an admin key to connect again: create an admin key too, or use one given to <code>serve</code> with{" "}
+          <code>--api-key</code>.
+        </p>
+      )}
       {keys.length === 0 ? (
         <p className="empty" data-testid="no-keys">
           No keys.
@@ -61,6 +86,7 @@ export function ApiKeysCard() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Key</th>
+              <th scope="col">Scope</th>
               <th scope="col">Created</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -73,6 +99,11 @@ export function ApiKeysCard() {
                 <th scope="row">{key.name}</th>
                 <td>
                   <code>{key.prefix}</code>
+                </td>
+                <td>
+                  <span className={key.scope === "admin" ? "badge badge-warning" : "badge"} title={SCOPE_LABELS[key.scope]} data-testid="key-scope-badge">
+                    {key.scope}
+                  </span>
                 </td>
                 <td>{formatDateTime(key.createdAt)}</td>
                 <td className="cell-actions">
@@ -97,7 +128,9 @@ export function ApiKeysCard() {
             void server.getState().revokeKey(id);
           }}
         >
-          <p>Apps using “{revoking.name}” will get 401 errors from now on.</p>
+          <p>
+            Apps using “{revoking.name}” will get 401 errors from now on{revoking.scope === "admin" ? ", and app windows opened with it are disconnected at once" : ""}.
+          </p>
         </ConfirmDialog>
       )}
     </Card>

@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { ApiKeyInfo, MardukApi, ServerStatus, Unsubscribe } from "../../../../shared/contract/index.js";
+import type { ApiKeyInfo, ApiKeyScope, MardukApi, ServerStatus, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
 
 export interface ServerState {
@@ -17,7 +17,8 @@ export interface ServerState {
   start(request?: { host?: string; port?: number }): Promise<void>;
   /** Desktop mode only. */
   stop(): Promise<void>;
-  createKey(name: string): Promise<void>;
+  /** Creates a key of `scope` (default `inference`: the HTTP API only). */
+  createKey(name: string, scope?: ApiKeyScope): Promise<void>;
   revokeKey(id: string): Promise<void>;
   dismissCreatedKey(): void;
   setCorsOrigins(origins: string[]): Promise<boolean>;
@@ -29,6 +30,14 @@ export type ServerStore = StoreApi<ServerState>;
 /** Splits an editor's text into origins: one per line or comma-separated, trimmed, no duplicates. */
 export function parseOrigins(text: string): string[] {
   return [...new Set(text.split(/[\n,]/).map((origin) => origin.trim().replace(/\/+$/, "")).filter(Boolean))];
+}
+
+/**
+ * True when creating a key of `scope` may lock this browser page out: in headless mode, once any
+ * key exists the page needs an admin key to reconnect, and no admin key exists yet.
+ */
+export function pageMayNeedAdminKey(status: ServerStatus | null, keys: readonly ApiKeyInfo[], scope: ApiKeyScope): boolean {
+  return status?.mode === "headless" && scope !== "admin" && !keys.some((key) => key.scope === "admin");
 }
 
 /** Returns the origins that are not `scheme://host[:port]`. */
@@ -92,14 +101,14 @@ export function createServerStore(api: MardukApi): ServerStore {
         await run(async () => set({ status: await api.server.stop() }));
       },
 
-      async createKey(name) {
+      async createKey(name, scope = "inference") {
         const trimmed = name.trim();
         if (!trimmed) {
           set({ error: "Give the key a name, e.g. the app that will use it." });
           return;
         }
         await run(async () => {
-          const created = await api.server.createKey({ name: trimmed });
+          const created = await api.server.createKey({ name: trimmed, scope });
           set({ createdKey: created, keys: [...get().keys.filter((key) => key.id !== created.info.id), created.info] });
         });
       },
