@@ -93,6 +93,9 @@ export class QueueFullError extends MardukError {
 }
 
 export class QueueTimeoutError extends MardukError {
+  /** Sequences free up as generations end: a retry soon has a fair chance. */
+  readonly retryAfterSeconds = 1;
+
   constructor(waitedMs: number) {
     super("queue_timeout", `No sequence became free within ${waitedMs} ms; retry later`);
   }

@@ -76,3 +76,27 @@ describe("one sequence, a queue of one", () => {
     });
   });
 });
+
+describe("a short queue timeout", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ loadDefaults: { parallel: 1, queueTimeoutMs: 300 } });
+    await server.core.residency.load("fixture");
+  });
+  afterAll(() => server?.dispose());
+
+  it("answers 503 queue_timeout with Retry-After when no sequence frees in time", async () => {
+    const running = new AbortController();
+    const first = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(longRequest), signal: running.signal });
+    expect(first.status).toBe(200);
+    const waited = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "fixture", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    expect(waited.status).toBe(503);
+    expect(waited.headers.get("retry-after")).toBe("1");
+    expect(((await waited.json()) as { error: { code: string } }).error.code).toBe("queue_timeout");
+    running.abort();
+  });
+});

@@ -78,6 +78,12 @@ describe("Ollama-compatible API", () => {
     expect(show.model_info["general.architecture"]).toBe("llama");
   });
 
+  it("refuses a num_ctx beyond 2^20 tokens with a 400 naming it (nothing is loaded)", async () => {
+    const response = await post("/api/chat", { model: "fixture", messages: [{ role: "user", content: "Hi" }], stream: false, options: { num_ctx: 2 ** 30 } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toMatch(/options\.num_ctx/);
+  });
+
   it("keep_alive 0 unloads the model once the request is done", async () => {
     const body = (await (await post("/api/generate", { model: "fixture", keep_alive: 0 })).json()) as { done_reason: string };
     expect(body.done_reason).toBe("unload");

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../../shared/errorCodes.js";
-import { MardukError, NoTargetAvailableError, QueueFullError } from "../errors.js";
+import { MardukError } from "../errors.js";
 
 /** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
 export interface OpenAiErrorBody {
@@ -57,6 +57,12 @@ export function openAiError(status: number, message: string, code: string | null
   return { error: { message, type: TYPE_BY_STATUS[status] ?? "server_error", param, code } };
 }
 
+/** The Retry-After an error carries, in whole seconds (at least 1), if any. */
+function retryAfterOf(error: MardukError): number | undefined {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
+
 /**
  * Maps anything thrown by a handler to an HTTP status and OpenAI error body.
  * Unexpected errors become a 500 with a generic message: stack traces never leave the process.
@@ -68,11 +74,8 @@ export function toHttpError(error: unknown): HttpError {
     return {
       status,
       body: openAiError(status, message, WIRE_CODE[error.code] ?? error.code, error.param ?? null),
-      ...(error instanceof QueueFullError || error instanceof NoTargetAvailableError
-        ? error.retryAfterSeconds !== undefined
-          ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
-          : {}
-        : {}),
+      // Overload errors (full queue, queue timeout, no target, crash backoff) say when to come back.
+      ...(retryAfterOf(error) !== undefined ? { headers: { "retry-after": String(retryAfterOf(error)) } } : {}),
     };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };

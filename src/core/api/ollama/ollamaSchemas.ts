@@ -5,7 +5,8 @@ import { jsonObjectSchema } from "../openai/chatCompletionSchema.js";
 /** Ollama's `options` we honour; unknown keys (num_thread, mirostat, ...) are accepted and ignored. */
 export const ollamaOptionsSchema = z
   .object({
-    num_ctx: z.number().int().min(16).optional(),
+    // As `--ctx-size` allows: a context beyond 2^20 tokens is no real request, and it would be reported to every client.
+    num_ctx: z.number().int().min(16).max(1 << 20).optional(),
     num_predict: z.number().int().min(-2).optional(),
     temperature: z.number().min(0).max(2).optional(),
     top_k: z.number().int().min(0).optional(),
