@@ -343,3 +343,27 @@ describe("router: local-only API keys", () => {
     }
   });
 });
+
+describe("router: local-only keys made in the app", () => {
+  it("a key created with localOnly never reaches a remote; one without does", async () => {
+    const guarded = await startTestServer({ coreOptions: { routing: routing() } });
+    try {
+      const local = await guarded.core.contract.server.createKey({ name: "private-script", localOnly: true });
+      const open = await guarded.core.contract.server.createKey({ name: "open-script" });
+      expect(local.info).toMatchObject({ scope: "inference", localOnly: true });
+      expect((await guarded.core.contract.server.listKeys()).map((key) => key.localOnly)).toEqual([true, false]);
+      const before = alpha.requests();
+      const refused = await new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: local.key, maxRetries: 0 }).chat.completions
+        .create({ model: "alpha-only", messages: [{ role: "user", content: "Hi" }] })
+        .catch((error: unknown) => error);
+      expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+      expect(alpha.requests()).toBe(before);
+      const served = await new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: open.key, maxRetries: 0 }).chat.completions
+        .create({ model: "alpha-only", messages: [{ role: "user", content: "Hi" }] })
+        .withResponse();
+      expect(served.response.headers.get("x-marduk-provider")).toBe("alpha");
+    } finally {
+      await guarded.dispose();
+    }
+  });
+});

@@ -418,7 +418,7 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
       listKeys: () => s.run("server.listKeys", undefined, () => s.keys),
       createKey: (request) =>
         s.run("server.createKey", request, () => {
-          const info: ApiKeyInfo = { id: s.nextId("key"), name: request.name, createdAt: 1, prefix: "mk-abcd…", scope: request.scope ?? "inference" };
+          const info: ApiKeyInfo = { id: s.nextId("key"), name: request.name, createdAt: 1, prefix: "mk-abcd…", scope: request.scope ?? "inference", localOnly: request.localOnly ?? false };
           s.keys = [...s.keys, info];
           return { key: "mk-abcdef0123456789", info };
         }),

@@ -7,7 +7,7 @@ import { createFakeMardukApi } from "./rendererFakeApi.js";
 describe("server store", () => {
   it("reads status and keys, and follows status events", async () => {
     const { api, fake } = createFakeMardukApi();
-    fake.keys = [{ id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference" }];
+    fake.keys = [{ id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference", localOnly: false }];
     const store = createServerStore(api);
     await store.getState().init();
     expect(store.getState().status?.url).toBe("http://127.0.0.1:11435");
@@ -38,14 +38,20 @@ describe("server store", () => {
     await store.getState().init();
     await store.getState().createKey("script");
     await store.getState().createKey("ui", "admin");
+    await store.getState().createKey("private", "inference", { localOnly: true });
     expect(fake.callsOf("server.createKey")).toEqual([
       { name: "script", scope: "inference" },
       { name: "ui", scope: "admin" },
+      { name: "private", scope: "inference", localOnly: true },
     ]);
-    expect(store.getState().keys.map((key) => key.scope)).toEqual(["inference", "admin"]);
+    expect(store.getState().keys.map((key) => [key.scope, key.localOnly])).toEqual([
+      ["inference", false],
+      ["admin", false],
+      ["inference", true],
+    ]);
 
     const headless = { ...fake.status, mode: "headless" as const };
-    const inferenceKey = { id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference" as const };
+    const inferenceKey = { id: "k1", name: "script", createdAt: 1, prefix: "mk-12…", scope: "inference" as const, localOnly: false };
     expect(pageMayNeedAdminKey(headless, [], "inference")).toBe(true);
     expect(pageMayNeedAdminKey(headless, [inferenceKey], "inference")).toBe(true);
     expect(pageMayNeedAdminKey(headless, [], "admin")).toBe(false);

@@ -138,9 +138,9 @@ export class ServerService implements ServerApi {
     return this.keys.list();
   }
 
-  async createKey(request: { name: string; scope?: ApiKeyScope }): Promise<{ key: string; info: ApiKeyInfo }> {
-    const { name, scope } = parseRequest(createKeyRequest, request);
-    return this.keys.create(name, scope ?? "inference");
+  async createKey(request: { name: string; scope?: ApiKeyScope; localOnly?: boolean }): Promise<{ key: string; info: ApiKeyInfo }> {
+    const { name, scope, localOnly } = parseRequest(createKeyRequest, request);
+    return this.keys.create(name, scope ?? "inference", { localOnly: localOnly ?? false });
   }
 
   async revokeKey(request: { id: string }): Promise<void> {

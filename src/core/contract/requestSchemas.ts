@@ -102,7 +102,7 @@ export const startServerRequest = z.strictObject({
   host: z.string().min(1).max(255).optional(),
   port: z.number().int().min(0).max(65_535).optional(),
 });
-export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100), scope: z.enum(API_KEY_SCOPES).optional() });
+export const createKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100), scope: z.enum(API_KEY_SCOPES).optional(), localOnly: z.boolean().optional() });
 export const revokeKeyRequest = z.strictObject({ id });
 export const corsOriginsRequest = z.strictObject({ origins: z.array(z.string().min(1).max(2048)).max(64) });
 

@@ -20,6 +20,8 @@ export interface ApiKeyStoreEvents {
 export interface StoredKeyMatch {
   id: string;
   scope: ApiKeyScope;
+  /** Its requests must never leave this machine. */
+  localOnly: boolean;
 }
 
 interface KeyRow {
@@ -29,6 +31,7 @@ interface KeyRow {
   sha256: Buffer;
   created_at: number;
   scope: ApiKeyScope;
+  local_only: 0 | 1;
 }
 
 function sha256(value: string): Buffer {
@@ -43,11 +46,11 @@ function sha256(value: string): Buffer {
  */
 export class ApiKeyStore extends EventEmitter<ApiKeyStoreEvents> {
   /** Digests and scopes by key id, read once and kept in step with every change. */
-  private entries: Array<{ id: string; digest: Buffer; scope: ApiKeyScope }>;
+  private entries: Array<{ id: string; digest: Buffer; scope: ApiKeyScope; localOnly: boolean }>;
 
   constructor(private readonly database: AppDatabase) {
     super();
-    this.entries = this.rows().map((row) => ({ id: row.id, digest: Buffer.from(row.sha256), scope: row.scope }));
+    this.entries = this.rows().map((row) => ({ id: row.id, digest: Buffer.from(row.sha256), scope: row.scope, localOnly: row.local_only === 1 }));
   }
 
   /** How many keys exist. */
@@ -69,21 +72,22 @@ export class ApiKeyStore extends EventEmitter<ApiKeyStoreEvents> {
    * Makes a key: `mk-` and 32 random bytes in base64url. The key is returned here only.
    * @param scope What the key may do. Default: `inference` (the HTTP API only).
    */
-  create(name: string, scope: ApiKeyScope = "inference"): { key: string; info: ApiKeyInfo } {
+  create(name: string, scope: ApiKeyScope = "inference", options: { localOnly?: boolean } = {}): { key: string; info: ApiKeyInfo } {
+    const localOnly = options.localOnly === true;
     const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
-    const info: ApiKeyInfo = { id: randomUUID(), name, createdAt: Date.now(), prefix: key.slice(0, VISIBLE_PREFIX_LENGTH), scope };
+    const info: ApiKeyInfo = { id: randomUUID(), name, createdAt: Date.now(), prefix: key.slice(0, VISIBLE_PREFIX_LENGTH), scope, localOnly };
     const digest = sha256(key);
     this.database.db
-      .prepare("INSERT INTO api_keys (id, name, prefix, sha256, created_at, scope) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(info.id, info.name, info.prefix, digest, info.createdAt, info.scope);
-    this.entries = [...this.entries, { id: info.id, digest, scope }];
+      .prepare("INSERT INTO api_keys (id, name, prefix, sha256, created_at, scope, local_only) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(info.id, info.name, info.prefix, digest, info.createdAt, info.scope, localOnly ? 1 : 0);
+    this.entries = [...this.entries, { id: info.id, digest, scope, localOnly }];
     this.emit("changed");
     return { key, info };
   }
 
   /** Every key's description (never the key), oldest first. */
   list(): ApiKeyInfo[] {
-    return this.rows().map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, prefix: row.prefix, scope: row.scope }));
+    return this.rows().map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, prefix: row.prefix, scope: row.scope, localOnly: row.local_only === 1 }));
   }
 
   /** Deletes a key; false when there is no such key. Emits `changed`, then `revoked`. */
@@ -108,13 +112,13 @@ export class ApiKeyStore extends EventEmitter<ApiKeyStoreEvents> {
     const digest = sha256(candidate);
     let matched: StoredKeyMatch | undefined;
     for (const entry of this.entries) {
-      if (timingSafeEqual(digest, entry.digest) && matched === undefined) matched = { id: entry.id, scope: entry.scope };
+      if (timingSafeEqual(digest, entry.digest) && matched === undefined) matched = { id: entry.id, scope: entry.scope, localOnly: entry.localOnly };
     }
     return matched;
   }
 
   private rows(): KeyRow[] {
-    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at, scope FROM api_keys ORDER BY created_at, rowid").all() as KeyRow[];
+    return this.database.db.prepare("SELECT id, name, prefix, sha256, created_at, scope, local_only FROM api_keys ORDER BY created_at, rowid").all() as KeyRow[];
   }
 
   dispose(): void {

@@ -79,4 +79,6 @@ export const MIGRATIONS: readonly string[] = [
   // 4: API key scopes. Keys made before scopes existed become 'inference' (the HTTP API only):
   // least privilege; an admin key for the app is made anew, or given to serve with --api-key.
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'inference' CHECK (scope IN ('inference', 'admin'));`,
+  // 5: keys whose requests never leave this machine (the router serves them locally or refuses).
+  `ALTER TABLE api_keys ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0 CHECK (local_only IN (0, 1));`,
 ];

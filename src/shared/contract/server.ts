@@ -31,6 +31,8 @@ export interface ApiKeyInfo {
   /** The first characters, to recognise the key (e.g. "mk-3f9a…"). */
   prefix: string;
   scope: ApiKeyScope;
+  /** Requests with this key never leave this machine (never routed to a remote provider). */
+  localOnly: boolean;
 }
 
 /** The server group: the local API's settings. */
@@ -43,9 +45,10 @@ export interface ServerApi {
   listKeys(): Promise<ApiKeyInfo[]>;
   /**
    * Creates a key; the full key is in this answer only and is never shown again.
-   * `scope` defaults to `inference` (the HTTP API only).
+   * `scope` defaults to `inference` (the HTTP API only); `localOnly` (default false) keeps every
+   * request made with the key on this machine.
    */
-  createKey(request: { name: string; scope?: ApiKeyScope }): Promise<{ key: string; info: ApiKeyInfo }>;
+  createKey(request: { name: string; scope?: ApiKeyScope; localOnly?: boolean }): Promise<{ key: string; info: ApiKeyInfo }>;
   /** Deletes a key: requests with it get 401 from now on, and the app sessions opened with it are closed at once. */
   revokeKey(request: { id: string }): Promise<void>;
   setCorsOrigins(request: { origins: string[] }): Promise<ServerStatus>;

@@ -17,7 +17,7 @@ export interface LiveApiAccess {
   /** True when requests need a key even if no fixed `apiKeys` are configured. */
   keysRequired(): boolean;
   /** The key equal to `candidate` (compared in constant time): its id and scope; else undefined. */
-  verifyKey(candidate: string | undefined): { id: string; scope: ApiKeyScope } | undefined;
+  verifyKey(candidate: string | undefined): { id: string; scope: ApiKeyScope; localOnly?: boolean } | undefined;
   /**
    * Calls `onRevoked` once when the key `id` is revoked, or soon after this call if it no
    * longer exists (it was revoked while its request was on its way). Returns the unsubscribe.
@@ -195,7 +195,7 @@ export function registerSecurity(app: FastifyInstance, options: SecurityOptions)
     const liveKey = live?.verifyKey(candidate);
     if (localOnlyKeyId) return { id: localOnlyKeyId, scope: "inference", localOnly: true, onRevoked: neverRevoked };
     if (adminKeyId) return { id: adminKeyId, scope: "admin", localOnly: false, onRevoked: neverRevoked };
-    if (liveKey && live) return { id: liveKey.id, scope: liveKey.scope, localOnly: false, onRevoked: (listener) => live.watchKey(liveKey.id, listener) };
+    if (liveKey && live) return { id: liveKey.id, scope: liveKey.scope, localOnly: liveKey.localOnly === true, onRevoked: (listener) => live.watchKey(liveKey.id, listener) };
     return undefined;
   };
 

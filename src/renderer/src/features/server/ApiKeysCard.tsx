@@ -22,6 +22,7 @@ export function ApiKeysCard() {
   const busy = useServer((state) => state.busy);
   const [name, setName] = useState("");
   const [scope, setScope] = useState<ApiKeyScope>("inference");
+  const [localOnly, setLocalOnly] = useState(false);
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
   return (
     <Card title="API keys" testId="api-keys">
@@ -51,7 +52,7 @@ export function ApiKeysCard() {
           event.preventDefault();
           void server
             .getState()
-            .createKey(name, scope)
+            .createKey(name, scope, { localOnly })
             .then(() => setName(""));
         }}
       >
@@ -65,6 +66,10 @@ export function ApiKeysCard() {
             <option value="inference">{SCOPE_LABELS.inference}</option>
             <option value="admin">{SCOPE_LABELS.admin}</option>
           </select>
+        </label>
+        <label className="field field-inline" title="Requests with this key are always served on this machine, never sent to a remote provider">
+          <input type="checkbox" checked={localOnly} onChange={(event) => setLocalOnly(event.target.checked)} data-testid="key-local-only" />
+          <span>Local only</span>
         </label>
         <button type="submit" className="button button-primary" disabled={busy || !name.trim()}>
           Create key
@@ -104,6 +109,11 @@ export function ApiKeysCard() {
                   <span className={key.scope === "admin" ? "badge badge-warning" : "badge"} title={SCOPE_LABELS[key.scope]} data-testid="key-scope-badge">
                     {key.scope}
                   </span>
+                  {key.localOnly && (
+                    <span className="badge" title="Never routed to a remote provider" data-testid="key-local-only-badge">
+                      local only
+                    </span>
+                  )}
                 </td>
                 <td>{formatDateTime(key.createdAt)}</td>
                 <td className="cell-actions">

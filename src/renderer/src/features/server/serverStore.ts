@@ -18,7 +18,7 @@ export interface ServerState {
   /** Desktop mode only. */
   stop(): Promise<void>;
   /** Creates a key of `scope` (default `inference`: the HTTP API only). */
-  createKey(name: string, scope?: ApiKeyScope): Promise<void>;
+  createKey(name: string, scope?: ApiKeyScope, options?: { localOnly?: boolean }): Promise<void>;
   revokeKey(id: string): Promise<void>;
   dismissCreatedKey(): void;
   setCorsOrigins(origins: string[]): Promise<boolean>;
@@ -101,14 +101,14 @@ export function createServerStore(api: MardukApi): ServerStore {
         await run(async () => set({ status: await api.server.stop() }));
       },
 
-      async createKey(name, scope = "inference") {
+      async createKey(name, scope = "inference", options = {}) {
         const trimmed = name.trim();
         if (!trimmed) {
           set({ error: "Give the key a name, e.g. the app that will use it." });
           return;
         }
         await run(async () => {
-          const created = await api.server.createKey({ name: trimmed, scope });
+          const created = await api.server.createKey({ name: trimmed, scope, ...(options.localOnly ? { localOnly: true } : {}) });
           set({ createdKey: created, keys: [...get().keys.filter((key) => key.id !== created.info.id), created.info] });
         });
       },
