@@ -85,3 +85,20 @@ describe("crafted GGUF files over HTTP", () => {
     }
   });
 });
+
+describe("crafted GGUF files in `inspect`", () => {
+  it("reports each one's flaw and exits 1, never aborting inside llama.cpp", async () => {
+    const { execFile } = await import("node:child_process");
+    const { CLI_PATH } = await import("../helpers/serveProcess.js");
+    for (const flaw of CRAFTED_FLAWS) {
+      const outcome = await new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI_PATH, "inspect", path.join(dir, `${flaw}.gguf`)], { timeout: 60_000 }, (error, _stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, signal: (error as { signal?: string } | null)?.signal ?? null, stderr }),
+        );
+      });
+      expect(outcome.signal, flaw).toBeNull();
+      expect(outcome.code, flaw).toBe(1);
+      expect(outcome.stderr, flaw).toMatch(/block_count|head_count|dimensions|chat template/);
+    }
+  }, 120_000);
+});

@@ -17,6 +17,8 @@ import { resolveModelIdPath } from "../../core/models/modelPaths.js";
 import { findStarterModel, STARTER_MODELS } from "../../core/models/starterModels.js";
 import { CliUsageError } from "../cliError.js";
 import { parseCommandArgs, parseIntegerFlag } from "../parseCommandArgs.js";
+import { checkGgufHeader } from "../../core/models/library/checkGgufHeader.js";
+import { describeGgufReadFailure } from "../../core/models/library/describeGgufReadFailure.js";
 import { DEFAULT_PARALLEL } from "../../core/engine/Engine.js";
 
 export const INSPECT_HELP = `Usage: marduk-local inspect <id|file|hf ref> [options]
@@ -204,12 +206,15 @@ export async function inspectCommand(args: string[]): Promise<number> {
     const machine = await probeMachineResources(llama);
     let report: InspectReport;
     if (local) {
+      // A crafted header must not make the reader loop, nor the estimate abort inside llama.cpp.
+      const headerProblem = await checkGgufHeader(local.path);
+      if (headerProblem) throw new Error(`${local.path}: ${headerProblem}`);
       const { readGgufFileInfo } = await import("node-llama-cpp");
       let fileInfo;
       try {
         fileInfo = await readGgufFileInfo(local.path, { logWarnings: false });
       } catch (error) {
-        throw new Error(`${local.path} is not a valid GGUF file: ${(error as Error).message}`, { cause: error });
+        throw new Error(`${local.path}: ${describeGgufReadFailure(error)}`, { cause: error });
       }
       const parts = localParts(local.path);
       report = {

@@ -1,5 +1,7 @@
 import type { GgufFileInfo, Llama } from "node-llama-cpp";
 import type { FitEstimate, MachineResources, ResourceNeeds } from "../../../shared/api/hub.js";
+import { InvalidArgumentError } from "../../errors.js";
+import { validateModelMetadata } from "../library/validateModelMetadata.js";
 import { probeMachineResources } from "./machineResources.js";
 
 /** Options of {@link estimateResourceNeeds}. */
@@ -23,6 +25,10 @@ export const DEFAULT_ESTIMATE_CONTEXT_SIZE = 4096;
  * header alone (node-llama-cpp's GGUF insights: tensor sizes plus KV cache and compute buffers).
  */
 export async function estimateResourceNeeds(fileInfo: GgufFileInfo, options: ResourceNeedsOptions = {}): Promise<ResourceNeeds> {
+  // node-llama-cpp's estimate runs parts of llama.cpp's loader, which aborts the process on the
+  // bounds a crafted header breaks (a remote file's header from the hub, or `inspect` of a file).
+  const unsafe = validateModelMetadata(fileInfo.metadata as unknown as Record<string, unknown>);
+  if (unsafe) throw new InvalidArgumentError(`The model cannot be estimated: ${unsafe}`);
   const { GgufInsights } = await import("node-llama-cpp");
   const insights = await GgufInsights.from(fileInfo, options.llama);
   const trainContext = insights.trainContextSize ?? DEFAULT_ESTIMATE_CONTEXT_SIZE;
