@@ -95,8 +95,8 @@ describe("ApiKeyStore scopes and revocation", () => {
     const ui = store.create("ui", "admin");
     expect(script.info.scope).toBe("inference");
     expect(store.list().map((key) => key.scope)).toEqual(["inference", "admin"]);
-    expect(store.find(ui.key)).toEqual({ id: ui.info.id, scope: "admin" });
-    expect(new ApiKeyStore(database).find(script.key)).toEqual({ id: script.info.id, scope: "inference" });
+    expect(store.find(ui.key)).toEqual({ id: ui.info.id, scope: "admin", localOnly: false });
+    expect(new ApiKeyStore(database).find(script.key)).toEqual({ id: script.info.id, scope: "inference", localOnly: false });
     expect(store.find(`${ui.key}x`)).toBeUndefined();
     expect([store.countOf("admin"), store.countOf("inference")]).toEqual([1, 1]);
     expect(() => database.db.prepare("UPDATE api_keys SET scope = 'root'").run()).toThrow(/CHECK/);
@@ -124,7 +124,7 @@ describe("ApiKeyStore scopes and revocation", () => {
       before.prepare("INSERT INTO api_keys (id, name, prefix, sha256, created_at) VALUES ('old', 'old', 'mk-abcd', x'00', 1)").run();
       before.close();
       const migrated = new AppDatabase(file);
-      expect(new ApiKeyStore(migrated).list()).toEqual([{ id: "old", name: "old", prefix: "mk-abcd", createdAt: 1, scope: "inference" }]);
+      expect(new ApiKeyStore(migrated).list()).toEqual([{ id: "old", name: "old", prefix: "mk-abcd", createdAt: 1, scope: "inference", localOnly: false }]);
       migrated.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -149,8 +149,8 @@ describe("ServerService's live access", () => {
   it("verifies keys with their scope, and creates them with the scope asked for", async () => {
     const admin = await service.createKey({ name: "ui", scope: "admin" });
     const inference = await service.createKey({ name: "script" });
-    expect(service.access.verifyKey(admin.key)).toEqual({ id: admin.info.id, scope: "admin" });
-    expect(service.access.verifyKey(inference.key)).toEqual({ id: inference.info.id, scope: "inference" });
+    expect(service.access.verifyKey(admin.key)).toEqual({ id: admin.info.id, scope: "admin", localOnly: false });
+    expect(service.access.verifyKey(inference.key)).toEqual({ id: inference.info.id, scope: "inference", localOnly: false });
     await expect(service.createKey({ name: "x", scope: "owner" as never })).rejects.toMatchObject({ code: "invalid_argument", param: "scope" });
   });
 
