@@ -5,6 +5,7 @@ import type { ChatGenerationOptions, ChatMessage, GenerationResult } from "../..
 import type { ChatApi, ChatStreamEvent, StartedChatGeneration } from "../../shared/contract/chat.js";
 import type { Unsubscribe } from "../../shared/contract/common.js";
 import type { ChatSettings, Conversation, MessageStats, StoredMessage } from "../../shared/contract/conversations.js";
+import { estimateChatTokenCount } from "../inference/estimateTokens.js";
 import type { ModelCatalog } from "../inference/ModelCatalog.js";
 import { AbortedError, InvalidArgumentError, ModelNotFoundError, toMardukError } from "../errors.js";
 import type { InferenceService } from "../inference/InferenceService.js";
@@ -190,8 +191,7 @@ export class ChatService implements ChatApi {
     }
     const last = conversation.messages.at(-1);
     if (last?.role === "assistant" && last.stats) return { usedTokens: last.stats.promptTokens + last.stats.completionTokens, contextSize: loaded?.contextSize ?? null };
-    const characters = messages.reduce((sum, message) => sum + message.content.length, 0);
-    return { usedTokens: Math.ceil(characters / 4), contextSize: loaded?.contextSize ?? null };
+    return { usedTokens: estimateChatTokenCount(messages), contextSize: loaded?.contextSize ?? null };
   }
 
   onEvent = (listener: (event: ChatStreamEvent) => void): Unsubscribe => {

@@ -105,7 +105,7 @@ export class Engine {
   }
 
   /** A reference the residency hands over: a registered file path, else an id. */
-  private resolveRef(ref: string): { id: string; path: string } {
+  resolveRef(ref: string): { id: string; path: string } {
     return isFilePath(ref) ? this.resolveFile(ref) : this.resolveModel(ref);
   }
 

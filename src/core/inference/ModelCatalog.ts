@@ -136,10 +136,6 @@ export class ModelCatalog {
     return typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "";
   }
 
-  /** The library file a local model is read from. */
-  filePath(model: LibraryModel): string {
-    return this.deps.library.filePath(model);
-  }
 
   /** Models loaded on this machine now. */
   running(): RunningModel[] {

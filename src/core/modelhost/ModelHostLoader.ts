@@ -1,5 +1,5 @@
 import type { MemoryEstimate } from "../../shared/api/library.js";
-import { isFilePath, type Engine, type ModelLoadOptions } from "../engine/Engine.js";
+import type { Engine, ModelLoadOptions } from "../engine/Engine.js";
 import type { LocalModel } from "../engine/LocalModel.js";
 import type { ResidencyLoader } from "../engine/ModelResidency.js";
 import { fromErrorPayload, MardukError, ModelCrashedError, ModelLoadFailedError, toMardukError } from "../errors.js";
@@ -159,8 +159,7 @@ export class ModelHostLoader implements ResidencyLoader<LocalModel> {
   }
 
   private resolve(ref: string): { id: string; path: string } {
-    const { engine } = this.options;
-    return isFilePath(ref) ? engine.resolveFile(ref) : engine.resolveModel(ref);
+    return this.options.engine.resolveRef(ref);
   }
 
   private startHost(id: string): ModelHostProcess {

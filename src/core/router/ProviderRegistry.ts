@@ -95,10 +95,6 @@ export class ProviderRegistry extends EventEmitter<{ changed: [] }> {
     return this.entries.get(id)?.provider;
   }
 
-  sourceOf(id: string): ProviderSource | undefined {
-    return this.entries.get(id)?.source;
-  }
-
   list(): Provider[] {
     return [...this.entries.values()].map((entry) => entry.provider);
   }

@@ -76,7 +76,8 @@ export class RemoteProviders {
     const statuses = new Map(this.registry.status().map((status) => [status.id, status]));
     return [...this.configs.values()].map(({ config, source }) => {
       const { apiKey, ...rest } = config;
-      const masked = source === "app" ? maskApiKey(apiKey) : apiKey ? (/^\$\{/.test(apiKey) ? apiKey : maskApiKey(apiKey)) : undefined;
+      // An `${ENV}` reference (config file) is no secret and says where the key comes from.
+      const masked = apiKey !== undefined && /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(apiKey) ? apiKey : maskApiKey(apiKey);
       const status = statuses.get(config.id);
       return { config: rest, ...(masked ? { maskedApiKey: masked } : {}), source, editable: source === "app", ...(status ? { status } : {}) };
     });

@@ -1,5 +1,6 @@
 import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationDelta, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
 import { AbortedError, type MardukError, ModelNotFoundError, NoTargetAvailableError, QueueFullError, UpstreamError, toMardukError } from "../errors.js";
+import { estimateChatTokenCount, estimateTokenCount } from "../inference/estimateTokens.js";
 import { GenerationStream } from "../inference/GenerationStream.js";
 import type { InferenceRequestOptions, StartedGeneration } from "../inference/inferenceTypes.js";
 import type { Logger } from "../logger.js";
@@ -96,7 +97,7 @@ const DEFAULT_PAUSE_MS = 1000;
  * deterministic requests from the response cache.
  */
 export class Router {
-  private routes = new Map<string, RouteDefinition>();
+  private readonly routes: Map<string, RouteDefinition>;
   private readonly observed = new Map<string, Observed>();
   private readonly lastPicked = new Map<string, number>();
   private pickSerial = 0;
@@ -104,11 +105,7 @@ export class Router {
 
   constructor(private readonly options: RouterOptions) {
     this.cache = options.cache ?? new ResponseCache();
-    this.setRoutes(options.routes ?? []);
-  }
-
-  setRoutes(routes: readonly RouteDefinition[]): void {
-    this.routes = new Map(routes.map((route) => [route.alias, route]));
+    this.routes = new Map((options.routes ?? []).map((route) => [route.alias, route]));
   }
 
   listRoutes(): RouteDefinition[] {
@@ -125,7 +122,7 @@ export class Router {
       kind: "chat",
       tools: (generation.tools?.length ?? 0) > 0 && generation.toolChoice !== "none",
       jsonSchema: generation.responseFormat !== undefined && generation.responseFormat.type !== "text",
-      promptTokensEstimate: Math.ceil(messages.reduce((sum, message) => sum + message.content.length, 0) / 4),
+      promptTokensEstimate: estimateChatTokenCount(messages),
     };
     return this.generate(requested, needs, options, { kind: "chat", messages, generation }, (provider, modelId) =>
       provider.chat(modelId, messages, { ...generation, signal, local }),
@@ -134,7 +131,7 @@ export class Router {
 
   async complete(requested: string, prompt: string, options: GenerationOptions & InferenceRequestOptions): Promise<StartedGeneration> {
     const { signal, local, routing: _routing, ...generation } = options;
-    const needs: RequestNeeds = { kind: "completion", promptTokensEstimate: Math.ceil(prompt.length / 4) };
+    const needs: RequestNeeds = { kind: "completion", promptTokensEstimate: estimateTokenCount(prompt) };
     return this.generate(requested, needs, options, { kind: "completion", prompt, generation }, (provider, modelId) =>
       provider.complete(modelId, prompt, { ...generation, signal, local }),
     );

@@ -14,18 +14,23 @@ const priceOf = (tokens: { promptTokens: number; completionTokens: number }, pri
  */
 export class UsageLedger {
   private readonly insert;
+  private readonly totals;
   private readonly requests: Counter;
   private readonly tokens: Counter;
   private readonly cost: Counter;
   private readonly saved: Counter;
 
-  constructor(
-    private readonly database: AppDatabase,
-    registry: Registry,
-  ) {
+  constructor(database: AppDatabase, registry: Registry) {
     this.insert = database.db.prepare(
       `INSERT INTO usage_log (time, provider, model, kind, key_id, prompt_tokens, completion_tokens, latency_ms, failed, cache_hit, cost_usd, saved_usd)
        VALUES (@time, @provider, @model, @kind, @keyId, @promptTokens, @completionTokens, @latencyMs, @failed, @cacheHit, @costUsd, @savedUsd)`,
+    );
+    // The dashboard asks every few seconds: prepared once.
+    this.totals = database.db.prepare(
+      `SELECT provider, model, key_id AS keyId, COUNT(*) AS requests, SUM(failed) AS errors, SUM(cache_hit) AS cacheHits,
+              SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, AVG(latency_ms) AS meanLatencyMs,
+              SUM(cost_usd) AS costUsd, SUM(saved_usd) AS savedUsd
+       FROM usage_log WHERE time >= ? GROUP BY provider, model, key_id ORDER BY requests DESC LIMIT 1000`,
     );
     const registers = [registry];
     this.requests = new Counter({ name: "marduk_routed_requests_total", help: "Routed requests by provider, model and outcome", labelNames: ["provider", "model", "outcome"], registers });
@@ -61,14 +66,7 @@ export class UsageLedger {
 
   /** Usage since `since` (ms since the epoch; default: all of it). Cache hits count under provider "cache". */
   summary(since = 0): UsageSummary {
-    const rows = this.database.db
-      .prepare(
-        `SELECT provider, model, key_id AS keyId, COUNT(*) AS requests, SUM(failed) AS errors, SUM(cache_hit) AS cacheHits,
-                SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, AVG(latency_ms) AS meanLatencyMs,
-                SUM(cost_usd) AS costUsd, SUM(saved_usd) AS savedUsd
-         FROM usage_log WHERE time >= ? GROUP BY provider, model, key_id ORDER BY requests DESC LIMIT 1000`,
-      )
-      .all(since) as UsageRow[];
+    const rows = this.totals.all(since) as UsageRow[];
     const requests = rows.reduce((sum, row) => sum + row.requests, 0);
     const localRequests = rows.filter((row) => row.provider === "local" || row.provider === "cache").reduce((sum, row) => sum + row.requests, 0);
     const costUsd = rows.reduce((sum, row) => sum + row.costUsd, 0);

@@ -9,6 +9,24 @@ export interface StoredProvider {
   updatedAt: number;
 }
 
+const SELECT = "SELECT config, api_key AS apiKey, created_at AS createdAt, updated_at AS updatedAt FROM providers";
+
+interface ProviderRow {
+  config: string;
+  apiKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function fromRow(row: ProviderRow): StoredProvider {
+  return {
+    config: JSON.parse(row.config) as StoredProvider["config"],
+    ...(row.apiKey ? { apiKey: row.apiKey } : {}),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
 /**
  * Remote providers added in the app, in SQLite. The key is stored on this machine as the app's
  * other secrets are; it never goes back to the UI (which sees it masked).
@@ -17,22 +35,12 @@ export class ProviderStore {
   constructor(private readonly database: AppDatabase) {}
 
   list(): StoredProvider[] {
-    const rows = this.database.db.prepare("SELECT config, api_key AS apiKey, created_at AS createdAt, updated_at AS updatedAt FROM providers ORDER BY created_at, rowid").all() as {
-      config: string;
-      apiKey: string | null;
-      createdAt: number;
-      updatedAt: number;
-    }[];
-    return rows.map((row) => ({
-      config: JSON.parse(row.config) as StoredProvider["config"],
-      ...(row.apiKey ? { apiKey: row.apiKey } : {}),
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-    }));
+    return (this.database.db.prepare(`${SELECT} ORDER BY created_at, rowid`).all() as ProviderRow[]).map(fromRow);
   }
 
   get(id: string): StoredProvider | undefined {
-    return this.list().find((provider) => provider.config.id === id);
+    const row = this.database.db.prepare(`${SELECT} WHERE id = ?`).get(id) as ProviderRow | undefined;
+    return row ? fromRow(row) : undefined;
   }
 
   /** Adds or replaces a provider. `apiKey` undefined keeps the stored key; "" removes it. */
