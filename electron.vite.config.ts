@@ -8,7 +8,10 @@ export default defineConfig({
       // node-llama-cpp, better-sqlite3 and other native or large packages stay in node_modules
       // (electron-builder unpacks their binaries from the asar).
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(__dirname, "src/main/index.ts") } },
+      // The model host runs in utility processes (src/main/utilityModelHost.ts): its own entry.
+      rollupOptions: {
+        input: { index: resolve(__dirname, "src/main/index.ts"), modelHost: resolve(__dirname, "src/core/modelhost/modelHostMain.ts") },
+      },
     },
   },
   preload: {

@@ -169,10 +169,22 @@ export function fromErrorPayload(payload: ErrorPayload): MardukError {
   }
 }
 
+/** node-llama-cpp's words when llama_decode finds no room in the KV cache for a batch. */
+const NO_KV_SLOT = /could not find a KV slot/i;
+
 /** Turns anything thrown into a MardukError without losing the original as `cause`. */
 export function toMardukError(error: unknown): MardukError {
   if (error instanceof MardukError) return error;
   if (error instanceof Error && error.name === "AbortError") return new AbortedError();
   const message = error instanceof Error ? error.message : String(error);
+  // The prompt (with what the other sequences hold) does not fit the context: the request's size
+  // is the cause a client can act on, so a 400 rather than an internal error.
+  if (NO_KV_SLOT.test(message)) {
+    return new MardukError(
+      "context_length_exceeded",
+      "The model's context has no room left for this prompt (llama.cpp found no free KV cache slot). Shorten the prompt or lower max_tokens, or load the model with a larger context.",
+      { param: "messages", cause: error },
+    );
+  }
   return new MardukError("internal_error", message, { cause: error });
 }

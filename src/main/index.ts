@@ -6,11 +6,12 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { app, Menu, session, type BrowserWindow } from "electron";
+import { app, Menu, session, utilityProcess, type BrowserWindow } from "electron";
 import { LocalApiServer } from "../core/contract/LocalApiServer.js";
 import { createCore, type Core } from "../core/createCore.js";
 import { serveContractOverIpc } from "./ipcTransport.js";
 import { buildApplicationMenu } from "./menu.js";
+import { utilityProcessSpawner } from "./utilityModelHost.js";
 import { confineWebContents, createMainWindow, isAppUrl, loadRenderer, rendererSource, secureSession, type RendererSource } from "./window.js";
 
 /** Longest the graceful quit may take before the app exits anyway. */
@@ -47,11 +48,12 @@ async function start(): Promise<void> {
   secureSession(session.defaultSession, source);
   Menu.setApplicationMenu(buildApplicationMenu({ isDev }));
   // Same models folder and database as `marduk-local serve` (MARDUK_MODELS_DIR / MARDUK_DATA_DIR apply).
-  // Models run in this process for now. Model host processes (CoreOptions.modelHost "process")
-  // need the host entry bundled next to the main bundle and Electron's utilityProcess: a
-  // SpawnedHost over utilityProcess.fork, injected as modelHostOptions.spawnHost (see
-  // src/core/modelhost/ModelHostProcess.ts), then modelHost: "process" here.
-  core = createCore({ modelHost: "in-process" });
+  // Every loaded model runs in a utility process of its own (the host entry is bundled next to
+  // this file): a crafted model or a native assert ends that process, never the app.
+  core = createCore({
+    modelHost: "process",
+    modelHostOptions: { spawnHost: utilityProcessSpawner({ fork: utilityProcess.fork, entry: path.join(mainDir, "modelHost.js") }) },
+  });
   apiServer = new LocalApiServer({ core }).attach();
   showWindow(source);
   app.on("activate", () => showWindow(source));

@@ -15,6 +15,7 @@ import { DownloadsService } from "../../src/core/contract/DownloadsService.js";
 import { DownloadManager, type DownloadManagerOptions } from "../../src/core/models/downloads/DownloadManager.js";
 import { DownloadError } from "../../src/core/models/downloads/downloadErrors.js";
 import { HubClient } from "../../src/core/models/hub/HubClient.js";
+import { HubError } from "../../src/core/models/hub/hubErrors.js";
 import {
   FAKE_HUB_TOKEN,
   GATED_FILE,
@@ -219,6 +220,39 @@ describe("download policy", () => {
     });
   });
 
+  describe("remote GGUF header reads", () => {
+    it("follow the policy: the token only to the hub, an https CDN elsewhere is fine, plain http off this machine is refused", async () => {
+      const hub = await startStandardFakeHub({ cdnBaseUrl: "https://cdn.example" });
+      try {
+        network.route("https://hub.example", hub.url);
+        network.route("https://cdn.example", hub.url);
+        network.route("http://cdn.example", hub.url);
+        const client = new HubClient({ endpoint: "https://hub.example", token: FAKE_HUB_TOKEN, fetch: network.fetch });
+        clients.push(client);
+        const info = await client.readGgufHeader(GATED_REPO, GATED_FILE);
+        expect(info.metadata.general.architecture).toBe("llama");
+        const toHub = network.requestsTo("https://hub.example");
+        const toCdn = network.requestsTo("https://cdn.example");
+        expect(toHub.length).toBeGreaterThan(0);
+        expect(toHub.every((request) => request.authorization === `Bearer ${FAKE_HUB_TOKEN}` && request.range === "bytes=0-1048575")).toBe(true);
+        expect(toCdn.length).toBeGreaterThan(0);
+        expect(toCdn.map((request) => request.authorization)).toEqual(toCdn.map(() => undefined));
+
+        hub.updateKnobs({ cdnBaseUrl: "http://cdn.example" });
+        for (const read of [() => client.readGgufHeader(GATED_REPO, GATED_FILE), () => client.estimateFit(TINY_LLAMA_REPO, TINY_LLAMA_FIXTURE)]) {
+          const error = await read().catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(HubError);
+          expect(error).toMatchObject({ reason: "network", message: expect.stringMatching(/was redirected to a plain http URL on a host that is not this machine; refused/) as unknown });
+          expect((error as Error).cause).toMatchObject({ reason: "url_refused", code: "download_failed" });
+          expect((error as Error).message).not.toContain("cdn.example");
+        }
+        expect(network.requestsTo("http://cdn.example")).toEqual([]);
+      } finally {
+        await hub.close();
+      }
+    });
+  });
+
   describe("downloads started over RPC", () => {
     it("accept hub refs and https URLs only, plain http only to loopback", async () => {
       const service = new DownloadsService(createManager({ fetch: network.fetch }));
@@ -331,6 +365,33 @@ describe("download policy", () => {
       });
       // Only the sidecars are hidden.
       expect(tree(modelsDir).filter((file) => !/\/\.[^/]+\.origin\.json$/.test(file))).toEqual(Object.values(landed).sort());
+    });
+  });
+
+  describe("file names from hub paths", () => {
+    it("saves repository files whose path has dot-led segments as visible files", async () => {
+      const hub = await startStandardFakeHub();
+      try {
+        const repo = "marduk-test/dots-GGUF";
+        const files = ["sub/.hidden.gguf", ".cache/x.gguf", "...gguf"];
+        await hub.addRepo({ id: repo, files: files.map((file) => ({ path: file, data: GGUF_BYTES })) });
+        const manager = createManager({}, { endpoint: hub.url });
+        const landed: Record<string, string> = {};
+        for (const file of files) {
+          const result = await manager.pull(`hf:${repo}/${file}`);
+          landed[file] = path.relative(modelsDir, result.paths[0]!).split(path.sep).join("/");
+          expect(readFileSync(result.paths[0]!).equals(GGUF_BYTES)).toBe(true);
+        }
+        expect(landed).toEqual({
+          "sub/.hidden.gguf": `${repo}/sub/hidden.gguf`,
+          ".cache/x.gguf": `${repo}/cache/x.gguf`,
+          "...gguf": `${repo}/model.gguf`,
+        });
+        // Only the sidecars are hidden.
+        expect(tree(modelsDir).filter((file) => !/\/\.[^/]+\.origin\.json$/.test(file))).toEqual(Object.values(landed).sort());
+      } finally {
+        await hub.close();
+      }
     });
   });
 

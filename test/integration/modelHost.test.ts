@@ -13,6 +13,7 @@ import { MODEL_HOST_FAULT_ENV } from "../../src/core/modelhost/modelHostApi.js";
 import type { ResidencyEvent } from "../../src/shared/api/library.js";
 import { FIXTURE_SENTENCE, getFixtureModelPath } from "../fixtures/gguf/index.js";
 import { writeHostileModel } from "../helpers/hostileModels.js";
+import { readStreamWith } from "../helpers/sseStreams.js";
 import { createTestCore, type TestCore } from "../helpers/testCore.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
 
@@ -111,18 +112,7 @@ describe("over HTTP, with the process host as the default", () => {
     expect(response.status).toBe(200);
     const killed = hostOf(server, "fixture");
     const forgotten = nextEvent(residency, (event) => event.type === "unloaded" && event.id === "fixture");
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    let sentKill = false;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-      if (!sentKill && text.includes('"content"')) {
-        sentKill = true;
-        process.kill(killed.pid!, "SIGKILL");
-      }
-    }
+    const text = await readStreamWith(response, () => process.kill(killed.pid!, "SIGKILL"));
     const events = text
       .split("\n\n")
       .filter((event) => event.startsWith("data: ") && event !== "data: [DONE]")

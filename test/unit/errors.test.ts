@@ -36,6 +36,13 @@ describe("typed errors", () => {
     const abort = Object.assign(new Error("stop"), { name: "AbortError" });
     expect(toMardukError(abort).code).toBe("aborted");
   });
+
+  it("a full KV cache (node-llama-cpp's words) is the request's size, not an internal error", () => {
+    const full = toMardukError(new Error("could not find a KV slot for the batch (try reducing the size of the batch or increase the context)"));
+    expect(full.code).toBe("context_length_exceeded");
+    expect(full.param).toBe("messages");
+    expect(full.message).toMatch(/no room left for this prompt/);
+  });
 });
 
 describe("toHttpError", () => {

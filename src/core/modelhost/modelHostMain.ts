@@ -2,7 +2,8 @@
  * Entry of a model host process: one loaded model, with its own node-llama-cpp runtime, in a
  * process of its own, so that whatever kills it (a native assert in llama.cpp, a fatal V8
  * error in a chat template, the OOM killer) kills only it. The server forks it
- * ({@link ModelHostProcess}) and talks to it over the IPC channel with src/shared/rpc:
+ * ({@link ModelHostProcess}; the desktop app starts it as an Electron utility process) and
+ * talks to it over the IPC channel (or the utility process's parent port) with src/shared/rpc:
  * `host.estimate` (memory, before the server admits the load), `host.load` once, then
  * generations, embeddings and token counts. The process exits when its
  * channel closes (an unload, or the server gone).
@@ -10,7 +11,9 @@
 import type { EmbeddingResult, GenerationResult } from "../../shared/api/generation.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
 import { createRpcServerFor } from "../../shared/rpc/createRpcServer.js";
+import { createMessagePortTransport } from "../../shared/rpc/messagePortTransport.js";
 import { createProcessChannelTransport, type ProcessChannelLike } from "../../shared/rpc/processChannelTransport.js";
+import type { RpcTransport } from "../../shared/rpc/protocol.js";
 import { Engine } from "../engine/Engine.js";
 import type { LoadedModel, LoadedModelInfo } from "../engine/LoadedModel.js";
 import type { SequencePoolState } from "../engine/SequencePool.js";
@@ -27,9 +30,31 @@ import {
   type ModelHostApi,
 } from "./modelHostApi.js";
 
-if (!process.send) {
-  process.stderr.write("The model host is started by the server (child_process.fork with an IPC channel), not by hand.\n");
+/** What this process needs of Electron's `process.parentPort` (described, not imported: src/core never imports electron). */
+interface ParentPortLike {
+  postMessage(message: unknown): void;
+  on(event: "message", listener: (event: { data: unknown }) => void): unknown;
+  off(event: "message", listener: (event: { data: unknown }) => void): unknown;
+}
+const parentPort = (process as { parentPort?: ParentPortLike }).parentPort;
+
+if (!process.send && !parentPort) {
+  process.stderr.write("The model host is started by the server (child_process.fork with an IPC channel, or an Electron utility process), not by hand.\n");
   process.exit(2);
+}
+
+/** The channel to the server: the parent port in an Electron utility process, else the IPC channel of `child_process.fork`. */
+function connectToServer(): RpcTransport {
+  if (!parentPort) return createProcessChannelTransport(process as unknown as ProcessChannelLike);
+  const port = parentPort;
+  return createMessagePortTransport({
+    post: (message) => port.postMessage(message),
+    subscribe: (listener) => {
+      const receive = (event: { data: unknown }): void => listener(event.data);
+      port.on("message", receive);
+      return () => port.off("message", receive);
+    },
+  });
 }
 
 const logger = createLogger();
@@ -153,7 +178,7 @@ const api: ModelHostApi = {
   },
 };
 
-const transport = createProcessChannelTransport(process as unknown as ProcessChannelLike);
+const transport = connectToServer();
 createRpcServerFor(MODEL_HOST_MEMBERS, api, transport, {
   onUnexpectedError: (error, context) => logger.error({ err: error, context }, "model host call failed"),
 });

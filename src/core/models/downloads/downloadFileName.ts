@@ -47,6 +47,35 @@ export function fileNameFromUrl(url: URL): string {
   return `${stem === "" ? FALLBACK_MODEL_NAME : stem}${extension}`;
 }
 
+/** Trailing dots and spaces (Windows drops them) and leading ones (a dotfile is hidden). */
+function trimDotsAndSpaces(text: string): string {
+  return text.replace(/^[\s.]+/, "").replace(/[\s.]+$/, "");
+}
+
+/** A fallback for a folder of a repository path that has no visible name left (`...`). */
+export const FALLBACK_FOLDER_NAME = "unnamed";
+
+/**
+ * The local path segments of a file in a hub repository (below `<owner>/<repo>/`): every segment
+ * made visible the way {@link fileNameFromUrl} makes a URL's name visible (leading dots and
+ * spaces, which would hide the file or folder from the library, and trailing ones are removed;
+ * control, separator and Windows-reserved characters become `_`), the `.gguf` extension kept.
+ * Nothing is shortened, so the parts of a split model keep their `-0000N-of-0000M` suffixes.
+ * `path` must already be a safe repository path (no `.`, `..` or empty segment: isSafeRepoPath).
+ *
+ * `sub/.hidden.gguf` → `sub/hidden.gguf`, `.cache/x.gguf` → `cache/x.gguf`, `...gguf` → `model.gguf`.
+ */
+export function localRepoFileSegments(repoPath: string): string[] {
+  const segments = repoPath.split("/");
+  return segments.map((segment, index) => {
+    const visible = (text: string): string => trimDotsAndSpaces(replaceUnsafeCharacters(text.normalize("NFC")));
+    if (index < segments.length - 1) return visible(segment) || FALLBACK_FOLDER_NAME;
+    const extension = GGUF_EXTENSION.exec(segment)?.[0] ?? "";
+    const stem = visible(segment.slice(0, segment.length - extension.length));
+    return `${stem === "" ? FALLBACK_MODEL_NAME : stem}${extension}`;
+  });
+}
+
 /** The eight groups of an IPv6 address as written by the URL parser (`::1` → 0,0,0,0,0,0,0,1). */
 function ipv6Groups(address: string): string[] {
   const [head = "", tail] = address.split("::");

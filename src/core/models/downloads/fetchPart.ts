@@ -6,6 +6,7 @@ import { DownloadError } from "./downloadErrors.js";
 import type { DownloadUrlPolicy } from "./downloadUrlPolicy.js";
 import { fetchWithRedirectPolicy } from "./fetchWithRedirectPolicy.js";
 import { GGUF_MAGIC, hasGgufMagic, notGgufError } from "./ggufMagic.js";
+import { parseContentRange } from "./contentRange.js";
 
 /** One file to fetch: where from, where to, and what it must be. */
 export interface DownloadPart {
@@ -95,13 +96,6 @@ function statusError(status: number, url: string): DownloadError {
   if (status === 404 || status === 410) return new DownloadError("not_found", `${url} was not found (HTTP ${status})`, { status });
   const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
   return new DownloadError("http_error", `${where} answered HTTP ${status}`, { status, retryable });
-}
-
-/** Parses `Content-Range: bytes 100-199/1000`. */
-function parseContentRange(header: string | null): { start: number; total?: number } | undefined {
-  const match = header ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim()) : null;
-  if (!match) return undefined;
-  return { start: Number(match[1]), total: match[3] === "*" ? undefined : Number(match[3]) };
 }
 
 /**

@@ -8,7 +8,7 @@ import { isSafeRepoPath, type ModelRef } from "../modelRef.js";
 import { modelIdFromPath } from "../modelPaths.js";
 import { findStarterModel } from "../starterModels.js";
 import { DownloadError } from "./downloadErrors.js";
-import { fileNameFromUrl, hostFolderName } from "./downloadFileName.js";
+import { fileNameFromUrl, hostFolderName, localRepoFileSegments } from "./downloadFileName.js";
 import type { DownloadUrlPolicy } from "./downloadUrlPolicy.js";
 import type { DownloadPart } from "./fetchPart.js";
 import { fetchWithRedirectPolicy } from "./fetchWithRedirectPolicy.js";
@@ -69,7 +69,10 @@ async function hubPlan(context: PlanContext, ref: Extract<ModelRef, { kind: "hf"
   const resolved = await context.hub.resolveModel(ref, { machine, preferredQuant, signal: context.signal });
   const [owner, name] = resolved.repo.split("/") as [string, string];
   const parts = resolved.model.parts.map((file, index): PlannedPart => {
-    const finalPath = targetPath(context.modelsDir, [owner, name, file.path]);
+    // The repository's path checked as it is, then saved under visible names: a file or folder
+    // starting with a dot would be hidden from the library (it skips dotfiles).
+    if (!isSafeRepoPath(file.path)) throw new InvalidArgumentError(`'${file.path}' is not a safe file path`, "ref");
+    const finalPath = targetPath(context.modelsDir, [owner, name, ...localRepoFileSegments(file.path)]);
     const url = context.hub.fileUrl(resolved.repo, resolved.revision, file.path);
     if (!file.sha256) throw new HubError("no_match", `The hub lists no sha256 for ${resolved.repo}/${file.path}, so it cannot be verified`);
     return {

@@ -18,6 +18,7 @@ import { estimateResourceNeeds, fitVerdict } from "./fitEstimate.js";
 import { summarizeGgufInfo } from "./ggufSummary.js";
 import { HubError, hubErrorForStatus } from "./hubErrors.js";
 import { probeMachineResources } from "./machineResources.js";
+import { MAX_HEADER_PARTS, readRemoteGgufHeader } from "./readRemoteGgufHeader.js";
 import { DEFAULT_PREFERRED_QUANT, pickQuantization } from "./pickQuantization.js";
 import { groupByQuantization, groupGgufModels, parseSplitPart, quantRank } from "./quantization.js";
 
@@ -68,6 +69,17 @@ export interface EstimateFitOptions {
   machine?: MachineResources;
   /** Share of free memory kept in reserve. Default: 0.1. */
   headroomFraction?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link HubClient.readGgufHeader}. */
+export interface ReadGgufHeaderOptions {
+  /** Default: "main". */
+  revision?: string;
+  /** Most bytes read for the header (all parts together). Default: 64 MiB (DEFAULT_MAX_HEADER_BYTES). */
+  maxHeaderBytes?: number;
+  /** Where the header's bytes are kept while they are parsed (removed afterwards). Default: os.tmpdir(). */
+  tempDir?: string;
   signal?: AbortSignal;
 }
 
@@ -264,32 +276,34 @@ export class HubClient {
     return { ...base, model };
   }
 
-  /** Reads a remote GGUF file's header (metadata and tensor infos) with HTTP Range requests. */
-  async readGgufHeader(repo: string, filePath: string, options: { revision?: string; signal?: AbortSignal } = {}): Promise<GgufFileInfo> {
-    const { readGgufFileInfo } = await import("node-llama-cpp");
-    const url = this.fileUrl(repo, options.revision ?? "main", filePath);
+  /**
+   * Reads a remote GGUF file's header (metadata and tensor infos; of every part, for a part of a
+   * split model) with HTTP Range requests through the download URL policy, within hard bounds
+   * (see readRemoteGgufHeader.ts): at most 64 MiB are read, a crafted header is refused.
+   * @throws HubError (statuses, "not a GGUF file", an untrustworthy header, a refused redirect), AbortedError
+   */
+  async readGgufHeader(repo: string, filePath: string, options: ReadGgufHeaderOptions = {}): Promise<GgufFileInfo> {
+    const revision = options.revision ?? "main";
+    const what = `${repo}/${filePath}`;
     const signal = this.combineSignals(options.signal);
     try {
-      // node-llama-cpp reads the URL we give it as is; the endpoint option makes its own token
-      // lookup (HF_TOKEN, the huggingface token file) treat the mirror as the hub.
-      return await readGgufFileInfo(url, {
-        sourceType: "network",
-        fetchHeaders: this.authHeaders(),
-        tokens: this.token ? { huggingFace: this.token } : undefined,
-        endpoints: { huggingFace: `${this.endpoint}/` },
-        fetchRetryOptions: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
-        logWarnings: false,
+      const parts = ggufPartPaths(filePath).map((partPath) => ({ url: this.fileUrl(repo, revision, partPath), name: `${repo}/${partPath}` }));
+      return await readRemoteGgufHeader(parts, {
+        fetch: this.fetchImpl,
+        policy: this.urlPolicy,
+        // Built for the hub's URL: fetchWithRedirectPolicy drops it once a redirect leaves the hub's origin.
+        headers: this.authHeaders(this.endpoint),
+        hasToken: this.hasToken,
+        idleTimeoutMs: this.requestTimeoutMs,
+        maxHeaderBytes: options.maxHeaderBytes,
+        tempDir: options.tempDir,
         signal,
       });
     } catch (error) {
       if (signal.aborted) throw new AbortedError();
-      const status = /: (\d{3})\b/.exec((error as Error).message)?.[1];
-      if (status) throw hubErrorForStatus(Number(status), `${repo}/${filePath}`, this.hasToken);
-      // node-llama-cpp's message quotes the bytes it found; say only that they were wrong.
-      if (error instanceof Error && (error.constructor.name === "InvalidGgufMagicError" || error.message.startsWith("Invalid GGUF magic"))) {
-        throw new HubError("no_match", `${repo}/${filePath} is not a GGUF file (it starts with 4 unexpected bytes)`, { cause: error });
-      }
-      throw new HubError("network", `Could not read the GGUF header of ${repo}/${filePath}: ${(error as Error).message}`, { cause: error });
+      if (error instanceof DownloadError) throw new HubError("network", `${error.message} (reading the GGUF header of ${what})`, { cause: error });
+      if (error instanceof MardukError) throw error;
+      throw new HubError("network", `Could not read the GGUF header of ${what}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -360,6 +374,19 @@ export class HubClient {
       throw new HubError("network", `Could not reach the hub at ${this.endpoint} (${what}): ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/**
+ * The files whose headers make up a model: every part of a split one (`x-00002-of-00003.gguf`
+ * names parts 1 to 3), else the file itself.
+ */
+function ggufPartPaths(filePath: string): string[] {
+  const split = parseSplitPart(filePath);
+  if (!split) return [filePath];
+  if (split.parts > MAX_HEADER_PARTS) throw new HubError("no_match", `${filePath} names a model of ${split.parts} parts; at most ${MAX_HEADER_PARTS} are read`);
+  const stem = split.basePath.replace(/\.gguf$/i, "");
+  const count = String(split.parts).padStart(5, "0");
+  return Array.from({ length: split.parts }, (_, index) => `${stem}-${String(index + 1).padStart(5, "0")}-of-${count}.gguf`);
 }
 
 function modelBasePath(model: HubModelFile): string {

@@ -8,6 +8,10 @@ import { open, type FileHandle } from "node:fs/promises";
  * `n_dims = 2^31` or an array claiming 2^60 entries makes it loop for minutes and allocate
  * gigabytes. This scan only walks the header, skips over values without reading them, and
  * checks every count and length against the bytes the file really has.
+ *
+ * It also scans a file that holds only the first bytes of a larger one (a remote file's header,
+ * fetched with Range requests): counts are then checked against the whole file's size, and a
+ * header that goes on past the bytes at hand reports how many are needed ({@link scanGgufHeader}).
  */
 
 /** ggml's GGML_MAX_DIMS. */
@@ -34,7 +38,18 @@ class HeaderError extends Error {}
 /** The header claims more bytes than the file has: most often a download or copy cut short. */
 class TruncatedError extends Error {}
 
-/** Reads a file's header on demand, in chunks, never more than asked for. */
+/** The header goes on past the prefix at hand (but not past the whole file): read more of it. */
+class NeedMoreError extends Error {
+  constructor(readonly minBytes: number) {
+    super(`the header needs at least ${minBytes} bytes`);
+  }
+}
+
+/**
+ * Reads a file's header on demand, in chunks, never more than asked for. `size` is the whole
+ * file's size (what counts are checked against); `available` the bytes the file at hand has
+ * (fewer than `size` for a prefix).
+ */
 class BoundedReader {
   private buffer = Buffer.alloc(0);
   private bufferStart = 0;
@@ -43,6 +58,7 @@ class BoundedReader {
   constructor(
     private readonly file: FileHandle,
     readonly size: number,
+    private readonly available: number,
   ) {}
 
   get remaining(): number {
@@ -51,9 +67,10 @@ class BoundedReader {
 
   private async ensure(bytes: number): Promise<void> {
     if (bytes > this.remaining) throw new TruncatedError(`its header needs more than the ${this.size} bytes the file has`);
+    if (this.position + bytes > this.available) throw new NeedMoreError(this.position + bytes);
     const offset = this.position - this.bufferStart;
     if (offset >= 0 && offset + bytes <= this.buffer.length) return;
-    const length = Math.min(Math.max(bytes, 64 * 1024), this.remaining);
+    const length = Math.min(Math.max(bytes, 64 * 1024), this.available - this.position);
     const chunk = Buffer.alloc(length);
     const { bytesRead } = await this.file.read(chunk, 0, length, this.position);
     if (bytesRead < bytes) throw new HeaderError("the file could not be read to the end of its header");
@@ -116,50 +133,91 @@ async function skipValue(reader: BoundedReader, type: number, what: string, dept
   for (let index = 0; index < count; index++) await skipValue(reader, elementType, what, depth + 1);
 }
 
+/** What {@link scanGgufHeader} found. */
+export type GgufHeaderScan =
+  /** Every count, length and dimension is within bounds; the header (without the padding before the tensor data) ends at `headerBytes`. */
+  | { kind: "complete"; headerBytes: number }
+  /** The header goes on past the bytes the file at hand has: the first `minBytes` bytes of the whole file are needed at least. */
+  | { kind: "needMore"; minBytes: number }
+  /** The header cannot be trusted (crafted, corrupt, or longer than the whole file), or the file could not be read. */
+  | { kind: "invalid"; reason: string };
+
+/** Options of {@link scanGgufHeader}. */
+export interface ScanGgufHeaderOptions {
+  /**
+   * The size of the whole file when `filePath` holds only its first bytes (a remote file's
+   * prefix): counts and lengths are checked against it, and a header that goes on past the
+   * prefix gives "needMore" instead of "truncated". Default: the size of the file at `filePath`.
+   */
+  declaredSize?: number;
+}
+
+/**
+ * Walks a GGUF header within hard bounds (see the top of this file), reading only the header.
+ * Never throws: a file that cannot be read is "invalid" with the reason.
+ */
+export async function scanGgufHeader(filePath: string, options: ScanGgufHeaderOptions = {}): Promise<GgufHeaderScan> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(filePath, "r");
+    const fileSize = (await file.stat()).size;
+    const size = options.declaredSize ?? fileSize;
+    const reader = new BoundedReader(file, size, Math.min(fileSize, size));
+    const reason = await walkHeader(reader);
+    if (reason !== undefined) return { kind: "invalid", reason };
+    // The last tensor offset is skipped, not read: it too must be at hand.
+    if (reader.position > Math.min(fileSize, size)) return { kind: "needMore", minBytes: reader.position };
+    return { kind: "complete", headerBytes: reader.position };
+  } catch (error) {
+    if (error instanceof NeedMoreError) return { kind: "needMore", minBytes: error.minBytes };
+    if (error instanceof HeaderError) return { kind: "invalid", reason: `the GGUF header is invalid: ${error.message}` };
+    if (error instanceof TruncatedError) return { kind: "invalid", reason: `the file is truncated: ${error.message}` };
+    return { kind: "invalid", reason: `the file could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  } finally {
+    await file?.close();
+  }
+}
+
 /**
  * Why a GGUF file's header cannot be trusted, or undefined when its counts, lengths and
  * dimensions are within bounds and fit the file. Reads only the header.
  */
 export async function checkGgufHeader(filePath: string): Promise<string | undefined> {
-  let file: FileHandle | undefined;
-  try {
-    file = await open(filePath, "r");
-    const reader = new BoundedReader(file, (await file.stat()).size);
-    const magic = await reader.bytes(4);
-    if (magic.toString("latin1") !== "GGUF") return "not a valid GGUF file (it does not start with the GGUF magic bytes)";
-    const version = await reader.u32();
-    if (version < 2 || version > 3) return `unsupported GGUF version ${version}`;
-    // A tensor info is at least 8 (name length) + 4 (n_dims) + 8 (a dim) + 4 (type) + 8 (offset) bytes.
-    const tensorCount = boundedCount(await reader.u64(), MAX_TENSOR_COUNT, 32, reader, "the tensor count");
-    const entryCount = boundedCount(await reader.u64(), MAX_METADATA_ENTRIES, 13, reader, "the metadata entry count");
-    for (let index = 0; index < entryCount; index++) {
-      const keyLength = await reader.u64();
-      if (keyLength > BigInt(MAX_KEY_BYTES)) throw new HeaderError(`metadata key ${index} is ${keyLength} bytes long`);
-      const key = (await reader.bytes(Number(keyLength))).toString("utf8");
-      await skipValue(reader, await reader.u32(), `metadata '${key.slice(0, 100)}'`, 0);
-    }
-    for (let index = 0; index < tensorCount; index++) {
-      await skipString(reader, `the name of tensor ${index}`, MAX_TENSOR_NAME_BYTES);
-      const dims = await reader.u32();
-      if (dims < 1 || dims > MAX_TENSOR_DIMS) return `tensor ${index} has ${dims} dimensions (at most ${MAX_TENSOR_DIMS})`;
-      let elements = 1n;
-      for (let dim = 0; dim < dims; dim++) {
-        const size = await reader.u64();
-        if (size < 1n) return `tensor ${index} has a dimension of size 0`;
-        elements *= size;
-      }
-      // No real tensor comes near 2^48 elements; whether the data fits the file is checked apart (truncation).
-      if (elements > MAX_TENSOR_ELEMENTS) return `tensor ${index} claims ${elements} elements`;
-      const type = await reader.u32();
-      if (type >= MAX_GGML_TYPE) return `tensor ${index} has an unknown type ${type}`;
-      reader.skip(8, `the offset of tensor ${index}`);
-    }
-    return undefined;
-  } catch (error) {
-    if (error instanceof HeaderError) return `the GGUF header is invalid: ${error.message}`;
-    if (error instanceof TruncatedError) return `the file is truncated: ${error.message}`;
-    return `the file could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  } finally {
-    await file?.close();
+  const scan = await scanGgufHeader(filePath);
+  // Without a declared size the whole file is at hand, so "needMore" cannot happen.
+  return scan.kind === "invalid" ? scan.reason : undefined;
+}
+
+/** The header's problem, or undefined when it is within bounds; throws the reader's errors. */
+async function walkHeader(reader: BoundedReader): Promise<string | undefined> {
+  const magic = await reader.bytes(4);
+  if (magic.toString("latin1") !== "GGUF") return "not a valid GGUF file (it does not start with the GGUF magic bytes)";
+  const version = await reader.u32();
+  if (version < 2 || version > 3) return `unsupported GGUF version ${version}`;
+  // A tensor info is at least 8 (name length) + 4 (n_dims) + 8 (a dim) + 4 (type) + 8 (offset) bytes.
+  const tensorCount = boundedCount(await reader.u64(), MAX_TENSOR_COUNT, 32, reader, "the tensor count");
+  const entryCount = boundedCount(await reader.u64(), MAX_METADATA_ENTRIES, 13, reader, "the metadata entry count");
+  for (let index = 0; index < entryCount; index++) {
+    const keyLength = await reader.u64();
+    if (keyLength > BigInt(MAX_KEY_BYTES)) throw new HeaderError(`metadata key ${index} is ${keyLength} bytes long`);
+    const key = (await reader.bytes(Number(keyLength))).toString("utf8");
+    await skipValue(reader, await reader.u32(), `metadata '${key.slice(0, 100)}'`, 0);
   }
+  for (let index = 0; index < tensorCount; index++) {
+    await skipString(reader, `the name of tensor ${index}`, MAX_TENSOR_NAME_BYTES);
+    const dims = await reader.u32();
+    if (dims < 1 || dims > MAX_TENSOR_DIMS) return `tensor ${index} has ${dims} dimensions (at most ${MAX_TENSOR_DIMS})`;
+    let elements = 1n;
+    for (let dim = 0; dim < dims; dim++) {
+      const size = await reader.u64();
+      if (size < 1n) return `tensor ${index} has a dimension of size 0`;
+      elements *= size;
+    }
+    // No real tensor comes near 2^48 elements; whether the data fits the file is checked apart (truncation).
+    if (elements > MAX_TENSOR_ELEMENTS) return `tensor ${index} claims ${elements} elements`;
+    const type = await reader.u32();
+    if (type >= MAX_GGML_TYPE) return `tensor ${index} has an unknown type ${type}`;
+    reader.skip(8, `the offset of tensor ${index}`);
+  }
+  return undefined;
 }
