@@ -11,6 +11,7 @@ Commands:
   ls           List the models in the models folder
   rm <id>      Delete a model
   inspect <x>  Show a model's metadata and whether it fits this machine (id, file or hf ref)
+  engine       Which llama.cpp build runs; build one for this machine (engine status|build|reset)
 
 Run 'marduk-local <command> --help' for a command's options.
 Options:
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   ls: async () => (await import("./commands/ls.js")).lsCommand,
   rm: async () => (await import("./commands/rm.js")).rmCommand,
   inspect: async () => (await import("./commands/inspect.js")).inspectCommand,
+  engine: async () => (await import("./commands/engine.js")).engineCommand,
 };
 
 /** Runs the CLI and returns the exit code. */

@@ -29,6 +29,9 @@ import { DownloadManager, type DownloadManagerOptions } from "./models/downloads
 import { HubClient, type HubClientOptions } from "./models/hub/HubClient.js";
 import { probeMachineResources } from "./models/hub/machineResources.js";
 import { createContractApi, type ContractApi, type ContractApiOptions } from "./contract/createContractApi.js";
+import type { EngineBuildInfo } from "../shared/contract/engine.js";
+import { ENGINE_DIR_ENV, engineDirOf } from "./engine-build/engineBuildPaths.js";
+import { describeChoice, selectEngineBuild } from "./engine-build/selectEngineBuild.js";
 
 /** Options of {@link createCore}. */
 export interface CoreOptions {
@@ -83,6 +86,8 @@ export interface CoreOptions {
 /** Everything the app does, for the HTTP API, the CLI and the Electron main process. */
 export interface Core {
   readonly modelsDir: string;
+  /** `<data dir>/engine`: the record of the local llama.cpp build (`marduk-local engine build`). */
+  readonly engineDir: string;
   readonly logger: Logger;
   /**
    * Resolves model ids, estimates memory, and loads models in this process (`engine.loadModel`:
@@ -126,6 +131,8 @@ export interface Core {
   runtime(): Promise<LlamaRuntime>;
   /** True once the runtime exists (for health reports that must not create it). */
   readonly runtimeReady: boolean;
+  /** Which llama.cpp build runs: the runtime's once it exists, else the one a runtime (or model host) starting now picks. Loads nothing. */
+  engineBuild(): Promise<EngineBuildInfo>;
   /** Unloads every model and releases llama.cpp. */
   dispose(): Promise<void>;
 }
@@ -135,13 +142,16 @@ export function createCore(options: CoreOptions = {}): Core {
   const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
   const dataDir = path.resolve(options.dataDir ?? process.env.MARDUK_DATA_DIR ?? defaultDataDir());
   mkdirSync(modelsDir, { recursive: true });
+  const engineDir = engineDirOf(dataDir);
   const logger = options.logger ?? createLogger();
   let runtimePromise: Promise<LlamaRuntime> | undefined;
   let runtimeReady = false;
+  let createdRuntime: LlamaRuntime | undefined;
   const runtime = (): Promise<LlamaRuntime> => {
     runtimePromise ??= import("./llama/LlamaRuntime.js")
-      .then(({ LlamaRuntime }) => LlamaRuntime.create({ backend: options.backend, threads: options.threads, logger }))
+      .then(({ LlamaRuntime }) => LlamaRuntime.create({ backend: options.backend, threads: options.threads, logger, engineDir }))
       .then((created) => {
+        createdRuntime = created;
         runtimeReady = true;
         logger.info({ backend: created.backend, threads: created.threads }, "llama.cpp runtime ready");
         return created;
@@ -166,6 +176,8 @@ export function createCore(options: CoreOptions = {}): Core {
     modelHost === "process"
       ? new ModelHostLoader({
           ...options.modelHostOptions,
+          // Each host picks the engine build at its start (see LlamaRuntime).
+          env: { ...options.modelHostOptions?.env, [ENGINE_DIR_ENV]: engineDir },
           engine,
           loadDefaults: options.loadDefaults,
           backend: options.backend,
@@ -226,6 +238,7 @@ export function createCore(options: CoreOptions = {}): Core {
   let contract: ContractApi | undefined;
   return {
     modelsDir,
+    engineDir,
     logger,
     engine,
     modelHost,
@@ -246,6 +259,8 @@ export function createCore(options: CoreOptions = {}): Core {
     get runtimeReady() {
       return runtimeReady;
     },
+    engineBuild: async () =>
+      createdRuntime?.build ?? describeChoice(await selectEngineBuild({ engineDir, backend: options.backend }), options.backend),
     get contract(): ContractApi {
       contract ??= createContractApi(this, options.contract);
       return contract;

@@ -56,3 +56,33 @@ describe("SequencePool", () => {
     expect(states).toEqual([1, 0]);
   });
 });
+
+describe("SequencePool item choice", () => {
+  it("lends the least recently used free item by default", async () => {
+    const pool = new SequencePool(["a", "b", "c"]);
+    const first = await pool.acquire();
+    expect(first.item).toBe("a");
+    first.release();
+    // "a" was just used: "b" and "c" have waited longer.
+    expect((await pool.acquire()).item).toBe("b");
+    expect((await pool.acquire()).item).toBe("c");
+    expect((await pool.acquire()).item).toBe("a");
+  });
+
+  it("lets a chooser pick among the free items, seen least recently used first", async () => {
+    const pool = new SequencePool(["a", "b", "c"]);
+    const seen: string[][] = [];
+    const lease = await pool.acquire(undefined, (free) => {
+      seen.push([...free]);
+      return free.indexOf("c");
+    });
+    expect(lease.item).toBe("c");
+    lease.release();
+    (await pool.acquire(undefined, (free) => (seen.push([...free]), 99))).release(); // out of range: the LRU one
+    expect(seen).toEqual([
+      ["a", "b", "c"],
+      ["a", "b", "c"],
+    ]);
+    expect(pool.state.busy).toBe(0);
+  });
+});

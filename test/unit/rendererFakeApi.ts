@@ -3,7 +3,7 @@
  * change, every call recorded, events emitted by hand, and calls that can be made to fail or
  * to wait. Chat generations do not stream by themselves: the test sends the deltas.
  */
-import type { DownloadProgress, HubModel, StarterModelInfo } from "../../src/shared/api/hub.js";
+import type { DownloadProgress, FitEstimate, HubModel, StarterModelInfo } from "../../src/shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../src/shared/api/library.js";
 import type {
   ApiKeyInfo,
@@ -12,6 +12,8 @@ import type {
   ChatStreamEvent,
   Conversation,
   ConversationSummary,
+  EngineBuildProgress,
+  EngineStatus,
   EventSource,
   HubRepoWithFit,
   MardukApi,
@@ -144,6 +146,8 @@ export class FakeMardukState {
   starters: StarterModelInfo[] = [];
   hubResults: HubModel[] = [];
   hubFiles: Record<string, HubRepoWithFit> = {};
+  /** What `models.estimateLoad` answers (it fails while unset). */
+  loadEstimate: FitEstimate | undefined;
   downloads: DownloadProgress[] = [];
   conversations = new Map<string, Conversation>();
   history: MetricsSample[] = [];
@@ -159,6 +163,14 @@ export class FakeMardukState {
   usage: UsageSummary = usageSummary();
   contextSize: number | null = 2048;
   generations: FakeGeneration[] = [];
+  /** What `engine.status` answers; `engine.startBuild` answers `engineBuild` (set it first). */
+  engineStatus: EngineStatus = {
+    current: { kind: "prebuilt", gpu: "cpu", llamaCppRelease: "v0.4.0", native: false, openmp: false, source: "runtime" },
+    canBuild: true,
+    toolchains: [],
+    restartNeeded: false,
+  };
+  engineBuild: EngineBuildProgress = { id: "b1", phase: "starting", percent: 0, message: "Starting the build", gpu: "cpu", startedAt: 1 };
   /** Every call, in order: "group.method" and its request. */
   readonly calls: Array<{ method: string; request: unknown }> = [];
 
@@ -171,6 +183,7 @@ export class FakeMardukState {
   readonly serverStatus = new Emitter<ServerStatus>();
   readonly settingsChanged = new Emitter<AppSettings>();
   readonly providersChanged = new Emitter<ProviderInfo[]>();
+  readonly engineProgress = new Emitter<EngineBuildProgress>();
 
   private readonly failures = new Map<string, unknown>();
   private readonly gates = new Map<string, Promise<void>>();
@@ -306,6 +319,11 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
           const state = loadedModel(request.id);
           s.loaded = [...s.loaded.filter((model) => model.id !== request.id), state];
           return state;
+        }),
+      estimateLoad: (request) =>
+        s.run("models.estimateLoad", request, () => {
+          if (!s.loadEstimate) throw new FakeRpcError("model_not_found", `No estimate for ${request.id}`);
+          return s.loadEstimate;
         }),
       unload: (request) =>
         s.run("models.unload", request, () => {
@@ -445,6 +463,12 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
       get: () => s.run("settings.get", undefined, () => s.settings),
       update: (request) => s.run("settings.update", request, () => (s.settings = { ...s.settings, ...request })),
       onChanged: s.settingsChanged.source,
+    },
+    engine: {
+      status: () => s.run("engine.status", undefined, () => s.engineStatus),
+      startBuild: (request) => s.run("engine.startBuild", request, () => s.engineBuild),
+      cancelBuild: () => s.run("engine.cancelBuild", undefined, () => undefined),
+      onProgress: s.engineProgress.source,
     },
   };
   return { api, fake: s };

@@ -1,7 +1,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { FitEstimate, GgufSummary, HubQuantGroup } from "../../shared/api/hub.js";
-import { defaultModelsDir } from "../../core/appPaths.js";
+import { defaultDataDir, defaultModelsDir } from "../../core/appPaths.js";
+import { describeBuild } from "../../core/engine-build/describeBuild.js";
+import { engineDirOf } from "../../core/engine-build/engineBuildPaths.js";
+import type { EngineBuildInfo } from "../../shared/contract/engine.js";
 import { InvalidArgumentError } from "../../core/errors.js";
 import { BACKENDS, type Backend } from "../../core/llama/backend.js";
 import type { LlamaRuntime } from "../../core/llama/LlamaRuntime.js";
@@ -20,6 +23,8 @@ import { parseCommandArgs, parseIntegerFlag } from "../parseCommandArgs.js";
 import { checkGgufHeader } from "../../core/models/library/checkGgufHeader.js";
 import { describeGgufReadFailure } from "../../core/models/library/describeGgufReadFailure.js";
 import { DEFAULT_PARALLEL } from "../../core/engine/Engine.js";
+import type { RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
+import { LOAD_OPTION_FLAGS, LOAD_OPTION_HELP, parseLoadOptionFlags } from "../loadOptionFlags.js";
 
 export const INSPECT_HELP = `Usage: marduk-local inspect <id|file|hf ref> [options]
 
@@ -42,6 +47,8 @@ Options:
   --json               Machine-readable output
   -h, --help           Show this help
 
+Load options, as serve takes them (a local file's estimate counts them; --mlock changes nothing):
+${LOAD_OPTION_HELP}
 Environment: HF_ENDPOINT (hub URL, default https://huggingface.co), HF_TOKEN (access token).
 `;
 
@@ -52,6 +59,8 @@ interface InspectOptions {
   sequences: number;
   backend: Backend;
   json: boolean;
+  /** The runtime load options the estimate counts (flash attention, KV cache types, batch size, mmap). */
+  loadOptions: RuntimeLoadOptions;
 }
 
 
@@ -65,6 +74,7 @@ function parseInspectOptions(args: string[], env: NodeJS.ProcessEnv): InspectOpt
       parallel: { type: "string" },
       gpu: { type: "string" },
       json: { type: "boolean" },
+      ...LOAD_OPTION_FLAGS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -80,6 +90,7 @@ function parseInspectOptions(args: string[], env: NodeJS.ProcessEnv): InspectOpt
     sequences: parseIntegerFlag("parallel", values.parallel, 1, 64) ?? DEFAULT_PARALLEL,
     backend,
     json: values.json ?? false,
+    loadOptions: parseLoadOptionFlags(values),
   };
 }
 
@@ -90,6 +101,8 @@ export interface InspectReport {
     | { kind: "hf"; repo: string; revision: string; file: string; url: string; sizeBytes?: number };
   summary: GgufSummary;
   fit: FitEstimate;
+  /** Which llama.cpp build runs here (prebuilt or local, GPU, native/OpenMP, release). */
+  engine?: EngineBuildInfo;
   /** For a bare repository: its files by quantization, and the one picked for this machine. */
   repository?: { repo: string; commit?: string; groups: HubQuantGroup[]; picked?: string };
 }
@@ -164,6 +177,10 @@ function printReport(report: InspectReport): void {
     "This machine",
     `${formatBytes(machine.ramFreeBytes)} RAM free` + (machine.gpu === false ? ", no GPU" : `, ${machine.gpu} with ${formatBytes(machine.vramFreeBytes)} VRAM free`),
   ]);
+  if (report.engine) {
+    rows.push(["Engine", describeBuild(report.engine)]);
+    if (report.engine.fallbackReason) rows.push(["", `not the local build: ${report.engine.fallbackReason}`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) process.stdout.write(`${label.padEnd(width)}  ${value}\n`);
 }
@@ -196,9 +213,11 @@ export async function inspectCommand(args: string[]): Promise<number> {
 
   // VRAM can only be measured through a llama.cpp runtime with a GPU backend.
   let runtime: LlamaRuntime | undefined;
+  // The engine build recorded by `marduk-local engine build` in the data dir serve uses.
+  const engineDir = engineDirOf(process.env.MARDUK_DATA_DIR || defaultDataDir());
   if (options.backend !== "cpu") {
     const { LlamaRuntime } = await import("../../core/llama/LlamaRuntime.js");
-    runtime = await LlamaRuntime.create({ backend: options.backend, threads: 1 }).catch(() => undefined);
+    runtime = await LlamaRuntime.create({ backend: options.backend, threads: 1, engineDir }).catch(() => undefined);
   }
   const llama = runtime?.llama.gpu ? runtime.llama : undefined;
   const hub = HubClient.fromEnv(process.env, { llama: async () => llama });
@@ -226,7 +245,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
           parts: parts.length,
         },
         summary: await summarizeGgufInfo(fileInfo, local.path),
-        fit: await estimateFit(fileInfo, { contextSize: options.contextSize, sequences: options.sequences, llama, machine }),
+        fit: await estimateFit(fileInfo, { ...options.loadOptions, contextSize: options.contextSize, sequences: options.sequences, llama, machine }),
       };
     } else {
       const ref = hfRef!;
@@ -264,6 +283,8 @@ export async function inspectCommand(args: string[]): Promise<number> {
         ...(repository ? { repository } : {}),
       };
     }
+    const { describeChoice, selectEngineBuild } = await import("../../core/engine-build/selectEngineBuild.js");
+    report.engine = runtime?.build ?? describeChoice(await selectEngineBuild({ engineDir, backend: options.backend }), options.backend);
     if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     else printReport(report);
     return 0;

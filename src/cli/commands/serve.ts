@@ -49,6 +49,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       keepAliveMs: options.ttlMinutes === undefined ? undefined : options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000),
       memoryBudgetBytes: options.memoryBudgetGb === undefined ? undefined : Math.round(options.memoryBudgetGb * 1e9),
       loadDefaults: {
+        ...options.loadOptions,
         contextSize: options.contextSize,
         parallel: options.parallel,
         maxQueue: options.queue,

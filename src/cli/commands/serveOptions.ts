@@ -1,6 +1,8 @@
 import { defaultModelsDir } from "../../core/appPaths.js";
 import { BACKENDS, type Backend } from "../../core/llama/backend.js";
+import type { RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
 import { CliUsageError } from "../cliError.js";
+import { LOAD_OPTION_FLAGS, LOAD_OPTION_HELP, parseLoadOptionFlags } from "../loadOptionFlags.js";
 import { parseCommandArgs, parseIntegerFlag, parseNumberFlag } from "../parseCommandArgs.js";
 
 export interface ServeOptions {
@@ -34,6 +36,8 @@ export interface ServeOptions {
   upstreams: { url: string; apiKey?: string }[];
   /** Where models run (`--model-host`): a host process each, or this process. */
   modelHost: "process" | "in-process";
+  /** Runtime options of every load (`--flash-attention`, `--kv-cache-type`, `--batch-size`, `--no-mmap`, `--mlock`); only those given. */
+  loadOptions: RuntimeLoadOptions;
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -55,7 +59,7 @@ Options:
   --parallel <n>          Sequences generating at once per model (default 4)
   --queue <n>             Requests waiting per model before 429 (default 64)
   --queue-timeout <s>     Seconds a request may wait for a free sequence (default 120)
-  --api-key <key>         Require this API key (Authorization: Bearer); repeatable;
+${LOAD_OPTION_HELP}  --api-key <key>         Require this API key (Authorization: Bearer); repeatable;
                           env MARDUK_API_KEY (comma-separated) adds more. Required off loopback.
   --local-only-key <key>  Also accept this API key; its requests never go to an upstream
                           (the data-sovereignty switch per client); repeatable
@@ -129,6 +133,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
       upstream: { type: "string", multiple: true },
       "upstream-key": { type: "string", multiple: true },
       "model-host": { type: "string" },
+      ...LOAD_OPTION_FLAGS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -161,6 +166,7 @@ export function parseServeOptions(args: string[], env: NodeJS.ProcessEnv = proce
     ...(values.config !== undefined ? { configFile: values.config } : {}),
     upstreams: parseUpstreams(values.upstream ?? [], values["upstream-key"] ?? []),
     modelHost,
+    loadOptions: parseLoadOptionFlags(values),
   };
 }
 

@@ -7,6 +7,7 @@ import { registerChatCompletionsRoute } from "./openai/chatCompletionsRoute.js";
 import { registerCompletionsRoute } from "./openai/completionsRoute.js";
 import { registerEmbeddingsRoute } from "./openai/embeddingsRoute.js";
 import { registerModelsRoutes } from "./openai/modelsRoutes.js";
+import { lazySchemaCompilers } from "./lazySchemaCompilers.js";
 import { registerObservability } from "./registerObservability.js";
 import { registerHealthRoutes } from "./routes/healthRoutes.js";
 import { redactedRequestLog, registerSecurity, type SecurityOptions } from "./security/registerSecurity.js";
@@ -40,6 +41,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     loggerInstance: core.logger.child({ component: "http" }, { serializers: { req: redactedRequestLog } }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
+    // No route declares a Fastify schema (zod validates bodies): load Ajv only if one does.
+    schemaController: { compilersFactory: lazySchemaCompilers() },
     requestIdHeader: false,
     // Shutdown must not wait for idle keep-alive sockets or open streams.
     forceCloseConnections: true,
@@ -101,7 +104,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   }
   // Adapters get the door and the catalogue, nothing else of the core.
   const services = { inference: core.inference, catalog: core.catalog };
-  registerHealthRoutes(app, services, { runtimeReady: () => core.runtimeReady, providers: () => core.providers.status() });
+  registerHealthRoutes(app, services, { runtimeReady: () => core.runtimeReady, providers: () => core.providers.status(), engine: () => core.engineBuild() });
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await core.metrics.render();
     return reply.header("content-type", contentType).send(body);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import fastifyStatic from "@fastify/static";
+import type { FastifyStaticOptions, SendOptions } from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** Options of {@link registerUi}. */
@@ -98,6 +98,46 @@ function relativeFilePath(urlPath: string): string | undefined {
   return segments.join("/");
 }
 
+type SendFile = (this: FastifyReply, filename: string, rootPath: string, options: SendOptions) => FastifyReply;
+
+/**
+ * @fastify/static's `reply.sendFile`, loaded on the first UI request instead of at start (its
+ * modules take ~25 ms, a tenth of the start-up, and an API-only client never needs them).
+ * Registered with `serve: false`, the plugin only declares its reply decorators, which Fastify
+ * forbids once the server listens; so it is run against a stand-in that collects them (its
+ * log and error handler are the server's), and the UI route calls the collected `sendFile`
+ * with the reply as `this`, as the decorator would be called. @fastify/static is pinned, and
+ * the UI tests (rpcWebSocket) serve files, ranges and 404s through this.
+ */
+function lazySendFile(app: FastifyInstance, options: FastifyStaticOptions): () => Promise<SendFile> {
+  let loading: Promise<SendFile> | undefined;
+  const load = async (): Promise<SendFile> => {
+    const { default: fastifyStatic } = await import("@fastify/static");
+    const decorators = new Map<string, unknown>();
+    const standIn = {
+      log: app.log,
+      get errorHandler() {
+        return app.errorHandler;
+      },
+      decorateReply(name: string, value: unknown) {
+        decorators.set(name, value);
+        return standIn;
+      },
+    };
+    await (fastifyStatic as unknown as (instance: typeof standIn, options: FastifyStaticOptions) => Promise<void>)(standIn, options);
+    const sendFile = decorators.get("sendFile");
+    if (typeof sendFile !== "function") throw new Error("@fastify/static declared no reply.sendFile");
+    return sendFile as SendFile;
+  };
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined; // A failed load is tried again by the next request.
+      throw error;
+    });
+    return loading;
+  };
+}
+
 /**
  * Serves the built renderer at `/` (the browser UI of the headless server): its files with
  * long caching for the hashed `assets/`, `index.html` for every other path without an
@@ -108,9 +148,9 @@ function relativeFilePath(urlPath: string): string | undefined {
  */
 export async function registerUi(app: FastifyInstance, options: UiOptions = {}): Promise<void> {
   const root = path.resolve(options.dir ?? defaultUiDir());
-  await app.register(fastifyStatic, { root, serve: false, suppressWarning: true, dotfiles: "deny", index: false });
+  const sendFileLoader = lazySendFile(app, { root, serve: false, suppressWarning: true, dotfiles: "deny", index: false });
 
-  app.get("/*", { config: { publicPath: isUiPath } }, (request, reply) => {
+  app.get("/*", { config: { publicPath: isUiPath } }, async (request, reply) => {
     const urlPath = request.url.split("?")[0]!;
     if (!isUiPath(urlPath)) return reply.callNotFound();
     setUiHeaders(request, reply);
@@ -128,11 +168,12 @@ export async function registerUi(app: FastifyInstance, options: UiOptions = {}):
       }
       if (isFile) {
         const hashed = relative.startsWith("assets/");
-        return reply.sendFile(relative, root, hashed ? { maxAge: "365d", immutable: true } : { maxAge: 0 });
+        return (await sendFileLoader()).call(reply, relative, root, hashed ? { maxAge: "365d", immutable: true } : { maxAge: 0 });
       }
       // A missing file (it has an extension) is a 404; anything else is a route of the UI.
       if (path.posix.extname(relative) !== "") return reply.callNotFound();
     }
-    return reply.header("cache-control", "no-cache").sendFile("index.html", root, { cacheControl: false });
+    const sendFile = await sendFileLoader();
+    return sendFile.call(reply.header("cache-control", "no-cache"), "index.html", root, { cacheControl: false });
   });
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../shared/api/library.js";
+import type { EffectiveLoadOptions, RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
 import type { Unsubscribe } from "../../shared/contract/common.js";
 import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, ModelsApi } from "../../shared/contract/models.js";
 import type { ModelLoadOptions } from "../engine/Engine.js";
@@ -16,7 +17,15 @@ import { probeMachineResources } from "../models/hub/machineResources.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
 import { SPLIT_PART_PATTERN } from "../models/modelPaths.js";
 import { STARTER_MODELS } from "../models/starterModels.js";
-import { hubFilesRequest, importFileRequest, loadModelRequest, modelIdRequest, parseRequest, searchHubRequest } from "./requestSchemas.js";
+import {
+  estimateLoadRequest,
+  hubFilesRequest,
+  importFileRequest,
+  loadModelRequest,
+  modelIdRequest,
+  parseRequest,
+  searchHubRequest,
+} from "./requestSchemas.js";
 import { DEFAULT_PARALLEL } from "../engine/Engine.js";
 
 /** What the models group needs of the core. */
@@ -55,6 +64,35 @@ async function isGgufFile(file: string): Promise<boolean> {
   }
 }
 
+/** The engine's options of a contract load (its LoRA adapters are library ids). */
+function toEngineLoadOptions(options: LoadModelOptions): ModelLoadOptions {
+  const { loraAdapters, ttlMinutes: _residencyNotLoad, ...rest } = options;
+  const loadOptions: ModelLoadOptions = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+  if (loraAdapters?.length) {
+    loadOptions.lora = loraAdapters.map((adapter) => ({ path: adapter.id, ...(adapter.scale !== undefined ? { scale: adapter.scale } : {}) }));
+  }
+  return loadOptions;
+}
+
+/**
+ * Whether a loaded model runs with other runtime options than a load asks for. Unset options
+ * and "auto" flash attention accept whatever it runs with; the batch size counts as llama.cpp
+ * raises it (to at least one token per sequence).
+ */
+function runtimeOptionsDiffer(requested: RuntimeLoadOptions, current: EffectiveLoadOptions | undefined, parallel: number): boolean {
+  if (!current) return false;
+  const { flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, useMlock, speculative } = requested;
+  return (
+    (flashAttention !== undefined && flashAttention !== "auto" && flashAttention !== current.flashAttention) ||
+    (kvCacheKeyType !== undefined && kvCacheKeyType !== current.kvCacheKeyType) ||
+    (kvCacheValueType !== undefined && kvCacheValueType !== current.kvCacheValueType) ||
+    (batchSize !== undefined && Math.max(batchSize, parallel) !== current.batchSize) ||
+    (useMmap !== undefined && useMmap !== current.useMmap) ||
+    (useMlock !== undefined && useMlock !== current.useMlock) ||
+    (speculative !== undefined && speculative !== current.speculative)
+  );
+}
+
 /**
  * The models group: the library (models folder), residency (load/unload with options), the
  * Hugging Face browser with a fit estimate per file, and importing a local file.
@@ -72,20 +110,14 @@ export class ModelsService implements ModelsApi {
 
   /**
    * Loads a model with the given options and leaves it idle under its TTL. A model loaded with
-   * another context size, parallelism or GPU layer count is reloaded (refused while in use).
+   * another context size, parallelism, GPU layer count or runtime option (flash attention, KV
+   * cache types, batch size, mmap, mlock) is reloaded (refused while in use).
    */
   async load(request: { id: string; options?: LoadModelOptions }): Promise<LoadedModelState> {
     const { id: ref, options = {} } = parseRequest(loadModelRequest, request);
     const { residency } = this.deps;
     const id = this.libraryId(ref);
-    const loadOptions: ModelLoadOptions = {
-      ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
-      ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
-      ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
-      ...(options.loraAdapters?.length
-        ? { lora: options.loraAdapters.map((adapter) => ({ path: adapter.id, ...(adapter.scale !== undefined ? { scale: adapter.scale } : {}) })) }
-        : {}),
-    };
+    const loadOptions = toEngineLoadOptions(options);
     const current = residency.get(id)?.info;
     const differs =
       current !== undefined &&
@@ -93,7 +125,8 @@ export class ModelsService implements ModelsApi {
       ((options.loraAdapters?.length ?? 0) > 0 ||
         (options.contextSize !== undefined && options.contextSize !== current.contextSize) ||
         (options.parallel !== undefined && options.parallel !== current.parallel) ||
-        (typeof options.gpuLayers === "number" && options.gpuLayers !== current.gpuLayers));
+        (typeof options.gpuLayers === "number" && options.gpuLayers !== current.gpuLayers) ||
+        runtimeOptionsDiffer(options, current.loadOptions, current.parallel));
     if (differs) {
       const state = residency.list().find((model) => model.id === id);
       if (state && state.activeRequests > 0) {
@@ -108,6 +141,13 @@ export class ModelsService implements ModelsApi {
     const state = residency.list().find((model) => model.id === id);
     if (!state) throw new InvalidArgumentError(`'${id}' was unloaded right after loading (its TTL is 0)`, "options.ttlMinutes");
     return state;
+  }
+
+  /** The load dialog's fit estimate: the library model's header, these options over the server's defaults, this machine's free memory. */
+  async estimateLoad(request: { id: string; options?: LoadModelOptions }): Promise<FitEstimate> {
+    const { id: ref, options = {} } = parseRequest(estimateLoadRequest, request);
+    const llama = await this.deps.llama();
+    return this.deps.engine.estimateFit(this.libraryId(ref), toEngineLoadOptions(options), { llama, machine: await probeMachineResources(llama) });
   }
 
   async unload(request: { id: string }): Promise<void> {

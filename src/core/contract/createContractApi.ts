@@ -9,6 +9,8 @@ import { SettingsStore } from "../storage/SettingsStore.js";
 import { ChatService } from "./ChatService.js";
 import { ConversationsService } from "./ConversationsService.js";
 import { DownloadsService } from "./DownloadsService.js";
+import { EngineBuilder } from "../engine-build/EngineBuilder.js";
+import { EngineService } from "./EngineService.js";
 import { MetricsService, type MetricsServiceOptions } from "./MetricsService.js";
 import { ModelsService } from "./ModelsService.js";
 import { ProvidersService, type ProvidersServiceOptions } from "./ProvidersService.js";
@@ -37,6 +39,8 @@ export interface ContractApiOptions {
   metrics?: MetricsServiceOptions;
   /** The providers group (how often `onChanged` may fire). Default: see ProvidersServiceOptions. */
   providers?: ProvidersServiceOptions;
+  /** The engine group's builder (tests inject a fake worker). Default: builds into node-llama-cpp's localBuilds, records in `core.engineDir`. */
+  engineBuilder?: EngineBuilder;
 }
 
 /** The core's parts the contract uses. */
@@ -57,6 +61,8 @@ export type ContractCore = Pick<
   | "downloads"
   | "runtime"
   | "runtimeReady"
+  | "engineDir"
+  | "engineBuild"
 >;
 
 /**
@@ -93,6 +99,10 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
   const metrics = new MetricsService({ residency: core.residency, inference: core.inference, llama: existingLlama, logger: core.logger }, options.metrics);
   const server = new ServerService(keyStore, settingsStore);
   const providers = new ProvidersService({ remoteProviders: core.remoteProviders, providers: core.providers, usage: core.usage }, options.providers);
+  const engine = new EngineService({
+    builder: options.engineBuilder ?? new EngineBuilder({ engineDir: core.engineDir, logger: core.logger }),
+    current: () => core.engineBuild(),
+  });
 
   let disposed: Promise<void> | undefined;
   return {
@@ -104,6 +114,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     server,
     providers,
     settings,
+    engine,
     access: server.access,
     attachServer: (controller) => server.attach(controller),
     dispose() {
@@ -113,6 +124,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
         server.dispose();
         providers.dispose();
         settings.dispose();
+        await engine.dispose();
         conversationStore.dispose();
         settingsStore.dispose();
         keyStore.dispose();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FLASH_ATTENTION_MODES, findLoadOptionsProblem, KV_CACHE_TYPES, MAX_BATCH_SIZE, SPECULATIVE_MODES } from "../../shared/api/loadOptions.js";
 import { API_KEY_SCOPES } from "../../shared/contract/server.js";
 import { InvalidArgumentError } from "../errors.js";
 import { boundedJsonObjectSchema, formatParamPath } from "../api/validation.js";
@@ -46,18 +47,29 @@ export const chatSettingsSchema = z.strictObject({
 
 export const modelIdRequest = z.strictObject({ id });
 
-export const loadModelRequest = z.strictObject({
-  id,
-  options: z
-    .strictObject({
-      contextSize: z.number().int().min(16).max(1 << 20).optional(),
-      gpuLayers: z.union([z.enum(["auto", "max"]), z.number().int().min(0).max(10_000)]).optional(),
-      parallel: z.number().int().min(1).max(64).optional(),
-      ttlMinutes: z.number().min(-1).max(10_000_000).optional(),
-      loraAdapters: z.array(z.strictObject({ id, scale: z.number().min(-10).max(10).optional() })).max(8).optional(),
-    })
-    .optional(),
-});
+/** A model load's options (`LoadModelOptions`); combinations llama.cpp refuses are refused here too, naming the option. */
+const loadModelOptions = z
+  .strictObject({
+    contextSize: z.number().int().min(16).max(1 << 20).optional(),
+    gpuLayers: z.union([z.enum(["auto", "max"]), z.number().int().min(0).max(10_000)]).optional(),
+    parallel: z.number().int().min(1).max(64).optional(),
+    ttlMinutes: z.number().min(-1).max(10_000_000).optional(),
+    loraAdapters: z.array(z.strictObject({ id, scale: z.number().min(-10).max(10).optional() })).max(8).optional(),
+    flashAttention: z.enum(FLASH_ATTENTION_MODES).optional(),
+    kvCacheKeyType: z.enum(KV_CACHE_TYPES).optional(),
+    kvCacheValueType: z.enum(KV_CACHE_TYPES).optional(),
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).optional(),
+    useMmap: z.boolean().optional(),
+    useMlock: z.boolean().optional(),
+    speculative: z.enum(SPECULATIVE_MODES).optional(),
+  })
+  .superRefine((options, context) => {
+    const problem = findLoadOptionsProblem(options);
+    if (problem) context.addIssue({ code: "custom", path: [problem.param], message: problem.message });
+  });
+
+export const loadModelRequest = z.strictObject({ id, options: loadModelOptions.optional() });
+export const estimateLoadRequest = loadModelRequest;
 
 export const importFileRequest = z.strictObject({ path: z.string().min(1).max(4096) });
 

@@ -1,6 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import type { FitEstimate } from "../../shared/api/hub.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
+import type { RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
@@ -9,13 +11,15 @@ import { checkGgufHeader } from "../models/library/checkGgufHeader.js";
 import { describeGgufReadFailure } from "../models/library/describeGgufReadFailure.js";
 import { validateModelMetadata } from "../models/library/validateModelMetadata.js";
 import { modelIdFromPath, resolveModelIdPath } from "../models/modelPaths.js";
+import type { EstimateFitForInfoOptions } from "../models/hub/fitEstimate.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
 // on the first load: `serve` is listening long before that.
 import type * as NodeLlamaCpp from "node-llama-cpp";
 import type { LoadedModel } from "./LoadedModel.js";
+import { assertLoadOptions, describeEffectiveLoadOptions, toLlamaLoadOptions } from "./llamaLoadOptions.js";
 
-/** Options of one model load. */
-export interface ModelLoadOptions {
+/** Options of one model load (the runtime ones, flash attention to mlock, are {@link RuntimeLoadOptions}). */
+export interface ModelLoadOptions extends RuntimeLoadOptions {
   /** Context size of each sequence, in tokens. Default: the model's training context, at most 4096. */
   contextSize?: number;
   /** Sequences generating at once from one context (batched together by llama.cpp). Default: 4. */
@@ -64,6 +68,12 @@ export function isFilePath(ref: string): boolean {
 
 export const DEFAULT_PARALLEL = 4;
 
+/** Load defaults overridden by the options a load sets (an option set to undefined overrides nothing). */
+export function mergeLoadOptions(defaults: ModelLoadOptions | undefined, options: ModelLoadOptions): ModelLoadOptions {
+  const set = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  return { ...defaults, ...set };
+}
+
 /**
  * Loads GGUF models: checks the file, loads it into llama.cpp, creates its context. It keeps no
  * registry: each load returns a model its caller owns and disposes ({@link ModelResidency} is
@@ -109,11 +119,16 @@ export class Engine {
     return isFilePath(ref) ? this.resolveFile(ref) : this.resolveModel(ref);
   }
 
+  /** A load's options: the server's defaults, overridden by what `options` sets. */
+  withLoadDefaults(options: ModelLoadOptions = {}): ModelLoadOptions {
+    return mergeLoadOptions(this.options.loadDefaults, options);
+  }
+
   /** Loads a model; the caller owns it (and unloads it with {@link unloadModel}). */
   async loadModel(ref: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
     if (this.disposed) throw new MardukError("internal_error", "The engine is shutting down");
     const { id, path: modelPath } = this.resolveRef(ref);
-    const load = this.load(id, modelPath, { ...this.options.loadDefaults, ...options });
+    const load = this.load(id, modelPath, this.withLoadDefaults(options));
     this.loading.add(load);
     void load.then(
       () => this.loading.delete(load),
@@ -130,9 +145,10 @@ export class Engine {
     if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
       throw new InvalidArgumentError("parallel must be an integer from 1 to 64", "parallel");
     }
+    assertLoadOptions(options);
     // Reading the header first turns a truncated or foreign file into a clear message
     // before llama.cpp sees it.
-    const [{ readGgufFileInfo }, { LoadedModel }, runtime] = await Promise.all([
+    const [{ readGgufFileInfo, GgufInsights, GgmlType }, { LoadedModel }, runtime] = await Promise.all([
       import("node-llama-cpp"),
       import("./LoadedModel.js"),
       this.options.runtime(),
@@ -146,9 +162,11 @@ export class Engine {
     }
     const loraAdapters = await this.resolveLoraAdapters(id, options.lora);
     const { llama } = runtime;
+    const { flashAttentionSupported } = await GgufInsights.from(fileInfo, llama);
+    const llamaOptions = toLlamaLoadOptions(options, flashAttentionSupported);
     let model;
     try {
-      model = await llama.loadModel({ modelPath, gpuLayers: options.gpuLayers ?? "auto" });
+      model = await llama.loadModel({ modelPath, gpuLayers: options.gpuLayers ?? "auto", ...llamaOptions.model });
     } catch (error) {
       throw new ModelLoadFailedError(id, (error as Error).message, error);
     }
@@ -158,6 +176,7 @@ export class Engine {
         contextSize,
         sequences: parallel,
         threads: runtime.threads,
+        ...llamaOptions.context,
         ...(loraAdapters.length > 0 ? { lora: { adapters: loraAdapters } } : {}),
       });
       const loadedModel = new LoadedModel(
@@ -173,13 +192,16 @@ export class Engine {
           rssDeltaBytes: Math.max(0, process.memoryUsage().rss - rssBefore),
         },
         { maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs },
+        {},
+        options.speculative ?? "off",
       );
+      loadedModel.loadOptions = describeEffectiveLoadOptions(model, context, GgmlType, options);
       if (this.disposed) {
         await loadedModel.dispose();
         throw new MardukError("internal_error", "The engine is shutting down");
       }
       this.options.onModelLoaded?.(loadedModel);
-      log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel }, "model loaded");
+      log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel, ...loadedModel.info.loadOptions }, "model loaded");
       return loadedModel;
     } catch (error) {
       await model.dispose().catch(() => undefined);
@@ -223,18 +245,32 @@ export class Engine {
   /**
    * Estimates the memory a load of the model would take (weights plus the context of all its
    * sequences, plus LoRA adapters) from its GGUF header, with node-llama-cpp's insights for the
-   * machine's backend. Creates the runtime when needed; loads nothing.
+   * machine's backend, for the load's runtime options (flash attention, KV cache types and batch
+   * size change the context's share; mmap the weights'). Creates the runtime when needed; loads nothing.
    * @throws ModelNotFoundError, InvalidArgumentError, ModelLoadFailedError (not a valid GGUF file)
    */
   async estimateMemory(ref: string, options: ModelLoadOptions = {}): Promise<MemoryEstimate> {
     const { id, path: modelPath } = this.resolveRef(ref);
-    const merged = { ...this.options.loadDefaults, ...options };
-    const [{ readGgufFileInfo, GgufInsights }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
+    const merged = this.withLoadDefaults(options);
+    assertLoadOptions(merged);
+    const [{ readGgufFileInfo, GgufInsights, GgmlType }, runtime] = await Promise.all([import("node-llama-cpp"), this.options.runtime()]);
     // The tensor infos are what the weights' estimate is made of.
     const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
+    const insights = await GgufInsights.from(info, runtime.llama).catch((error: unknown) => {
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    });
+    // Outside the try below: a refused option is the request's fault (400), not the model's.
+    const llamaOptions = toLlamaLoadOptions(merged, insights.flashAttentionSupported);
     try {
-      const insights = await GgufInsights.from(info, runtime.llama);
-      const { gpuLayers, useMmap } = await insights.configurationResolver.resolveModelGpuLayersV2(merged.gpuLayers ?? "auto");
+      const kvCacheKeyType = GgmlType[llamaOptions.model.experimentalDefaultContextKvCacheKeyType];
+      const kvCacheValueType = GgmlType[llamaOptions.model.experimentalDefaultContextKvCacheValueType];
+      const flashAttention = llamaOptions.estimateFlashAttention;
+      const { gpuLayers, useMmap } = await insights.configurationResolver.resolveModelGpuLayersV2(merged.gpuLayers ?? "auto", {
+        defaultContextFlashAttention: flashAttention,
+        defaultContextKvCacheKeyType: kvCacheKeyType,
+        defaultContextKvCacheValueType: kvCacheValueType,
+        ...(merged.useMmap !== undefined ? { useMmap: merged.useMmap } : {}),
+      });
       const contextSize = merged.contextSize ?? Math.min(insights.trainContextSize ?? DEFAULT_MAX_CONTEXT_SIZE, DEFAULT_MAX_CONTEXT_SIZE);
       const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers, useMmap });
       const context = await insights.estimateContextResourceRequirementsV2({
@@ -242,6 +278,10 @@ export class Engine {
         modelGpuLayers: gpuLayers,
         sequences: merged.parallel ?? DEFAULT_PARALLEL,
         useMmap,
+        flashAttention,
+        kvCacheKeyType,
+        kvCacheValueType,
+        ...llamaOptions.context,
       });
       let loraBytes = 0;
       for (const adapter of merged.lora ?? []) {
@@ -255,6 +295,21 @@ export class Engine {
     } catch (error) {
       throw new ModelLoadFailedError(id, (error as Error).message, error);
     }
+  }
+
+  /**
+   * Whether a load of the model with these options (over the server's defaults) fits the
+   * machine, from its header alone: the verdict of {@link estimateFit} for the load's context
+   * size, sequences and runtime options. Loads nothing and creates no runtime.
+   * @throws ModelNotFoundError, ModelLoadFailedError (not a valid GGUF file), InvalidArgumentError (options it cannot use)
+   */
+  async estimateFit(ref: string, options: ModelLoadOptions, placement: Pick<EstimateFitForInfoOptions, "llama" | "machine">): Promise<FitEstimate> {
+    const { id, path: modelPath } = this.resolveRef(ref);
+    const merged = this.withLoadDefaults(options);
+    const [{ readGgufFileInfo }, { estimateFit }] = await Promise.all([import("node-llama-cpp"), import("../models/hub/fitEstimate.js")]);
+    const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
+    // Both placements are estimated, so the GPU layer count plays no part; neither do adapters.
+    return estimateFit(info, { ...merged, sequences: merged.parallel ?? DEFAULT_PARALLEL, ...placement });
   }
 
   /**

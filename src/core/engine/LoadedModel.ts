@@ -1,5 +1,6 @@
 import {
   GeneralChatWrapper,
+  InputLookupTokenPredictor,
   LlamaChat,
   LlamaCompletion,
   resolveChatWrapper,
@@ -19,8 +20,10 @@ import type {
   FinishReason,
   GenerationOptions,
   GenerationResult,
+  SpeculationStats,
   ToolCall,
 } from "../../shared/api/generation.js";
+import type { EffectiveLoadOptions, SpeculativeMode } from "../../shared/api/loadOptions.js";
 import { AbortedError, ContextLengthExceededError, InvalidArgumentError, toMardukError } from "../errors.js";
 import { toChatHistory } from "./chatHistory.js";
 import {
@@ -36,8 +39,11 @@ import { resolveGenerationOptions, type ResolvedGenerationOptions } from "./gene
 import { GenerationStream } from "../inference/GenerationStream.js";
 import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
 import type { LocalModel } from "./LocalModel.js";
+import { chooseSequence } from "./prefixMatch.js";
 import { SequencePool, type SequencePoolOptions, type SequencePoolState } from "./SequencePool.js";
+import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOptions } from "./SequenceStateStore.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";
+import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
 
 /** What loading a model cost. */
 export interface ModelLoadStats {
@@ -62,6 +68,20 @@ export interface LoadedModelInfo {
   loadedAt: number;
   stats: ModelLoadStats;
   sequences: SequencePoolState;
+  /** The runtime options it runs with (flash attention, KV cache types, batch size, mmap, mlock). */
+  loadOptions?: EffectiveLoadOptions;
+}
+
+/** How much of the prompts the KV cache spared evaluating, since the load. */
+export interface PromptCacheStats {
+  /** Generations that evaluated their prompt. */
+  requests: number;
+  /** Prompt tokens of those generations. */
+  promptTokens: number;
+  /** Prompt tokens that were not evaluated (already in the sequence's cache), by its token meter. */
+  reusedPromptTokens: number;
+  /** States saved to and restored from disk. */
+  states: SequenceStateStats;
 }
 
 /** A generation request as the engine sees it. */
@@ -91,11 +111,21 @@ function toFinishReason(stopReason: StopReason): FinishReason {
   return "stop";
 }
 
+type Predictions = LlamaContextSequence["tokenPredictions"];
+
+/** What a generation drafted and had accepted, from the sequence's prediction counters before and after. */
+function predictionStats(before: Predictions, after: Predictions): SpeculationStats {
+  const accepted = after.validated - before.validated;
+  return { draftedTokens: accepted + (after.refuted - before.refuted), acceptedTokens: accepted };
+}
+
 /**
  * One model in memory with one context of `parallel` sequences. Concurrent generations each
  * borrow a sequence, so llama.cpp evaluates them together in shared batches; more wait in the
  * pool's FIFO queue. A sequence keeps its tokens between requests, so a follow-up request
- * that shares a prefix (the same chat with one more turn) skips re-evaluating it.
+ * that shares a prefix (the same chat with one more turn) skips re-evaluating it: a request
+ * gets the free sequence whose cache its prompt continues ({@link chooseSequence}), and with
+ * more conversations than sequences the evicted caches wait on disk ({@link SequenceStateStore}).
  */
 export class LoadedModel implements LocalModel {
   readonly loadedAt = Date.now();
@@ -109,7 +139,11 @@ export class LoadedModel implements LocalModel {
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
   private readonly sequenceListeners = new Set<(state: SequencePoolState) => void>();
+  private readonly savedStates: SequenceStateStore;
+  private readonly promptCounts = { requests: 0, promptTokens: 0, reusedPromptTokens: 0 };
   private disposed = false;
+  /** The runtime options it was loaded with, for {@link info}: set by the engine that created it. */
+  loadOptions?: EffectiveLoadOptions;
 
   constructor(
     readonly id: string,
@@ -119,9 +153,20 @@ export class LoadedModel implements LocalModel {
     readonly threads: number,
     readonly stats: ModelLoadStats,
     poolOptions: SequencePoolOptions = {},
+    /** Where and how many evicted KV caches are kept on disk (defaults: see {@link SequenceStateStoreOptions}). */
+    stateStoreOptions: SequenceStateStoreOptions = {},
+    /** Speculative decoding of its sequences. Default: "off" (no token predictor at all). */
+    readonly speculative: SpeculativeMode = "off",
   ) {
+    this.savedStates = new SequenceStateStore(stateStoreOptions);
     const sequences: LlamaContextSequence[] = [];
-    while (context.sequencesLeft > 0) sequences.push(context.getSequence());
+    // node-llama-cpp fixes a sequence's predictor at its creation; requests switch it (see SwitchableTokenPredictor).
+    const tokenPredictor = (): SwitchableTokenPredictor | undefined =>
+      speculative === "prompt-lookup" ? new SwitchableTokenPredictor(new InputLookupTokenPredictor({ patternLength: { min: 3 }, predictionLength: { max: 8 } })) : undefined;
+    while (context.sequencesLeft > 0) {
+      const predictor = tokenPredictor();
+      sequences.push(context.getSequence(predictor ? { tokenPredictor: predictor } : {}));
+    }
     this.pool = new SequencePool(sequences, {
       ...poolOptions,
       onChange: (state) => {
@@ -158,7 +203,12 @@ export class LoadedModel implements LocalModel {
       loadedAt: this.loadedAt,
       stats: this.stats,
       sequences: this.pool.state,
+      ...(this.loadOptions ? { loadOptions: this.loadOptions } : {}),
     };
+  }
+
+  get promptCache(): PromptCacheStats {
+    return { ...this.promptCounts, states: this.savedStates.stats };
   }
 
   /** Registers a listener of every change of {@link sequences}; returns the function that removes it. */
@@ -169,13 +219,14 @@ export class LoadedModel implements LocalModel {
 
   /** Exact tokens a conversation takes in the model's chat template (as a chat request would count them). */
   async countChatTokens(messages: readonly ChatMessage[]): Promise<number> {
-    return this.countPromptTokens(toChatHistory(messages));
+    return this.chatPromptTokens(toChatHistory(messages)).length;
   }
 
-  private countPromptTokens(history: ChatHistoryItem[], functions?: ChatModelFunctions): number {
+  /** The tokens LlamaChat evaluates for a history (it renders and tokenizes it the same way). */
+  private chatPromptTokens(history: ChatHistoryItem[], functions?: ChatModelFunctions): Token[] {
     return this.chatWrapper
       .generateContextState({ chatHistory: history, ...(functions ? { availableFunctions: functions } : {}) })
-      .contextText.tokenize(this.model.tokenizer).length;
+      .contextText.tokenize(this.model.tokenizer);
   }
 
   /**
@@ -194,10 +245,10 @@ export class LoadedModel implements LocalModel {
     }
     const baseHistory = toChatHistory(messages);
     const history = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
-    const promptTokens = this.countPromptTokens(history, nativeFunctions);
+    const promptTokens = this.chatPromptTokens(history, nativeFunctions);
     const grammarFormat = forcedCall ? ({ type: "json_schema", schema: forcedToolCallSchema(selected) } as const) : responseFormat;
 
-    return this.generate(promptTokens, resolved, signal, {
+    return this.generate({ tokens: promptTokens, count: promptTokens.length }, resolved, signal, {
       prepare: () => createResponseGrammar(this.model.llama, grammarFormat),
       run: async (sequence, common, grammar) => {
         const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
@@ -227,8 +278,12 @@ export class LoadedModel implements LocalModel {
   complete(prompt: string, options: GenerateCallOptions = {}): GenerationStream {
     const { signal, ...rest } = options;
     const resolved = resolveGenerationOptions(rest);
-    const promptTokens = this.model.tokenize(prompt, false).length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
-    return this.generate(promptTokens, resolved, signal, {
+    const count = this.model.tokenize(prompt, false).length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
+    // The tokens LlamaCompletion evaluates, for the prefix match: after a BOS it trims the
+    // text's leading space (its exact BOS rule is internal; this covers the usual vocabularies).
+    const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
+    const tokens = bos === null ? this.model.tokenize(prompt, false) : [bos, ...this.model.tokenize(prompt, false, "trimLeadingSpace")];
+    return this.generate({ tokens, count }, resolved, signal, {
       run: async (sequence, common) => {
         const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
         try {
@@ -268,7 +323,8 @@ export class LoadedModel implements LocalModel {
   }
 
   private generate(
-    promptTokens: number,
+    /** The tokens the run will evaluate (to pick a sequence) and the count reported and checked against the context. */
+    prompt: { tokens: readonly Token[]; count: number },
     options: ResolvedGenerationOptions,
     signal: AbortSignal | undefined,
     steps: {
@@ -288,10 +344,15 @@ export class LoadedModel implements LocalModel {
     },
   ): GenerationStream {
     const contextSize = this.contextSize;
+    const promptTokens = prompt.count;
     if (promptTokens >= contextSize || (options.maxTokens ?? 0) + promptTokens > contextSize) {
       throw new ContextLengthExceededError(promptTokens, options.maxTokens ?? 0, contextSize);
     }
     if (this.disposed) throw new AbortedError("The model is being unloaded");
+    if (options.speculative === true && this.speculative === "off") {
+      throw new InvalidArgumentError(`The model '${this.id}' was loaded without speculative decoding: load it with speculative "prompt-lookup"`, "speculative");
+    }
+    const speculate = this.speculative !== "off" && options.speculative !== false;
     const maxTokens = options.maxTokens ?? contextSize - promptTokens;
     const stream = new GenerationStream();
     const calledAt = performance.now();
@@ -299,10 +360,15 @@ export class LoadedModel implements LocalModel {
 
     const task = (async () => {
       const grammar = await steps.prepare?.();
-      const lease = await this.pool.acquire(abortSignal);
+      const lease = await this.pool.acquire(abortSignal, (free) => this.chooseSequenceFor(prompt.tokens, free));
       stream.markStarted();
       try {
         const evaluationStartedAt = performance.now();
+        await this.savedStates.prepare(lease.item, prompt.tokens);
+        const predictor = lease.item.tokenPredictor;
+        if (predictor instanceof SwitchableTokenPredictor) predictor.setEnabled(speculate);
+        const predictionsBefore = lease.item.tokenPredictions;
+        const meterBefore = lease.item.tokenMeter.getState();
         let firstTokenAt: number | undefined;
         let completionTokens = 0;
         let pendingTokens = 0;
@@ -322,6 +388,10 @@ export class LoadedModel implements LocalModel {
             pendingTokens = 0;
           },
         }, grammar);
+        const speculation = speculate ? predictionStats(predictionsBefore, lease.item.tokenPredictions) : undefined;
+        // Checked drafts are metered as input too: they are not prompt tokens.
+        const metered = lease.item.tokenMeter.diff(meterBefore);
+        this.countPromptReuse(prompt.tokens.length, { ...metered, usedInputTokens: metered.usedInputTokens - (speculation?.draftedTokens ?? 0) });
         const endedAt = performance.now();
         const decodeMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
         const result: GenerationResult = {
@@ -329,6 +399,7 @@ export class LoadedModel implements LocalModel {
           finishReason: abortSignal.aborted ? "abort" : toFinishReason(stopReason),
           ...(toolCalls && toolCalls.length > 0 && !abortSignal.aborted ? { toolCalls } : {}),
           usage: { promptTokens, completionTokens },
+          ...(speculation ? { speculation } : {}),
           timings: {
             promptMs: (firstTokenAt ?? endedAt) - evaluationStartedAt,
             firstTokenMs: (firstTokenAt ?? endedAt) - calledAt,
@@ -374,6 +445,25 @@ export class LoadedModel implements LocalModel {
     return result;
   }
 
+  /** Which free sequence's cache the prompt continues best (index into `free`, least recently used first). */
+  private chooseSequenceFor(prompt: readonly Token[], free: readonly LlamaContextSequence[]): number {
+    const tokens = prompt as Token[]; // compareContextTokens only reads it
+    return chooseSequence(
+      free.map((sequence) => ({ cachedTokens: sequence.nextTokenIndex, sharedPrefix: sequence.compareContextTokens(tokens).firstDifferentIndex })),
+    );
+  }
+
+  /**
+   * Every prompt token but the last is metered as "input" and the last as "output" (its logits
+   * are read), as is each generated token fed back; so input + 1 prompt tokens were evaluated.
+   */
+  private countPromptReuse(promptTokens: number, used: { usedInputTokens: number; usedOutputTokens: number }): void {
+    if (used.usedOutputTokens === 0) return; // aborted before the prompt was evaluated
+    this.promptCounts.requests++;
+    this.promptCounts.promptTokens += promptTokens;
+    this.promptCounts.reusedPromptTokens += Math.max(0, promptTokens - (used.usedInputTokens + 1));
+  }
+
   private eogTokens(): Token[] {
     this.endOfGenerationTokens ??= findEndOfGenerationTokens(this.model);
     return this.endOfGenerationTokens;
@@ -389,6 +479,7 @@ export class LoadedModel implements LocalModel {
     await Promise.allSettled([...this.running, this.embeddingQueue]);
     const embeddingContext = await this.embeddingContext?.catch(() => undefined);
     if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
+    await this.savedStates.dispose();
     if (!this.context.disposed) await this.context.dispose();
     if (!this.model.disposed) await this.model.dispose();
   }

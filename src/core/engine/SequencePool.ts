@@ -29,10 +29,19 @@ interface Waiter<T> {
 }
 
 /**
- * A fixed set of interchangeable items (context sequences) lent out first come, first served.
+ * Picks which free item a request gets, given the free items least recently used first;
+ * returns an index into `free`.
+ */
+export type ItemChooser<T> = (free: readonly T[]) => number;
+
+/**
+ * A fixed set of items (context sequences) lent out first come, first served.
  * Pure logic with no llama.cpp inside, so admission and queueing are unit-tested without a model.
+ * Free items are kept least recently used first: without a chooser a request gets the one
+ * idle longest, and a chooser (the prefix match) sees them in that order for its tie-breaks.
  */
 export class SequencePool<T> {
+  /** Least recently released first. */
   private readonly free: T[];
   private readonly waiters: Waiter<T>[] = [];
   private readonly maxQueue: number;
@@ -55,14 +64,17 @@ export class SequencePool<T> {
   }
 
   /**
-   * Resolves with a lease as soon as an item is free.
+   * Resolves with a lease as soon as an item is free. When several are free, `choose` picks
+   * one (default: the least recently used); a waiter gets the next item released (FIFO).
    * @throws QueueFullError at once when the queue is full; QueueTimeoutError or AbortedError while waiting.
    */
-  acquire(signal?: AbortSignal): Promise<Lease<T>> {
+  acquire(signal?: AbortSignal, choose?: ItemChooser<T>): Promise<Lease<T>> {
     if (this.disposed) return Promise.reject(new AbortedError("The model is being unloaded"));
     if (signal?.aborted) return Promise.reject(new AbortedError());
-    const item = this.free.pop();
-    if (item !== undefined) {
+    if (this.free.length > 0) {
+      const chosen = this.free.length > 1 && choose ? choose(this.free) : 0;
+      const index = Number.isInteger(chosen) && chosen >= 0 && chosen < this.free.length ? chosen : 0;
+      const [item] = this.free.splice(index, 1) as [T];
       this.notify();
       return Promise.resolve(this.lease(item));
     }

@@ -29,6 +29,7 @@ const generationOptionsSchema = z
     seed: z.number().int().min(0).max(0xffffffff).optional(),
     stop: z.array(z.string().min(1).max(256)).max(MAX_STOP_STRINGS).optional(),
     ignoreEos: z.boolean().optional(),
+    speculative: z.boolean().optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { ChatMessage } from "../../shared/api/generation.js";
 import type { LibraryModel, MemoryEstimate } from "../../shared/api/library.js";
+import type { EffectiveLoadOptions } from "../../shared/api/loadOptions.js";
 import type { Engine } from "../engine/Engine.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
@@ -32,6 +33,8 @@ export interface RunningModel {
   keepAliveMs: number;
   /** When it unloads if it stays idle (ms since the epoch); undefined while in use or kept forever. */
   expiresAt?: number;
+  /** The runtime options it runs with (flash attention, KV cache types, batch size, mmap, mlock). */
+  loadOptions?: EffectiveLoadOptions;
 }
 
 /** What the catalogue reads. */
@@ -154,6 +157,7 @@ export class ModelCatalog {
           memory: state.memory,
           keepAliveMs: state.keepAliveMs,
           ...(state.expiresAt !== undefined ? { expiresAt: state.expiresAt } : {}),
+          ...(model?.info.loadOptions ? { loadOptions: model.info.loadOptions } : {}),
         };
       });
   }

@@ -1,5 +1,6 @@
 import type { MemoryEstimate } from "../../shared/api/library.js";
-import type { Engine, ModelLoadOptions } from "../engine/Engine.js";
+import { mergeLoadOptions, type Engine, type ModelLoadOptions } from "../engine/Engine.js";
+import { assertLoadOptions } from "../engine/llamaLoadOptions.js";
 import type { LocalModel } from "../engine/LocalModel.js";
 import type { ResidencyLoader } from "../engine/ModelResidency.js";
 import { fromErrorPayload, MardukError, ModelCrashedError, ModelLoadFailedError, toMardukError } from "../errors.js";
@@ -85,6 +86,8 @@ export class ModelHostLoader implements ResidencyLoader<LocalModel> {
   async estimateMemory(ref: string, options: ModelLoadOptions = {}): Promise<MemoryEstimate> {
     const { id } = this.resolve(ref);
     this.assertNotHeldBack(id);
+    // Options that cannot work are refused before a host is started for them.
+    assertLoadOptions(this.withLoadDefaults(options));
     this.abandonLoad(ref);
     const host = this.startHost(id);
     const estimate = await this.ask(id, host, "estimating its memory", (request) => host.api.host.estimate(request), ref, options);
@@ -115,6 +118,7 @@ export class ModelHostLoader implements ResidencyLoader<LocalModel> {
   async loadModel(ref: string, options: ModelLoadOptions = {}): Promise<LocalModel> {
     const { id, path: modelPath } = this.resolve(ref);
     this.assertNotHeldBack(id);
+    assertLoadOptions(this.withLoadDefaults(options));
     const prepared = this.prepared.get(id);
     let host: ModelHostProcess;
     if (prepared && prepared.optionsKey === JSON.stringify(options) && prepared.host.alive) {
@@ -158,6 +162,11 @@ export class ModelHostLoader implements ResidencyLoader<LocalModel> {
     await Promise.allSettled(hosts.map((host) => host.stop()));
   }
 
+  /** The server's load defaults, overridden by what `options` sets. */
+  private withLoadDefaults(options: ModelLoadOptions): ModelLoadOptions {
+    return mergeLoadOptions(this.options.loadDefaults, options);
+  }
+
   private resolve(ref: string): { id: string; path: string } {
     return this.options.engine.resolveRef(ref);
   }
@@ -190,7 +199,7 @@ export class ModelHostLoader implements ResidencyLoader<LocalModel> {
       return await call({
         ref,
         modelsDir: this.options.engine.modelsDir,
-        options: { ...this.options.loadDefaults, ...options },
+        options: this.withLoadDefaults(options),
         backend: this.options.backend ?? "auto",
         threads: this.options.threads,
       });

@@ -20,6 +20,8 @@ export class Metrics {
   private readonly timeToFirstToken: Histogram<"model">;
   private readonly decodeRate: Histogram<"model">;
   private readonly modelLoad: Histogram<"model">;
+  private readonly draftedTokens: Counter<"model">;
+  private readonly acceptedTokens: Counter<"model">;
 
   constructor(state: MetricsStateSource) {
     const registers = [this.registry];
@@ -39,6 +41,19 @@ export class Metrics {
     });
     this.promptTokens = new Counter({ name: "marduk_prompt_tokens_total", help: "Prompt tokens processed", labelNames: ["model"], registers });
     this.generatedTokens = new Counter({ name: "marduk_generated_tokens_total", help: "Tokens generated", labelNames: ["model"], registers });
+    // Acceptance rate: rate(accepted) / rate(drafted).
+    this.draftedTokens = new Counter({
+      name: "marduk_speculative_drafted_tokens_total",
+      help: "Tokens speculative decoding drafted and the model checked",
+      labelNames: ["model"],
+      registers,
+    });
+    this.acceptedTokens = new Counter({
+      name: "marduk_speculative_accepted_tokens_total",
+      help: "Drafted tokens the model accepted",
+      labelNames: ["model"],
+      registers,
+    });
     this.generations = new Counter({
       name: "marduk_generations_total",
       help: "Finished generations by finish reason",
@@ -117,6 +132,10 @@ export class Metrics {
     this.generations.inc({ model, finish_reason: result.finishReason });
     if (result.usage.completionTokens > 0) this.timeToFirstToken.observe({ model }, result.timings.firstTokenMs / 1000);
     if (result.timings.decodeTokensPerSecond > 0) this.decodeRate.observe({ model }, result.timings.decodeTokensPerSecond);
+    if (result.speculation) {
+      this.draftedTokens.inc({ model }, result.speculation.draftedTokens);
+      this.acceptedTokens.inc({ model }, result.speculation.acceptedTokens);
+    }
   }
 
   recordEmbedding(model: string, promptTokens: number): void {

@@ -59,6 +59,14 @@ export interface GenerationResult {
   toolCalls?: ToolCall[];
   usage: GenerationUsage;
   timings: GenerationTimings;
+  /** Speculative decoding's work, when it ran for this generation. */
+  speculation?: SpeculationStats;
+}
+
+/** Drafted tokens the model checked, and how many it accepted (acceptance rate = accepted / drafted). */
+export interface SpeculationStats {
+  draftedTokens: number;
+  acceptedTokens: number;
 }
 
 /** One piece of streamed output. */
@@ -92,6 +100,12 @@ export interface GenerationOptions {
   stop?: string[];
   /** Keep generating past end-of-generation tokens (for benchmarks). Default: false. */
   ignoreEos?: boolean;
+  /**
+   * Speculative decoding for this generation, on a model loaded with it (load option
+   * `speculative`); false turns it off, true on a model loaded without it is refused.
+   * Default: the model's.
+   */
+  speculative?: boolean;
 }
 
 /** Options of a chat generation: sampling plus output constraints and tools. */

@@ -1,6 +1,7 @@
 import type { ChatApi } from "./chat.js";
 import type { ConversationsApi } from "./conversations.js";
 import type { DownloadsApi } from "./downloads.js";
+import type { EngineApi } from "./engine.js";
 import type { MetricsApi } from "./metrics.js";
 import type { ModelsApi } from "./models.js";
 import type { ProvidersApi } from "./providers.js";
@@ -11,6 +12,7 @@ export type * from "./chat.js";
 export type * from "./common.js";
 export type * from "./conversations.js";
 export type * from "./downloads.js";
+export type * from "./engine.js";
 export type * from "./metrics.js";
 export type * from "./models.js";
 export type * from "./providers.js";
@@ -31,9 +33,11 @@ export interface MardukApi {
   server: ServerApi;
   providers: ProvidersApi;
   settings: SettingsApi;
+  /** Compiling llama.cpp for this machine, and which build runs. */
+  engine: EngineApi;
 }
 
 export type ContractGroup = keyof MardukApi;
 
 /** Every group's name, for transports that must list channels (the preload bridge). */
-export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "providers", "settings"];
+export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "providers", "settings", "engine"];

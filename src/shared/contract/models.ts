@@ -1,9 +1,10 @@
 import type { FitEstimate, HubModel, HubRepoFiles, HubSearchSort, StarterModelInfo } from "../api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../api/library.js";
+import type { RuntimeLoadOptions } from "../api/loadOptions.js";
 import type { EventSource } from "./common.js";
 
-/** Options of loading a model from the UI. */
-export interface LoadModelOptions {
+/** Options of loading a model from the UI (flash attention, KV cache types, batch size, mmap and mlock: {@link RuntimeLoadOptions}). */
+export interface LoadModelOptions extends RuntimeLoadOptions {
   /** Context size per sequence. Default: the model's, at most 4096. */
   contextSize?: number;
   /** Layers on the GPU: "auto", "max" or a count. Default: "auto". */
@@ -40,6 +41,12 @@ export interface ModelsApi {
   /** Models in memory. */
   loaded(): Promise<LoadedModelState[]>;
   load(request: { id: string; options?: LoadModelOptions }): Promise<LoadedModelState>;
+  /**
+   * Whether a library model fits this machine when loaded with these options (over the server's
+   * defaults), from its header: the load dialog's estimate. Loads nothing. Options that cannot
+   * work are refused as `load` would refuse them.
+   */
+  estimateLoad(request: { id: string; options?: LoadModelOptions }): Promise<FitEstimate>;
   unload(request: { id: string }): Promise<void>;
   /** Deletes the model's files (all parts and its origin sidecar). */
   remove(request: { id: string }): Promise<void>;

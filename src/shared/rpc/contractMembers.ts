@@ -34,7 +34,7 @@ type ContractMembers = RpcMembers<MardukApi>;
  */
 export const CONTRACT_MEMBERS = {
   models: {
-    calls: ["list", "loaded", "load", "unload", "remove", "importFile", "searchHub", "hubFiles", "starters", "catalog"],
+    calls: ["list", "loaded", "load", "estimateLoad", "unload", "remove", "importFile", "searchHub", "hubFiles", "starters", "catalog"],
     events: ["onLibraryChanged", "onLoadedChanged"],
   },
   downloads: { calls: ["start", "cancel", "list"], events: ["onProgress"] },
@@ -44,6 +44,7 @@ export const CONTRACT_MEMBERS = {
   server: { calls: ["status", "start", "stop", "listKeys", "createKey", "revokeKey", "setCorsOrigins"], events: ["onStatus"] },
   providers: { calls: ["list", "save", "remove", "test", "usage"], events: ["onChanged"] },
   settings: { calls: ["get", "update"], events: ["onChanged"] },
+  engine: { calls: ["status", "startBuild", "cancelBuild"], events: ["onProgress"] },
 } as const satisfies ContractMembers;
 
 // Compile-time completeness: every member of every group is listed, and every member is

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BATCH_SIZE } from "../../../shared/api/loadOptions.js";
 import { withBoundedNesting } from "../validation.js";
 import { jsonObjectSchema } from "../openai/chatCompletionSchema.js";
 
@@ -7,6 +8,10 @@ export const ollamaOptionsSchema = z
   .object({
     // As `--ctx-size` allows: a context beyond 2^20 tokens is no real request, and it would be reported to every client.
     num_ctx: z.number().int().min(16).max(1 << 20).optional(),
+    // Load options, like num_ctx: they apply when the request has to load the model.
+    num_batch: z.number().int().min(1).max(MAX_BATCH_SIZE).optional(),
+    use_mmap: z.boolean().optional(),
+    use_mlock: z.boolean().optional(),
     num_predict: z.number().int().min(-2).optional(),
     temperature: z.number().min(0).max(2).optional(),
     top_k: z.number().int().min(0).optional(),

@@ -57,9 +57,21 @@ async function respond(
   });
 }
 
-/** `keep_alive`, and `num_ctx` to size the context when the request has to load the model (a loaded model keeps its own). */
-function localOptions(keepAliveMs: number | undefined, options: { num_ctx?: number }): LocalModelOptions {
-  return { ...(keepAliveMs !== undefined ? { keepAliveMs } : {}), ...(options.num_ctx !== undefined ? { load: { contextSize: options.num_ctx } } : {}) };
+/**
+ * `keep_alive`, and the load options (`num_ctx`, `num_batch`, `use_mmap`, `use_mlock`) used
+ * when the request has to load the model (a loaded model keeps its own).
+ */
+function localOptions(
+  keepAliveMs: number | undefined,
+  options: { num_ctx?: number; num_batch?: number; use_mmap?: boolean; use_mlock?: boolean },
+): LocalModelOptions {
+  const load: NonNullable<LocalModelOptions["load"]> = {
+    ...(options.num_ctx !== undefined ? { contextSize: options.num_ctx } : {}),
+    ...(options.num_batch !== undefined ? { batchSize: options.num_batch } : {}),
+    ...(options.use_mmap !== undefined ? { useMmap: options.use_mmap } : {}),
+    ...(options.use_mlock !== undefined ? { useMlock: options.use_mlock } : {}),
+  };
+  return { ...(keepAliveMs !== undefined ? { keepAliveMs } : {}), ...(Object.keys(load).length > 0 ? { load } : {}) };
 }
 
 /** "1.5B", "360M": Ollama's parameter_size. */
@@ -98,7 +110,7 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
   });
 
   app.get("/api/ps", async () => ({
-    models: catalog.running().map((model) => ({
+    models: catalog.running().map(({ loadOptions, ...model }) => ({
       name: model.id,
       model: model.id,
       size: model.memory.ramBytes + model.memory.vramBytes,
@@ -108,6 +120,19 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
       expires_at: new Date(model.expiresAt ?? (model.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + model.keepAliveMs)).toISOString(),
       size_vram: model.memory.vramBytes,
       context_length: model.contextSize,
+      // Ours (Ollama sets these server-wide): what the model runs with, in Ollama's option names where it has them.
+      ...(loadOptions
+        ? {
+            load_options: {
+              flash_attention: loadOptions.flashAttention,
+              kv_cache_type_k: loadOptions.kvCacheKeyType,
+              kv_cache_type_v: loadOptions.kvCacheValueType,
+              num_batch: loadOptions.batchSize,
+              use_mmap: loadOptions.useMmap,
+              use_mlock: loadOptions.useMlock,
+            },
+          }
+        : {}),
     })),
   }));
 

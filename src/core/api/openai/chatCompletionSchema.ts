@@ -3,75 +3,81 @@ import { boundedJsonObjectSchema } from "../validation.js";
 
 export { MAX_JSON_NESTING, withBoundedNesting } from "../validation.js";
 
-const textPart = z.object({ type: z.literal("text"), text: z.string() });
-/** Content as a string or an array of parts; only text parts are supported (no vision in this build). */
-const content = z.union([
-  z.string(),
-  z.array(
-    z.union([
-      textPart,
-      z
-        .object({ type: z.string() })
-        .refine(() => false, { message: "Only 'text' content parts are supported by this server" }),
-    ]),
-  ),
-]);
+// The request schemas are built when a request first needs them (z.lazy): building them all
+// takes ~8 ms, a noticeable part of the server's start-up. Each is built once, on its first request.
 
-const toolCall = z.object({
-  id: z.string().min(1),
-  type: z.literal("function").default("function"),
-  function: z.object({ name: z.string().min(1), arguments: z.string() }),
-});
+const chatMessageSchema = () => {
+  const textPart = z.object({ type: z.literal("text"), text: z.string() });
+  /** Content as a string or an array of parts; only text parts are supported (no vision in this build). */
+  const content = z.union([
+    z.string(),
+    z.array(
+      z.union([
+        textPart,
+        z
+          .object({ type: z.string() })
+          .refine(() => false, { message: "Only 'text' content parts are supported by this server" }),
+      ]),
+    ),
+  ]);
+  const toolCall = z.object({
+    id: z.string().min(1),
+    type: z.literal("function").default("function"),
+    function: z.object({ name: z.string().min(1), arguments: z.string() }),
+  });
+  return z.discriminatedUnion("role", [
+    z.object({ role: z.literal("system"), content, name: z.string().optional() }),
+    z.object({ role: z.literal("developer"), content, name: z.string().optional() }),
+    z.object({ role: z.literal("user"), content, name: z.string().optional() }),
+    z.object({
+      role: z.literal("assistant"),
+      content: content.nullish(),
+      name: z.string().optional(),
+      tool_calls: z.array(toolCall).optional(),
+      refusal: z.string().nullish(),
+    }),
+    z.object({ role: z.literal("tool"), content, tool_call_id: z.string().min(1) }),
+  ]);
+};
 
-export const chatMessageSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("system"), content, name: z.string().optional() }),
-  z.object({ role: z.literal("developer"), content, name: z.string().optional() }),
-  z.object({ role: z.literal("user"), content, name: z.string().optional() }),
-  z.object({
-    role: z.literal("assistant"),
-    content: content.nullish(),
-    name: z.string().optional(),
-    tool_calls: z.array(toolCall).optional(),
-    refusal: z.string().nullish(),
-  }),
-  z.object({ role: z.literal("tool"), content, tool_call_id: z.string().min(1) }),
-]);
-
-export type OpenAiChatMessage = z.infer<typeof chatMessageSchema>;
+export type OpenAiChatMessage = z.infer<ReturnType<typeof chatMessageSchema>>;
 
 export const jsonObjectSchema = boundedJsonObjectSchema;
 
-export const toolSchema = z.object({
-  type: z.literal("function"),
-  function: z.object({
-    name: z.string().min(1).max(64),
-    description: z.string().optional(),
-    parameters: jsonObjectSchema.optional(),
-    strict: z.boolean().nullish(),
-  }),
-});
-
-export const toolChoiceSchema = z.union([
-  z.enum(["none", "auto", "required"]),
-  z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) }),
-]);
-
-export const responseFormatSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("text") }),
-  z.object({ type: z.literal("json_object") }),
+const toolSchema = () =>
   z.object({
-    type: z.literal("json_schema"),
-    json_schema: z.object({
+    type: z.literal("function"),
+    function: z.object({
       name: z.string().min(1).max(64),
       description: z.string().optional(),
-      schema: jsonObjectSchema.optional(),
+      parameters: jsonObjectSchema.optional(),
       strict: z.boolean().nullish(),
     }),
-  }),
-]);
+  });
+
+const toolChoiceSchema = () =>
+  z.union([
+    z.enum(["none", "auto", "required"]),
+    z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) }),
+  ]);
+
+const responseFormatSchema = () =>
+  z.discriminatedUnion("type", [
+    z.object({ type: z.literal("text") }),
+    z.object({ type: z.literal("json_object") }),
+    z.object({
+      type: z.literal("json_schema"),
+      json_schema: z.object({
+        name: z.string().min(1).max(64),
+        description: z.string().optional(),
+        schema: jsonObjectSchema.optional(),
+        strict: z.boolean().nullish(),
+      }),
+    }),
+  ]);
 
 /** Sampling fields shared by /v1/chat/completions and /v1/completions, with our extensions. */
-export const samplingFields = {
+const samplingFields = () => ({
   model: z.string().min(1),
   max_tokens: z.number().int().min(1).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -91,48 +97,56 @@ export const samplingFields = {
   min_p: z.number().min(0).max(1).nullish(),
   repeat_penalty: z.number().min(0).max(10).nullish(),
   ignore_eos: z.boolean().nullish(),
+  // Ours: speculative decoding for this request, on a model loaded with it (false turns it off).
+  speculative: z.boolean().nullish(),
   // Accepted for compatibility; only the value that means "one plain answer" is supported.
   n: z.number().int().nullish(),
   logprobs: z.union([z.boolean(), z.number()]).nullish(),
   top_logprobs: z.number().int().nullish(),
   logit_bias: z.record(z.string(), z.number()).nullish(),
-};
-
-export const chatCompletionRequestSchema = z.object({
-  ...samplingFields,
-  messages: z.array(chatMessageSchema).min(1),
-  max_completion_tokens: z.number().int().min(1).nullish(),
-  response_format: responseFormatSchema.nullish(),
-  tools: z.array(toolSchema).max(128).nullish(),
-  tool_choice: toolChoiceSchema.nullish(),
-  parallel_tool_calls: z.boolean().nullish(),
-  modalities: z.array(z.string()).nullish(),
-  audio: z.unknown().optional(),
-  store: z.boolean().nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  reasoning_effort: z.string().nullish(),
-  service_tier: z.string().nullish(),
 });
+
+export const chatCompletionRequestSchema = z.lazy(() =>
+  z.object({
+    ...samplingFields(),
+    messages: z.array(chatMessageSchema()).min(1),
+    max_completion_tokens: z.number().int().min(1).nullish(),
+    response_format: responseFormatSchema().nullish(),
+    tools: z.array(toolSchema()).max(128).nullish(),
+    tool_choice: toolChoiceSchema().nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+    modalities: z.array(z.string()).nullish(),
+    audio: z.unknown().optional(),
+    store: z.boolean().nullish(),
+    metadata: z.record(z.string(), z.string()).nullish(),
+    reasoning_effort: z.string().nullish(),
+    service_tier: z.string().nullish(),
+  }),
+);
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
-export const completionRequestSchema = z.object({
-  ...samplingFields,
-  prompt: z.union([z.string(), z.array(z.string()).length(1)]),
-  echo: z.boolean().nullish(),
-  best_of: z.number().int().nullish(),
-  suffix: z.string().nullish(),
-});
+export const completionRequestSchema = z.lazy(() =>
+  z.object({
+    ...samplingFields(),
+    prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+    echo: z.boolean().nullish(),
+    best_of: z.number().int().nullish(),
+    suffix: z.string().nullish(),
+  }),
+);
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
 
-export const embeddingRequestSchema = z.object({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
-  encoding_format: z.enum(["float", "base64"]).optional(),
-  dimensions: z.number().int().nullish(),
-  user: z.string().optional(),
-  prompt_cache_key: z.string().max(1024).nullish(),
-});
+export const embeddingRequestSchema = z.lazy(() =>
+  z.object({
+    model: z.string().min(1),
+    input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+    encoding_format: z.enum(["float", "base64"]).optional(),
+    dimensions: z.number().int().nullish(),
+    user: z.string().optional(),
+    prompt_cache_key: z.string().max(1024).nullish(),
+  }),
+);
 
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;

@@ -12,7 +12,7 @@ import type { ChatCompletionRequest, CompletionRequest, OpenAiChatMessage } from
 type SamplingRequest = Pick<
   ChatCompletionRequest,
   | "max_tokens" | "temperature" | "top_p" | "seed" | "stop" | "presence_penalty" | "frequency_penalty"
-  | "top_k" | "min_p" | "repeat_penalty" | "ignore_eos" | "n" | "logprobs" | "top_logprobs" | "logit_bias"
+  | "top_k" | "min_p" | "repeat_penalty" | "ignore_eos" | "speculative" | "n" | "logprobs" | "top_logprobs" | "logit_bias"
 >;
 
 /** Options we accept for compatibility but cannot honour: a clear 400 instead of silently ignoring them. */
@@ -45,6 +45,7 @@ export function toGenerationOptions(request: SamplingRequest, maxTokens = reques
     seed: request.seed == null ? undefined : Number(BigInt.asUintN(32, BigInt(request.seed))),
     stop: request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop,
     ignoreEos: request.ignore_eos ?? undefined,
+    speculative: request.speculative ?? undefined,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { EngineBuildInfo } from "../../../shared/contract/engine.js";
 import { APP_VERSION } from "../../../shared/version.js";
 import type { ApiServices } from "../apiServices.js";
 
@@ -6,6 +7,8 @@ import type { ApiServices } from "../apiServices.js";
 export interface HealthSources {
   runtimeReady: () => boolean;
   providers: () => { id: string; kind: "local" | "remote"; healthy: boolean; circuit: string }[];
+  /** Which llama.cpp build runs (prebuilt or local, GPU, native/OpenMP, release); reads a small file, loads nothing. */
+  engine?: () => Promise<EngineBuildInfo>;
 }
 
 /** `GET /health`: liveness plus what is loaded and which providers answer. Never triggers work. */
@@ -14,12 +17,14 @@ export function registerHealthRoutes(app: FastifyInstance, { catalog }: ApiServi
     status: "ok",
     version: APP_VERSION,
     runtimeReady: sources.runtimeReady(),
+    ...(sources.engine ? { engine: await sources.engine().catch(() => undefined) } : {}),
     models: catalog.running().map((model) => ({
       id: model.id,
       contextSize: model.contextSize,
       parallel: model.parallel,
       busySequences: model.busySequences,
       waitingRequests: model.waitingRequests,
+      ...(model.loadOptions ? { loadOptions: model.loadOptions } : {}),
     })),
     providers: sources.providers().map(({ id, kind, healthy, circuit }) => ({ id, kind, healthy, circuit })),
   }));

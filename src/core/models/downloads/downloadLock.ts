@@ -1,15 +1,6 @@
 import { open, readFile, rm } from "node:fs/promises";
 import { DownloadError } from "./downloadErrors.js";
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { isProcessAlive } from "../../isProcessAlive.js";
 
 /**
  * Takes the lock file of a download so two processes never append to one partial file.

@@ -1,11 +1,17 @@
 import type { GgufFileInfo, Llama } from "node-llama-cpp";
 import type { FitEstimate, MachineResources, ResourceNeeds } from "../../../shared/api/hub.js";
+import type { RuntimeLoadOptions } from "../../../shared/api/loadOptions.js";
+import { toLlamaLoadOptions } from "../../engine/llamaLoadOptions.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { validateModelMetadata } from "../library/validateModelMetadata.js";
 import { probeMachineResources } from "./machineResources.js";
 
-/** Options of {@link estimateResourceNeeds}. */
-export interface ResourceNeedsOptions {
+/**
+ * Options of {@link estimateResourceNeeds}. The runtime options change the estimate as they
+ * change a load: flash attention, the KV cache types and the batch size the context's share,
+ * mmap the weights' (mlock changes nothing). Default: llama.cpp's defaults.
+ */
+export interface ResourceNeedsOptions extends RuntimeLoadOptions {
   /** Context size per sequence, in tokens. Default: the model's training context, at most 4096. */
   contextSize?: number;
   /** Sequences of that size (parallel conversations). Default: 1. */
@@ -23,28 +29,37 @@ export const DEFAULT_ESTIMATE_CONTEXT_SIZE = 4096;
 /**
  * Memory a GGUF model needs at a context size, on the CPU only and fully on the GPU, from its
  * header alone (node-llama-cpp's GGUF insights: tensor sizes plus KV cache and compute buffers).
+ * @throws InvalidArgumentError for a crafted header, or runtime options the model cannot use
  */
 export async function estimateResourceNeeds(fileInfo: GgufFileInfo, options: ResourceNeedsOptions = {}): Promise<ResourceNeeds> {
   // node-llama-cpp's estimate runs parts of llama.cpp's loader, which aborts the process on the
   // bounds a crafted header breaks (a remote file's header from the hub, or `inspect` of a file).
   const unsafe = validateModelMetadata(fileInfo.metadata as unknown as Record<string, unknown>);
   if (unsafe) throw new InvalidArgumentError(`The model cannot be estimated: ${unsafe}`);
-  const { GgufInsights } = await import("node-llama-cpp");
+  const { GgufInsights, GgmlType } = await import("node-llama-cpp");
   const insights = await GgufInsights.from(fileInfo, options.llama);
+  const llamaOptions = toLlamaLoadOptions(options, insights.flashAttentionSupported);
+  const weightsOptions = options.useMmap !== undefined ? { useMmap: options.useMmap } : {};
+  const contextOptions = {
+    kvCacheKeyType: GgmlType[llamaOptions.model.experimentalDefaultContextKvCacheKeyType],
+    kvCacheValueType: GgmlType[llamaOptions.model.experimentalDefaultContextKvCacheValueType],
+    ...llamaOptions.context,
+  };
+  const flashAttention = llamaOptions.estimateFlashAttention;
   const trainContext = insights.trainContextSize ?? DEFAULT_ESTIMATE_CONTEXT_SIZE;
   const contextSize = options.contextSize ?? Math.min(trainContext, DEFAULT_ESTIMATE_CONTEXT_SIZE);
   const sequences = options.sequences ?? 1;
   const totalLayers = insights.totalLayers;
 
-  const cpuModel = await insights.estimateModelResourceRequirementsV2({ gpuLayers: 0 });
-  const cpuContext = await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: 0, sequences });
-  const gpuModel = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
+  const cpuModel = await insights.estimateModelResourceRequirementsV2({ gpuLayers: 0, ...weightsOptions });
+  const cpuContext = await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: 0, sequences, flashAttention, ...contextOptions, ...weightsOptions });
+  const gpuModel = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers, ...weightsOptions });
   // Without a GPU backend the simulation keeps the context in RAM; the heuristic splits it as a
-  // GPU would, which is what the "fully on the GPU" placement asks.
+  // GPU would, which is what the "fully on the GPU" placement asks ("auto" flash attention counted as off: the larger need).
   const gpuContext =
     options.llama?.gpu
-      ? await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: totalLayers, sequences })
-      : insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: totalLayers, sequences });
+      ? await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: totalLayers, sequences, flashAttention, ...contextOptions, ...weightsOptions })
+      : insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: totalLayers, sequences, flashAttention: flashAttention === true, ...contextOptions });
   return {
     contextSize,
     sequences,

@@ -4,6 +4,7 @@ import { createDashboardStore, type DashboardStore } from "../features/dashboard
 import { createDownloadsStore, type DownloadsStore } from "../features/downloads/downloadsStore.js";
 import { createModelsStore, type ModelsStore } from "../features/models/modelsStore.js";
 import { createProvidersStore, type ProvidersStore } from "../features/server/providersStore.js";
+import { createEngineStore, type EngineStore } from "../features/server/engineStore.js";
 import { createServerStore, type ServerStore } from "../features/server/serverStore.js";
 import { createSettingsStore, type SettingsStore } from "../features/settings/settingsStore.js";
 import type { FrameScheduler } from "../lib/frameScheduler.js";
@@ -18,6 +19,8 @@ export interface AppStores {
   server: ServerStore;
   /** Remote providers (on the Server screen). */
   providers: ProvidersStore;
+  /** Which llama.cpp build runs, and building one (on the Server screen). */
+  engine: EngineStore;
   settings: SettingsStore;
   /** Loads every store and subscribes to the app's events. */
   init(): Promise<void>;
@@ -49,7 +52,8 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
   const dashboard = createDashboardStore(api);
   const server = createServerStore(api);
   const providers = createProvidersStore(api);
-  const all = [models, settings, downloads, chat, dashboard, server, providers];
+  const engine = createEngineStore(api);
+  const all = [models, settings, downloads, chat, dashboard, server, providers, engine];
 
   return {
     models,
@@ -58,6 +62,7 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
     dashboard,
     server,
     providers,
+    engine,
     settings,
     async init() {
       await Promise.all(all.map((store) => store.getState().init()));

@@ -1,7 +1,11 @@
-import { useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { LibraryModel } from "../../../../shared/api/library.js";
+import { FLASH_ATTENTION_MODES, KV_CACHE_TYPES, MAX_BATCH_SIZE, type FlashAttentionMode, type KvCacheType } from "../../../../shared/api/loadOptions.js";
 import type { LoadModelOptions } from "../../../../shared/contract/index.js";
+import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { Dialog } from "../../components/Dialog.js";
+import { FitBadge } from "./FitBadge.js";
+import { DEFAULT_LOAD_DIALOG_FORM, estimateKey, toLoadModelOptions, type GpuMode, type LoadDialogForm } from "./loadDialogForm.js";
 
 interface LoadModelDialogProps {
   model: LibraryModel;
@@ -11,45 +15,38 @@ interface LoadModelDialogProps {
   onCancel: () => void;
 }
 
-type GpuMode = "auto" | "max" | "count";
+/** Wait after the last change before estimating again (typing a number changes it at each key). */
+const ESTIMATE_DELAY_MS = 300;
 
-/** Parses an optional integer field: "" → undefined; anything else must be an integer. */
-function parseInteger(text: string): number | undefined | "invalid" {
-  if (text.trim() === "") return undefined;
-  const value = Number(text);
-  return Number.isInteger(value) ? value : "invalid";
-}
+const FLASH_ATTENTION_LABELS: Record<FlashAttentionMode, string> = { auto: "Auto (where supported)", on: "On", off: "Off" };
+const KV_CACHE_LABELS: Record<KvCacheType, string> = { f16: "F16 (full quality)", q8_0: "Q8_0 (about half the memory)", q4_0: "Q4_0 (about a quarter)" };
 
-/** Options of loading a model: context size, GPU layers, parallel sequences and idle TTL. */
+/**
+ * Options of loading a model: context size, GPU layers, parallel sequences, idle TTL, LoRA
+ * adapters and the runtime options (flash attention, KV cache type, batch size, mmap, mlock),
+ * with a fit estimate that follows them.
+ */
 export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModelDialogProps) {
+  const { models } = useAppStores();
+  const estimate = useModels((state) => (state.loadEstimate?.id === model.id ? state.loadEstimate : null));
   const defaultContext = Math.min(model.contextLength ?? 4096, 4096);
-  const [contextSize, setContextSize] = useState("");
-  const [gpuMode, setGpuMode] = useState<GpuMode>("auto");
-  const [gpuLayers, setGpuLayers] = useState("");
-  const [parallel, setParallel] = useState("");
-  const [ttl, setTtl] = useState("");
-  /** Chosen adapters and their scale text, by adapter id. */
-  const [lora, setLora] = useState<Record<string, string>>({});
+  const [form, setForm] = useState<LoadDialogForm>(DEFAULT_LOAD_DIALOG_FORM);
   const [error, setError] = useState<string | null>(null);
+  const update = (patch: Partial<LoadDialogForm>): void => setForm((current) => ({ ...current, ...patch }));
+
+  const parsed = useMemo(() => toLoadModelOptions(form), [form]);
+  const key = "options" in parsed ? estimateKey(parsed.options) : null;
+  useEffect(() => {
+    if (!("options" in parsed)) return;
+    const timer = setTimeout(() => void models.getState().estimateLoad(model.id, parsed.options), ESTIMATE_DELAY_MS);
+    return () => clearTimeout(timer);
+    // Keyed on the options that change the estimate only: a new TTL or adapter starts none.
+  }, [key, model.id, models]);
+  useEffect(() => () => models.getState().clearLoadEstimate(), [models]);
 
   const submit = (): void => {
-    const context = parseInteger(contextSize);
-    const layers = parseInteger(gpuLayers);
-    const sequences = parseInteger(parallel);
-    const ttlValue = ttl.trim() === "" ? undefined : Number(ttl);
-    if (context === "invalid" || (context !== undefined && context < 16)) return setError("Context size must be a whole number of tokens (at least 16).");
-    if (gpuMode === "count" && (layers === undefined || layers === "invalid" || layers < 0)) return setError("GPU layers must be a whole number, 0 or more.");
-    if (sequences === "invalid" || (sequences !== undefined && sequences < 1)) return setError("Parallel sequences must be a whole number, 1 or more.");
-    if (ttlValue !== undefined && !Number.isFinite(ttlValue)) return setError("Unload after must be a number of minutes.");
-    const loraAdapters = Object.entries(lora).map(([id, scaleText]) => ({ id, scale: scaleText.trim() === "" ? 1 : Number(scaleText) }));
-    if (loraAdapters.some((adapter) => !Number.isFinite(adapter.scale))) return setError("An adapter's scale must be a number (1 applies it fully).");
-    const options: LoadModelOptions = {};
-    if (context !== undefined) options.contextSize = context;
-    options.gpuLayers = gpuMode === "count" ? (layers as number) : gpuMode;
-    if (sequences !== undefined) options.parallel = sequences;
-    if (ttlValue !== undefined) options.ttlMinutes = ttlValue;
-    if (loraAdapters.length > 0) options.loraAdapters = loraAdapters;
-    onLoad(options);
+    if ("error" in parsed) return setError(parsed.error);
+    onLoad(parsed.options);
   };
 
   return (
@@ -63,32 +60,74 @@ export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModel
       >
         <label className="field">
           <span className="field-label">Context size (tokens)</span>
-          <input type="number" min={16} step={1} inputMode="numeric" placeholder={String(defaultContext)} value={contextSize} onChange={(event) => setContextSize(event.target.value)} />
+          <input type="number" min={16} step={1} inputMode="numeric" placeholder={String(defaultContext)} value={form.contextSize} onChange={(event) => update({ contextSize: event.target.value })} />
           <span className="field-hint">Per sequence. Trained for {model.contextLength?.toLocaleString() ?? "an unknown number of"} tokens.</span>
         </label>
         <label className="field">
           <span className="field-label">GPU layers</span>
-          <select value={gpuMode} onChange={(event) => setGpuMode(event.target.value as GpuMode)}>
+          <select value={form.gpuMode} onChange={(event) => update({ gpuMode: event.target.value as GpuMode })}>
             <option value="auto">Auto (as many as fit)</option>
             <option value="max">All layers</option>
             <option value="count">A number of layers…</option>
           </select>
         </label>
-        {gpuMode === "count" && (
+        {form.gpuMode === "count" && (
           <label className="field">
             <span className="field-label">Layers on the GPU</span>
-            <input type="number" min={0} step={1} value={gpuLayers} onChange={(event) => setGpuLayers(event.target.value)} />
+            <input type="number" min={0} step={1} value={form.gpuLayers} onChange={(event) => update({ gpuLayers: event.target.value })} />
           </label>
         )}
         <label className="field">
           <span className="field-label">Parallel sequences</span>
-          <input type="number" min={1} step={1} placeholder="4" value={parallel} onChange={(event) => setParallel(event.target.value)} />
+          <input type="number" min={1} step={1} placeholder="4" value={form.parallel} onChange={(event) => update({ parallel: event.target.value })} />
           <span className="field-hint">Requests generating at once.</span>
         </label>
         <label className="field">
           <span className="field-label">Unload after idle (minutes)</span>
-          <input type="number" step="any" placeholder="15" value={ttl} onChange={(event) => setTtl(event.target.value)} />
+          <input type="number" step="any" placeholder="15" value={form.ttl} onChange={(event) => update({ ttl: event.target.value })} />
           <span className="field-hint">0 unloads as soon as idle; −1 keeps it loaded.</span>
+        </label>
+        <label className="field">
+          <span className="field-label">Flash attention</span>
+          <select value={form.flashAttention} onChange={(event) => update({ flashAttention: event.target.value as FlashAttentionMode })} data-testid="load-flash-attention">
+            {FLASH_ATTENTION_MODES.map((mode) => (
+              <option key={mode} value={mode}>
+                {FLASH_ATTENTION_LABELS[mode]}
+              </option>
+            ))}
+          </select>
+          <span className="field-hint">Faster, smaller attention; a quantized KV cache needs it.</span>
+        </label>
+        <label className="field">
+          <span className="field-label">KV cache type</span>
+          <select value={form.kvCacheType} onChange={(event) => update({ kvCacheType: event.target.value as KvCacheType })} data-testid="load-kv-cache-type">
+            {KV_CACHE_TYPES.map((type) => (
+              <option key={type} value={type}>
+                {KV_CACHE_LABELS[type]}
+              </option>
+            ))}
+          </select>
+          <span className="field-hint">Memory of the context; quantized types cost some quality.</span>
+        </label>
+        <label className="field">
+          <span className="field-label">Batch size (tokens)</span>
+          <input type="number" min={1} max={MAX_BATCH_SIZE} step={1} placeholder="512" value={form.batchSize} onChange={(event) => update({ batchSize: event.target.value })} />
+          <span className="field-hint">Prompt tokens evaluated at once: larger is faster, and takes more memory.</span>
+        </label>
+        <label className="checkbox" title="Memory-map the model file: the OS pages the weights in and can share them">
+          <input type="checkbox" checked={form.useMmap} onChange={(event) => update({ useMmap: event.target.checked })} /> Memory-map the file (mmap)
+        </label>
+        <label className="checkbox" title="Keep the weights in RAM, never swapped out; the system may refuse the lock">
+          <input type="checkbox" checked={form.useMlock} onChange={(event) => update({ useMlock: event.target.checked })} /> Lock in RAM (mlock)
+        </label>
+        <label className="checkbox" title="Prompt lookup drafts the next tokens from the prompt and the model checks them in one batch: the same answer, faster when it repeats the input (edits, summaries)">
+          <input
+            type="checkbox"
+            checked={form.speculative === "prompt-lookup"}
+            onChange={(event) => update({ speculative: event.target.checked ? "prompt-lookup" : "off" })}
+            data-testid="load-speculative"
+          />{" "}
+          Speculative decoding (prompt lookup)
         </label>
         {adapters.length > 0 && (
           <fieldset className="field" data-testid="lora-adapters">
@@ -98,25 +137,25 @@ export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModel
                 <label>
                   <input
                     type="checkbox"
-                    checked={adapter.id in lora}
+                    checked={adapter.id in form.lora}
                     onChange={(event) =>
-                      setLora((current) => {
-                        const next = { ...current };
-                        if (event.target.checked) next[adapter.id] = "1";
-                        else delete next[adapter.id];
-                        return next;
+                      setForm((current) => {
+                        const lora = { ...current.lora };
+                        if (event.target.checked) lora[adapter.id] = "1";
+                        else delete lora[adapter.id];
+                        return { ...current, lora };
                       })
                     }
                   />{" "}
                   {adapter.id}
                 </label>
-                {adapter.id in lora && (
+                {adapter.id in form.lora && (
                   <input
                     type="number"
                     step="any"
                     aria-label={`Scale of ${adapter.id}`}
-                    value={lora[adapter.id]}
-                    onChange={(event) => setLora((current) => ({ ...current, [adapter.id]: event.target.value }))}
+                    value={form.lora[adapter.id]}
+                    onChange={(event) => setForm((current) => ({ ...current, lora: { ...current.lora, [adapter.id]: event.target.value } }))}
                   />
                 )}
               </div>
@@ -124,6 +163,21 @@ export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModel
             <span className="field-hint">Applied at load; the scale sets how strongly (1 = fully).</span>
           </fieldset>
         )}
+        <div className="field" data-testid="load-estimate" aria-live="polite">
+          <span className="field-label">Fit on this machine</span>
+          {"error" in parsed ? (
+            <span className="field-hint">{parsed.error}</span>
+          ) : estimate?.error ? (
+            <span className="field-hint">{estimate.error}</span>
+          ) : estimate?.fit ? (
+            <span className="field-hint">
+              <FitBadge fit={estimate.fit} /> {estimate.fit.reason}
+              {estimate.estimating ? " (estimating…)" : ""}
+            </span>
+          ) : (
+            <span className="field-hint">Estimating…</span>
+          )}
+        </div>
         {error && (
           <p className="notice notice-error" role="alert">
             {error}

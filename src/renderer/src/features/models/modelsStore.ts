@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { HubModel, HubSearchSort, StarterModelInfo } from "../../../../shared/api/hub.js";
+import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../../../shared/api/library.js";
 import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
@@ -22,6 +22,16 @@ export interface HubBrowserState {
   filesError: string | null;
 }
 
+/** The load dialog's fit estimate for the options it shows. */
+export interface LoadEstimateState {
+  id: string;
+  /** The last estimate (kept while a newer one is computed, so the dialog does not flicker). */
+  fit: FitEstimate | null;
+  estimating: boolean;
+  /** Why the options cannot be estimated (the core refuses them, or the header cannot be read). */
+  error: string | null;
+}
+
 export interface ModelsState {
   library: LibraryModel[];
   libraryLoaded: boolean;
@@ -34,6 +44,8 @@ export interface ModelsState {
   /** The last failure, for the screen's error notice. */
   error: string | null;
   hub: HubBrowserState;
+  /** The load dialog's estimate; null when no dialog asked for one. */
+  loadEstimate: LoadEstimateState | null;
 
   /** Loads everything and subscribes to changes (idempotent). */
   init(): Promise<void>;
@@ -44,6 +56,10 @@ export interface ModelsState {
   /** Reads the catalogue again (a provider was added, removed, or found its models). */
   refreshCatalog(): Promise<void>;
   loadModel(id: string, options?: LoadModelOptions): Promise<boolean>;
+  /** Estimates whether a model fits with these load options; an answer overtaken by a newer request is dropped. */
+  estimateLoad(id: string, options: LoadModelOptions): Promise<void>;
+  /** Forgets the estimate (the dialog closed). */
+  clearLoadEstimate(): void;
   unloadModel(id: string): Promise<boolean>;
   removeModel(id: string): Promise<boolean>;
   /** Imports a GGUF file by its path on the machine running the app. */
@@ -80,6 +96,7 @@ export function createModelsStore(api: MardukApi): ModelsStore {
   let searchSerial = 0;
   let filesSerial = 0;
   let catalogSerial = 0;
+  let estimateSerial = 0;
 
   return createStore<ModelsState>()((set, get) => {
     const setPending = (id: string, action: ModelAction | undefined): void => {
@@ -131,6 +148,7 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       pending: {},
       error: null,
       hub: initialHub,
+      loadEstimate: null,
 
       async init() {
         if (subscriptions.length === 0) {
@@ -172,6 +190,23 @@ export function createModelsStore(api: MardukApi): ModelsStore {
           // The event usually comes first; this keeps the table right if it does not.
           set({ loaded: [...get().loaded.filter((model) => model.id !== id), state] });
         });
+      },
+
+      async estimateLoad(id, options) {
+        const serial = ++estimateSerial;
+        const previous = get().loadEstimate;
+        set({ loadEstimate: { id, fit: previous?.id === id ? previous.fit : null, estimating: true, error: null } });
+        try {
+          const fit = await api.models.estimateLoad({ id, options });
+          if (serial === estimateSerial) set({ loadEstimate: { id, fit, estimating: false, error: null } });
+        } catch (error) {
+          if (serial === estimateSerial) set({ loadEstimate: { id, fit: null, estimating: false, error: errorMessage(error) } });
+        }
+      },
+
+      clearLoadEstimate() {
+        estimateSerial++;
+        set({ loadEstimate: null });
       },
 
       unloadModel(id) {

@@ -3,11 +3,12 @@ import { ScreenHeader } from "../../components/ScreenHeader.js";
 import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { ApiKeysCard } from "./ApiKeysCard.js";
 import { CorsOriginsCard } from "./CorsOriginsCard.js";
+import { EngineCard } from "./EngineCard.js";
 import { ProvidersCard } from "./ProvidersCard.js";
 import { ServerStatusCard } from "./ServerStatusCard.js";
 import { SnippetsCard } from "./SnippetsCard.js";
 
-/** Server: the local API's status, remote providers, keys, CORS origins and how to call it. */
+/** Server: the local API's status, remote providers, keys, CORS origins, how to call it, and its llama.cpp engine. */
 export function ServerScreen() {
   const { server } = useAppStores();
   const error = useServer((state) => state.error);
@@ -25,6 +26,7 @@ export function ServerScreen() {
           <SnippetsCard status={status} />
           <ApiKeysCard />
           <CorsOriginsCard status={status} />
+          <EngineCard />
         </>
       )}
     </div>
