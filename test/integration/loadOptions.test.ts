@@ -57,7 +57,7 @@ describe("runtime load options in this process", () => {
   it("reports llama.cpp's defaults when no option is given", async () => {
     const plain = await testCore.core.engine.loadModel("fixture", { contextSize: 256, parallel: 1 });
     try {
-      expect(plain.info.loadOptions).toEqual({ flashAttention: "auto", kvCacheKeyType: "f16", kvCacheValueType: "f16", batchSize: 256, useMmap: true, useMlock: false });
+      expect(plain.info.loadOptions).toEqual({ flashAttention: "auto", kvCacheKeyType: "f16", kvCacheValueType: "f16", batchSize: 256, useMmap: true, useMlock: false, speculative: "off" });
     } finally {
       await plain.dispose();
     }

@@ -8,14 +8,14 @@ import { createFakeMardukApi, FakeRpcError } from "./rendererFakeApi.js";
 describe("the load dialog's form", () => {
   it("sends what it shows by default (auto, f16, mlock off) and leaves mmap and the batch size to the server", () => {
     expect(toLoadModelOptions(DEFAULT_LOAD_DIALOG_FORM)).toEqual({
-      options: { gpuLayers: "auto", flashAttention: "auto", kvCacheKeyType: "f16", kvCacheValueType: "f16", useMlock: false },
+      options: { gpuLayers: "auto", flashAttention: "auto", kvCacheKeyType: "f16", kvCacheValueType: "f16", useMlock: false, speculative: "off" },
     });
   });
 
   it("sends the runtime options as chosen, one KV cache type for K and V", () => {
-    const form = { ...DEFAULT_LOAD_DIALOG_FORM, flashAttention: "on" as const, kvCacheType: "q4_0" as const, batchSize: "128", useMmap: false, useMlock: true };
+    const form = { ...DEFAULT_LOAD_DIALOG_FORM, flashAttention: "on" as const, kvCacheType: "q4_0" as const, batchSize: "128", useMmap: false, useMlock: true, speculative: "prompt-lookup" as const };
     expect(toLoadModelOptions(form)).toEqual({
-      options: { gpuLayers: "auto", flashAttention: "on", kvCacheKeyType: "q4_0", kvCacheValueType: "q4_0", batchSize: 128, useMmap: false, useMlock: true },
+      options: { gpuLayers: "auto", flashAttention: "on", kvCacheKeyType: "q4_0", kvCacheValueType: "q4_0", batchSize: 128, useMmap: false, useMlock: true, speculative: "prompt-lookup" },
     });
   });
 

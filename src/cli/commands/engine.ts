@@ -14,7 +14,8 @@ Vulkan when their toolchain and a GPU are found. The build is offline: llama.cpp
 from the git bundle node-llama-cpp ships. It takes minutes (about 8 on 2 cores) and needs cmake
 and a C++ compiler; the server and the app pick it up when llama.cpp starts again (a model
 loaded afterwards, or a restart), and fall back to the prebuilt binary, saying why, when the
-local build is missing or does not load.
+local build is missing or does not load. It is not faster on every machine (the prebuilt
+binary's CPU variants can use kernels a local build cannot): measure, and \`reset\` if not.
 
 Commands:
   status   Which build runs, the local build on record, the GPU toolchains found

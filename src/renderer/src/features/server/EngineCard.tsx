@@ -34,7 +34,8 @@ export function EngineCard() {
       )}
       <p className="muted small">
         A build for this machine uses its CPU&apos;s own instructions and OpenMP threads (and CUDA or Vulkan when their toolchain and a GPU are
-        found), which decodes faster than the prebuilt binary. It compiles offline from the source node-llama-cpp ships, in several minutes.
+        found). It compiles offline from the source node-llama-cpp ships, in several minutes. It is not faster on every machine: compare the
+        dashboard&apos;s tokens/s before and after, and go back with <code>marduk-local engine reset</code>.
       </p>
       <ul className="muted small" data-testid="engine-toolchains">
         {status.toolchains.map((toolchain) => (
