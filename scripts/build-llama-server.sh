@@ -8,6 +8,12 @@
 #   WORK_DIR  where the clone and the build go; default .cache/llama-server-peer/ (gitignored).
 #   LLAMA_SERVER_PEER_JOBS  parallel compile jobs (default: nproc).
 #   LLAMA_SERVER_PEER_REBUILD=1  rebuild even when the binaries are already there.
+#   LLAMA_SERVER_PEER_CMAKE_ARGS  more configure flags, after (so over) the defaults below; with
+#     -DGGML_NATIVE=OFF the AMX guard below is left out. E.g. node-llama-cpp's own choice on a
+#     Sapphire Rapids CPU (its prebuilt "sapphirerapids" variant, no OpenMP) in another WORK_DIR:
+#     "-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON
+#      -DGGML_F16C=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON
+#      -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=ON -DGGML_AMX_INT8=ON"
 # Prints the llama-server path as the last line of output.
 set -euo pipefail
 
@@ -46,13 +52,16 @@ cmake_args=(
   -DLLAMA_BUILD_SERVER=ON
   -DLLAMA_BUILD_APP=OFF
 )
-if [[ "$(uname -m)" == x86_64 ]] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
-  # -march=native turns on AMX where the CPU reports it, and this release's AMX matrix
-  # multiplication crashed (SIGSEGV in ggml_backend_amx_mul_mat at the first decode) on such a
-  # VM with the bench models; explicit -mno-* flags win over -march=native in GCC and Clang.
+read -r -a extra_args <<< "${LLAMA_SERVER_PEER_CMAKE_ARGS:-}"
+if [[ " ${extra_args[*]} " != *" -DGGML_NATIVE=OFF "* && "$(uname -m)" == x86_64 ]] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+  # -march=native turns on AMX where the CPU reports it, and with OpenMP this release's AMX
+  # matrix multiplication crashed on a Sapphire Rapids VM at the first decode (SIGSEGV in
+  # ggml_backend_amx_mul_mat; with explicit AMX flags instead, SIGILL at tileloadd). Explicit
+  # -mno-* flags win over -march=native in GCC and Clang.
   no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   cmake_args+=("-DCMAKE_C_FLAGS=$no_amx" "-DCMAKE_CXX_FLAGS=$no_amx")
 fi
+cmake_args+=("${extra_args[@]}")
 
 # What the binaries are built from and with, so that a node-llama-cpp upgrade or a change of
 # flags triggers a rebuild.

@@ -156,7 +156,6 @@ describe("router: failures before the first token fall back, after it never", ()
 
   it("a stall before the first token times out and falls back", async () => {
     beta.setFault({ kind: "stallBeforeFirstToken", ms: 5_000 }, { times: 1 });
-    const startedAt = performance.now();
     const { data: stream, response } = await client.chat.completions
       .create({ model: "default-chat", messages: [{ role: "user", content: "Hi" }], stream: true }, { headers: { "x-marduk-local-only": "0" } })
       .withResponse();
@@ -166,9 +165,12 @@ describe("router: failures before the first token fall back, after it never", ()
     expect(response.headers.get("x-marduk-provider")).toBe("local");
     expect(text).toBe(FIXTURE_SENTENCE);
     beta.setFault({ kind: "stallBeforeFirstToken", ms: 5_000 }, { times: 1 });
+    const splitStartedAt = performance.now();
     const result = await served("split", { temperature: 0.5, user: "sticky-to-beta-or-alpha" });
     expect(result.text).toBe(REPLY);
-    expect(performance.now() - startedAt).toBeLessThan(4_000);
+    // Waiting out the stall would take 5 s; the 400 ms first-token timeout ends it long before.
+    // Only this request is timed: the local answer above may have had to load the model first.
+    expect(performance.now() - splitStartedAt).toBeLessThan(4_500);
   });
 
   it("a connection dropped mid-stream is an error for the client, not a spliced answer", async () => {
