@@ -9,8 +9,9 @@
 #   LLAMA_SERVER_PEER_JOBS  parallel compile jobs (default: nproc).
 #   LLAMA_SERVER_PEER_REBUILD=1  rebuild even when the binaries are already there.
 #   LLAMA_SERVER_PEER_CMAKE_ARGS  more configure flags, after (so over) the defaults below; with
-#     -DGGML_NATIVE=OFF the AMX guard below is left out. E.g. node-llama-cpp's own choice on a
-#     Sapphire Rapids CPU (its prebuilt "sapphirerapids" variant, no OpenMP) in another WORK_DIR:
+#     -DGGML_NATIVE=OFF the AMX guard below is left out. E.g. the flags of node-llama-cpp's
+#     prebuilt "sapphirerapids" CPU variant, in another WORK_DIR (built this way with GCC 12 on a
+#     Sapphire Rapids VM, it died with SIGILL at AMX's first tile load, OpenMP or not):
 #     "-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON
 #      -DGGML_F16C=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON
 #      -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=ON -DGGML_AMX_INT8=ON"
@@ -54,10 +55,11 @@ cmake_args=(
 )
 read -r -a extra_args <<< "${LLAMA_SERVER_PEER_CMAKE_ARGS:-}"
 if [[ " ${extra_args[*]} " != *" -DGGML_NATIVE=OFF "* && "$(uname -m)" == x86_64 ]] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
-  # -march=native turns on AMX where the CPU reports it, and with OpenMP this release's AMX
-  # matrix multiplication crashed on a Sapphire Rapids VM at the first decode (SIGSEGV in
-  # ggml_backend_amx_mul_mat; with explicit AMX flags instead, SIGILL at tileloadd). Explicit
-  # -mno-* flags win over -march=native in GCC and Clang.
+  # -march=native turns on AMX where the CPU reports it, and this release's AMX matrix
+  # multiplication, built with GCC 12, crashed on a Sapphire Rapids VM at the first decode
+  # (SIGSEGV in ggml_backend_amx_mul_mat; with explicit AMX flags, SIGILL at tileloadd), while
+  # node-llama-cpp's prebuilt (GCC 11) uses AMX there fine. Explicit -mno-* flags win over
+  # -march=native in GCC and Clang.
   no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   cmake_args+=("-DCMAKE_C_FLAGS=$no_amx" "-DCMAKE_CXX_FLAGS=$no_amx")
 fi
