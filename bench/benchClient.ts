@@ -12,6 +12,23 @@ export interface StreamMeasure {
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** The `data:` payloads of a server-sent event stream, one per event, as they arrive. */
+export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      if (event.startsWith("data: ")) yield event.slice("data: ".length);
+    }
+  }
+}
+
 /** Streams one chat completion over HTTP + SSE and measures it from the client's side. */
 export async function streamChat(url: string, body: Record<string, unknown>): Promise<StreamMeasure> {
   const started = performance.now();
@@ -21,24 +38,13 @@ export async function streamChat(url: string, body: Record<string, unknown>): Pr
     body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
   let firstTokenAt: number | undefined;
   let tokens = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = event.replace(/^data: /, "");
-      if (data === "[DONE]") continue;
-      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } };
-      if (chunk.choices[0]?.delta.content) firstTokenAt ??= performance.now();
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
-    }
+  for await (const data of sseData(response.body!)) {
+    if (data === "[DONE]") continue;
+    const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } };
+    if (chunk.choices[0]?.delta.content) firstTokenAt ??= performance.now();
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
   }
   const ended = performance.now();
   const ttftMs = (firstTokenAt ?? ended) - started;

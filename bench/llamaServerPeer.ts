@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { median, type StreamMeasure } from "./benchClient.js";
+import { median, sseData, type StreamMeasure } from "./benchClient.js";
 
 /** The binary asked for on the command line (`--llama-server PATH`) or in BENCH_LLAMA_SERVER; undefined when neither. */
 export function llamaServerPathFromArgs(argv: string[] = process.argv.slice(2)): string | undefined {
@@ -135,28 +135,20 @@ export class LlamaServerPeer {
       body: JSON.stringify({ prompt: request.prompt, n_predict: request.maxTokens, ignore_eos: true, cache_prompt: request.cachePrompt, temperature: 0, stream: true }),
     });
     if (!response.ok) throw new Error(`llama-server /completion: HTTP ${response.status}: ${await response.text()}`);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
     let text = "";
     let firstTokenAt: number | undefined;
     let final: { tokens_predicted?: number; timings?: { cache_n?: number; prompt_n?: number } } | undefined;
+    const events = sseData(response.body!);
     for (;;) {
-      const { value, done } = await reader.read().catch(async (error: unknown) => Promise.reject(await this.explain(error)));
+      const { value: data, done } = await events.next().catch(async (error: unknown) => Promise.reject(await this.explain(error)));
       if (done) break;
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const event = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        if (!event.startsWith("data: ")) continue;
-        const chunk = JSON.parse(event.slice("data: ".length)) as { content?: string; stop?: boolean; error?: unknown };
-        if (chunk.error) throw new Error(`llama-server /completion: ${JSON.stringify(chunk.error)}`);
-        if (chunk.content) {
-          firstTokenAt ??= performance.now();
-          text += chunk.content;
-        }
-        if (chunk.stop) final = chunk as typeof final;
+      const chunk = JSON.parse(data) as { content?: string; stop?: boolean; error?: unknown };
+      if (chunk.error) throw new Error(`llama-server /completion: ${JSON.stringify(chunk.error)}`);
+      if (chunk.content) {
+        firstTokenAt ??= performance.now();
+        text += chunk.content;
       }
+      if (chunk.stop) final = chunk as typeof final;
     }
     const ended = performance.now();
     const tokens = final?.tokens_predicted ?? 0;

@@ -13,11 +13,9 @@ import { MODEL_HOST_FAULT_ENV } from "../../src/core/modelhost/modelHostApi.js";
 import type { ResidencyEvent } from "../../src/shared/api/library.js";
 import { FIXTURE_SENTENCE, getFixtureModelPath } from "../fixtures/gguf/index.js";
 import { writeHostileModel } from "../helpers/hostileModels.js";
-import { readStreamWith } from "../helpers/sseStreams.js";
+import { HELLO, postChat, readStreamWith } from "../helpers/sseStreams.js";
 import { createTestCore, type TestCore } from "../helpers/testCore.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
-
-const hello = [{ role: "user" as const, content: "Hi" }];
 
 /** Resolves with the first residency event that satisfies `predicate`. */
 function nextEvent(residency: ModelResidency, predicate: (event: ResidencyEvent) => boolean): Promise<ResidencyEvent> {
@@ -29,16 +27,6 @@ function nextEvent(residency: ModelResidency, predicate: (event: ResidencyEvent)
     };
     residency.on("event", listener);
   });
-}
-
-async function postChat(url: string, body: Record<string, unknown>): Promise<{ status: number; body: { error?: { code: string; message: string }; choices?: { message: { content: string } }[] } }> {
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    // Never from the response cache: each request here must reach a model.
-    body: JSON.stringify({ messages: hello, temperature: 0, cache: false, ...body }),
-  });
-  return { status: response.status, body: (await response.json()) as never };
 }
 
 function hostOf(server: TestCore, id: string): HostedModel {
@@ -107,7 +95,7 @@ describe("over HTTP, with the process host as the default", () => {
     const response = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "fixture", messages: hello, temperature: 0, stream: true, ignore_eos: true, max_tokens: 2000 }),
+      body: JSON.stringify({ model: "fixture", messages: HELLO, temperature: 0, stream: true, ignore_eos: true, max_tokens: 2000 }),
     });
     expect(response.status).toBe(200);
     const killed = hostOf(server, "fixture");
@@ -150,7 +138,7 @@ describe("the watchdog", () => {
     try {
       const crashed = nextEvent(residency, (event) => event.type === "unloaded");
       // Long enough (seconds) for the watchdog to end it.
-      const stream = lease.model.chat(hello, { temperature: 0, ignoreEos: true, maxTokens: 2000 });
+      const stream = lease.model.chat(HELLO, { temperature: 0, ignoreEos: true, maxTokens: 2000 });
       const error = await stream.collect().then(
         () => new Error("the generation ended"),
         (caught: unknown) => caught,
@@ -180,7 +168,7 @@ describe("the crash backoff", () => {
 
   /** One chat with the model that always crashes on its first decode: the error it fails with. */
   const attempt = (): Promise<{ code: string; message: string }> =>
-    testCore.core.inference.chat("crashy", hello, { temperature: 0, maxTokens: 4 }).then(
+    testCore.core.inference.chat("crashy", HELLO, { temperature: 0, maxTokens: 4 }).then(
       () => {
         throw new Error("the chat succeeded");
       },

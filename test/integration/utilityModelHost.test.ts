@@ -14,19 +14,8 @@ import { utilityProcessSpawner } from "../../src/main/utilityModelHost.js";
 import { FIXTURE_SENTENCE } from "../fixtures/gguf/index.js";
 import { forkFakeUtilityProcess } from "../fixtures/utilityProcess/fakeUtilityProcess.js";
 import { writeHostileModel } from "../helpers/hostileModels.js";
-import { readStreamWith } from "../helpers/sseStreams.js";
+import { HELLO, postChat, readStreamWith } from "../helpers/sseStreams.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
-
-const hello = [{ role: "user" as const, content: "Hi" }];
-
-async function postChat(url: string, body: Record<string, unknown>): Promise<{ status: number; body: { error?: { code: string; message: string }; choices?: { message: { content: string } }[] } }> {
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ messages: hello, temperature: 0, cache: false, ...body }),
-  });
-  return { status: response.status, body: (await response.json()) as never };
-}
 
 describe("model hosts in (stand-in) Electron utility processes", () => {
   let server: TestServer;
@@ -68,7 +57,7 @@ describe("model hosts in (stand-in) Electron utility processes", () => {
     const response = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "fixture", messages: hello, temperature: 0, stream: true, ignore_eos: true, max_tokens: 2000 }),
+      body: JSON.stringify({ model: "fixture", messages: HELLO, temperature: 0, stream: true, ignore_eos: true, max_tokens: 2000 }),
     });
     expect(response.status).toBe(200);
     const killed = hostedFixture().pid!;
