@@ -22,6 +22,7 @@ export const LOAD_OPTION_FLAGS = {
   "no-mmap": { type: "boolean" },
   mlock: { type: "boolean" },
   speculative: { type: "string" },
+  "draft-model": { type: "string" },
 } as const;
 
 /** Their help lines (aligned as the commands' other options). */
@@ -36,7 +37,10 @@ export const LOAD_OPTION_HELP = `  --flash-attention <m>   ${FLASH_ATTENTION_MOD
   --mlock                 Lock the model's weights in RAM (never swapped out)
   --speculative <m>       ${SPECULATIVE_MODES.join(" | ")}: speculative decoding (default off; prompt-lookup
                           drafts tokens from the prompt, same output, faster where answers
-                          repeat the input; a request may turn it off)
+                          repeat the input; draft has a smaller model draft them; a
+                          request may turn it off)
+  --draft-model <id>      The draft model (an id in the models folder, same vocabulary) for
+                          speculative draft (implies --speculative draft)
 `;
 
 const FLAG_OF: Record<string, string> = {
@@ -44,6 +48,7 @@ const FLAG_OF: Record<string, string> = {
   kvCacheKeyType: "--kv-cache-key-type",
   kvCacheValueType: "--kv-cache-value-type",
   batchSize: "--batch-size",
+  draftModel: "--draft-model",
 };
 
 type LoadOptionFlagValues = { [Flag in keyof typeof LOAD_OPTION_FLAGS]?: (typeof LOAD_OPTION_FLAGS)[Flag]["type"] extends "boolean" ? boolean : string };
@@ -74,9 +79,10 @@ export function parseLoadOptionFlags(values: LoadOptionFlagValues): RuntimeLoadO
     ...(values["no-mmap"] ? { useMmap: false } : {}),
     ...(values.mlock ? { useMlock: true } : {}),
     ...(speculative !== undefined ? { speculative } : {}),
+    ...(values["draft-model"] !== undefined ? { draftModel: values["draft-model"] } : {}),
   };
   const problem = findLoadOptionsProblem(options);
   // The shared message names the options; here they are flags.
-  if (problem) throw new CliUsageError(problem.message.replace(/\b(flashAttention|kvCacheKeyType|kvCacheValueType|batchSize)\b/g, (name) => FLAG_OF[name]!));
+  if (problem) throw new CliUsageError(problem.message.replace(/\b(flashAttention|kvCacheKeyType|kvCacheValueType|batchSize|draftModel)\b/g, (name) => FLAG_OF[name]!));
   return options;
 }

@@ -57,6 +57,8 @@ async function interleave(model: LoadedModel, conversations: number, turns: numb
       const before = model.promptCache;
       const result = await model.chat(history, { temperature: 0, maxTokens: 12 }).collect();
       const after = model.promptCache;
+      // The usage a client sees (OpenAI's cached_tokens) is the same count.
+      expect(result.usage.cachedPromptTokens).toBe(after.reusedPromptTokens - before.reusedPromptTokens);
       done.push({
         conversation,
         promptTokens: after.promptTokens - before.promptTokens,

@@ -28,7 +28,7 @@ describe.skipIf(!storiesPath)("stories260K.gguf (a real trained model)", () => {
     expect(result.text).toBe(STORIES_CONTINUATION);
     expect(deltas.join("")).toBe(result.text);
     expect(result.finishReason).toBe("length");
-    expect(result.usage).toEqual({ promptTokens: 5, completionTokens: 40 });
+    expect(result.usage).toEqual({ promptTokens: 5, completionTokens: 40, cachedPromptTokens: 0 });
   });
 
   it("has no chat template, so chat uses the plain fallback layout", async () => {

@@ -11,7 +11,8 @@ import { loadModelRequest, parseRequest } from "../../src/core/contract/requestS
 import { toLlamaLoadOptions } from "../../src/core/engine/llamaLoadOptions.js";
 import { mergeLoadOptions } from "../../src/core/engine/Engine.js";
 import { InvalidArgumentError } from "../../src/core/errors.js";
-import { findLoadOptionsProblem, MAX_BATCH_SIZE } from "../../src/shared/api/loadOptions.js";
+import { effectiveSpeculativeMode, findLoadOptionsProblem, MAX_BATCH_SIZE } from "../../src/shared/api/loadOptions.js";
+import { findDraftVocabularyMismatch } from "../../src/core/engine/draftVocabulary.js";
 
 describe("findLoadOptionsProblem", () => {
   it("accepts every valid option and none at all", () => {
@@ -37,6 +38,10 @@ describe("findLoadOptionsProblem", () => {
     [{ batchSize: MAX_BATCH_SIZE + 1 }, "batchSize"],
     [{ useMmap: "no" }, "useMmap"],
     [{ useMlock: 1 }, "useMlock"],
+    [{ speculative: "draft" }, "draftModel"],
+    [{ speculative: "prompt-lookup", draftModel: "small" }, "draftModel"],
+    [{ draftModel: "" }, "draftModel"],
+    [{ draftModel: 7 }, "draftModel"],
   ])("refuses %j (values may come from anywhere)", (options, param) => {
     expect(findLoadOptionsProblem(options as never)?.param).toBe(param);
   });
@@ -95,6 +100,10 @@ describe("serve and inspect flags", () => {
       loadOptions: { flashAttention: "on", kvCacheKeyType: "q8_0", kvCacheValueType: "q4_0", batchSize: 64, useMmap: false, useMlock: true },
     });
     expect(parseServeOptions([], {})).toMatchObject({ loadOptions: {} });
+    // A draft model alone means speculative "draft".
+    expect(parseServeOptions(["--draft-model", "small"], {})).toMatchObject({ loadOptions: { draftModel: "small" } });
+    expect(effectiveSpeculativeMode({ draftModel: "small" })).toBe("draft");
+    expect(effectiveSpeculativeMode({})).toBe("off");
   });
 
   it.each([
@@ -102,6 +111,8 @@ describe("serve and inspect flags", () => {
     [["--kv-cache-type", "q5_0"], /--kv-cache-type must be one of f16, q8_0, q4_0/],
     [["--batch-size", "0"], /--batch-size must be an integer from 1 to 8192/],
     [["--kv-cache-type", "q8_0", "--flash-attention", "off"], /q8_0 V cache needs flash attention.*--flash-attention to on or auto, or --kv-cache-value-type to f16/],
+    [["--speculative", "draft"], /speculative "draft" needs a --draft-model/],
+    [["--speculative", "prompt-lookup", "--draft-model", "small"], /a --draft-model is used only with speculative "draft"/],
   ])("refuse %j", (args, message) => {
     expect(() => parseServeOptions(args, {})).toThrow(CliUsageError);
     expect(() => parseServeOptions(args, {})).toThrow(message);
@@ -131,5 +142,25 @@ describe("Ollama's load options", () => {
     for (const bad of [{ num_batch: 0 }, { num_batch: 2.5 }, { use_mmap: "false" }, { use_mlock: 1 }]) {
       expect(ollamaOptionsSchema.safeParse(bad).success).toBe(false);
     }
+  });
+});
+
+describe("a draft model's vocabulary", () => {
+  const tokens = ["<unk>", "<s>", "</s>", "a", "b", "c", "d", "e"];
+  const target = { model: "llama", tokens, bos_token_id: 1, eos_token_id: 2 };
+
+  it("is compatible when it is the same, or differs only in the first ids or by a few trailing tokens", () => {
+    expect(findDraftVocabularyMismatch(target, { ...target })).toBeUndefined();
+    expect(findDraftVocabularyMismatch(target, { ...target, tokens: ["x", ...tokens.slice(1, 7)] })).toBeUndefined();
+  });
+
+  it.each([
+    [{ ...target, model: "gpt2" }, /tokenizer is gpt2/],
+    [{ ...target, tokens: [...tokens.slice(0, 6), "z", "e"] }, /token 6 differs/],
+    [{ ...target, eos_token_id: 3 }, /end token differs/],
+    [{ ...target, tokens: [...tokens, ...Array.from({ length: 200 }, (_, i) => `t${i}`)] }, /208 tokens, the model's 8/],
+    [{ ...target, tokens: undefined }, /vocabulary is missing/],
+  ])("refuses %#", (draft, reason) => {
+    expect(findDraftVocabularyMismatch(target, draft)).toMatch(reason);
   });
 });

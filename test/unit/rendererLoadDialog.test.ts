@@ -27,6 +27,15 @@ describe("the load dialog's form", () => {
     expect(toLoadModelOptions({ ...DEFAULT_LOAD_DIALOG_FORM, batchSize: "1.5" })).toEqual({ error: expect.stringMatching(/^Batch size must be a whole number/) });
   });
 
+  it("sends a chosen draft model with speculative draft, and asks for one until it is chosen", () => {
+    expect(toLoadModelOptions({ ...DEFAULT_LOAD_DIALOG_FORM, speculative: "draft", draftModel: "small" })).toEqual({
+      options: expect.objectContaining({ speculative: "draft", draftModel: "small" }),
+    });
+    expect(toLoadModelOptions({ ...DEFAULT_LOAD_DIALOG_FORM, speculative: "draft" })).toEqual({ error: expect.stringMatching(/^Speculative "draft" needs a draft model/) });
+    // A draft chosen, then another mode: the draft is not sent.
+    expect(toLoadModelOptions({ ...DEFAULT_LOAD_DIALOG_FORM, speculative: "off", draftModel: "small" })).toEqual({ options: expect.not.objectContaining({ draftModel: "small" }) });
+  });
+
   it("estimates again only when an option that changes the estimate changes", () => {
     const options = (patch: Partial<typeof DEFAULT_LOAD_DIALOG_FORM>) => {
       const parsed = toLoadModelOptions({ ...DEFAULT_LOAD_DIALOG_FORM, ...patch });

@@ -81,7 +81,7 @@ function toEngineLoadOptions(options: LoadModelOptions): ModelLoadOptions {
  */
 function runtimeOptionsDiffer(requested: RuntimeLoadOptions, current: EffectiveLoadOptions | undefined, parallel: number): boolean {
   if (!current) return false;
-  const { flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, useMlock, speculative } = requested;
+  const { flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, useMlock, speculative, draftModel } = requested;
   return (
     (flashAttention !== undefined && flashAttention !== "auto" && flashAttention !== current.flashAttention) ||
     (kvCacheKeyType !== undefined && kvCacheKeyType !== current.kvCacheKeyType) ||
@@ -89,7 +89,8 @@ function runtimeOptionsDiffer(requested: RuntimeLoadOptions, current: EffectiveL
     (batchSize !== undefined && Math.max(batchSize, parallel) !== current.batchSize) ||
     (useMmap !== undefined && useMmap !== current.useMmap) ||
     (useMlock !== undefined && useMlock !== current.useMlock) ||
-    (speculative !== undefined && speculative !== current.speculative)
+    (speculative !== undefined && speculative !== current.speculative) ||
+    (draftModel !== undefined && draftModel.replace(/\.gguf$/i, "") !== current.draftModel)
   );
 }
 

@@ -62,6 +62,7 @@ const loadModelOptions = z
     useMmap: z.boolean().optional(),
     useMlock: z.boolean().optional(),
     speculative: z.enum(SPECULATIVE_MODES).optional(),
+    draftModel: id.optional(),
   })
   .superRefine((options, context) => {
     const problem = findLoadOptionsProblem(options);

@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { FitEstimate } from "../../shared/api/hub.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
-import type { RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
+import { effectiveSpeculativeMode, type RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
 import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import type { Logger } from "../logger.js";
@@ -15,7 +15,8 @@ import type { EstimateFitForInfoOptions } from "../models/hub/fitEstimate.js";
 // node-llama-cpp takes ~0.5 s to import, so everything that needs it at run time is imported
 // on the first load: `serve` is listening long before that.
 import type * as NodeLlamaCpp from "node-llama-cpp";
-import type { LoadedModel } from "./LoadedModel.js";
+import type { DraftModel, LoadedModel } from "./LoadedModel.js";
+import { findDraftVocabularyMismatch, type DraftVocabulary } from "./draftVocabulary.js";
 import { assertLoadOptions, describeEffectiveLoadOptions, toLlamaLoadOptions } from "./llamaLoadOptions.js";
 
 /** Options of one model load (the runtime ones, flash attention to mlock, are {@link RuntimeLoadOptions}). */
@@ -153,18 +154,13 @@ export class Engine {
       import("./LoadedModel.js"),
       this.options.runtime(),
     ]);
-    const fileInfo = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
-    // A file cut short (an interrupted copy or download) has an intact header but too few
-    // tensor bytes; llama.cpp would fail on it in ways node-llama-cpp does not always clean up.
-    if (fileInfo.splicedParts <= 1 && fileInfo.tensorInfo) {
-      const truncated = findMissingTensorData(fileInfo.tensorInfo, [statSync(modelPath).size]);
-      if (truncated) throw new ModelLoadFailedError(id, `${truncated} (an incomplete download or copy?)`);
-    }
+    const fileInfo = await this.readLoadableFileInfo(id, modelPath, readGgufFileInfo);
     const loraAdapters = await this.resolveLoraAdapters(id, options.lora);
     const { llama } = runtime;
     const { flashAttentionSupported } = await GgufInsights.from(fileInfo, llama);
     const llamaOptions = toLlamaLoadOptions(options, flashAttentionSupported);
     let model;
+    let draft: DraftModel | undefined;
     try {
       model = await llama.loadModel({ modelPath, gpuLayers: options.gpuLayers ?? "auto", ...llamaOptions.model });
     } catch (error) {
@@ -179,6 +175,7 @@ export class Engine {
         ...llamaOptions.context,
         ...(loraAdapters.length > 0 ? { lora: { adapters: loraAdapters } } : {}),
       });
+      draft = effectiveSpeculativeMode(options) === "draft" ? await this.loadDraftModel(id, model, contextSize, parallel, options, runtime, readGgufFileInfo) : undefined;
       const loadedModel = new LoadedModel(
         id,
         modelPath,
@@ -187,15 +184,17 @@ export class Engine {
         runtime.threads,
         {
           loadMs: performance.now() - startedAt,
-          modelBytes: model.size,
-          contextBytes: context.stateSize,
+          // A draft model is part of the load: its memory is the load's too.
+          modelBytes: model.size + (draft?.model.size ?? 0),
+          contextBytes: context.stateSize + (draft?.context.stateSize ?? 0),
           rssDeltaBytes: Math.max(0, process.memoryUsage().rss - rssBefore),
         },
         { maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs },
         {},
-        options.speculative ?? "off",
+        effectiveSpeculativeMode(options),
+        draft,
       );
-      loadedModel.loadOptions = describeEffectiveLoadOptions(model, context, GgmlType, options);
+      loadedModel.loadOptions = { ...describeEffectiveLoadOptions(model, context, GgmlType, options), ...(draft ? { draftModel: draft.id } : {}) };
       if (this.disposed) {
         await loadedModel.dispose();
         throw new MardukError("internal_error", "The engine is shutting down");
@@ -204,9 +203,62 @@ export class Engine {
       log.info({ loadMs: Math.round(loadedModel.stats.loadMs), contextSize: context.contextSize, parallel, ...loadedModel.info.loadOptions }, "model loaded");
       return loadedModel;
     } catch (error) {
+      if (draft) await disposeDraftModel(draft);
       await model.dispose().catch(() => undefined);
       if (error instanceof MardukError) throw error;
       throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+  }
+
+  /**
+   * Loads the draft model of speculative "draft" beside its target, in the same runtime, with
+   * the same context size, sequences, threads and runtime options (one draft sequence drafts for
+   * one target sequence). The draft is an id of the models folder, never a path, and its
+   * vocabulary must be the target's.
+   * @throws InvalidArgumentError (param draftModel: not in the models folder, another vocabulary), ModelLoadFailedError
+   */
+  private async loadDraftModel(
+    targetId: string,
+    target: NodeLlamaCpp.LlamaModel,
+    contextSize: number,
+    parallel: number,
+    options: ModelLoadOptions,
+    runtime: LlamaRuntime,
+    readGgufFileInfo: typeof NodeLlamaCpp.readGgufFileInfo,
+  ): Promise<DraftModel> {
+    const ref = options.draftModel!;
+    const { id, path: draftPath } = this.resolveDraftModel(ref);
+    if (id === targetId) throw new InvalidArgumentError("the draft model must be another, smaller model than the one it drafts for", "draftModel");
+    const info = await this.readLoadableFileInfo(id, draftPath, readGgufFileInfo);
+    const vocabularyOf = (metadata: unknown): DraftVocabulary | undefined =>
+      ((metadata as { tokenizer?: { ggml?: DraftVocabulary } }).tokenizer?.ggml);
+    const mismatch = findDraftVocabularyMismatch(vocabularyOf(target.fileInfo.metadata), vocabularyOf(info.metadata));
+    if (mismatch) throw new InvalidArgumentError(`The draft model '${id}' cannot draft for '${targetId}': ${mismatch}`, "draftModel");
+    const { GgufInsights } = await import("node-llama-cpp");
+    const { flashAttentionSupported } = await GgufInsights.from(info, runtime.llama);
+    const llamaOptions = toLlamaLoadOptions({ ...options, speculative: "off", draftModel: undefined }, flashAttentionSupported);
+    let model;
+    try {
+      model = await runtime.llama.loadModel({ modelPath: draftPath, gpuLayers: options.gpuLayers ?? "auto", ...llamaOptions.model });
+    } catch (error) {
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+    try {
+      const context = await model.createContext({ contextSize, sequences: parallel, threads: runtime.threads, ...llamaOptions.context });
+      return { id, model, context };
+    } catch (error) {
+      await model.dispose().catch(() => undefined);
+      throw new ModelLoadFailedError(id, (error as Error).message, error);
+    }
+  }
+
+  /** A draft model's id in the models dir; one answer whatever the reason, as for adapters. @throws InvalidArgumentError */
+  private resolveDraftModel(ref: string): { id: string; path: string } {
+    try {
+      if (isFilePath(ref) || path.isAbsolute(ref)) throw new ModelNotFoundError(ref);
+      return this.resolveModel(ref);
+    } catch {
+      throw new InvalidArgumentError(`Draft model '${ref}' not found in the models folder`, "draftModel");
     }
   }
 
@@ -291,8 +343,19 @@ export class Engine {
           // a missing adapter fails the load itself, with a clearer message
         }
       }
-      return { ramBytes: weights.cpuRam + context.cpuRam + loraBytes, vramBytes: weights.gpuVram + context.gpuVram };
+      const estimate = { ramBytes: weights.cpuRam + context.cpuRam + loraBytes, vramBytes: weights.gpuVram + context.gpuVram };
+      if (effectiveSpeculativeMode(merged) !== "draft") return estimate;
+      // The draft model runs beside it with the same context size and sequences.
+      const draft = await this.estimateMemory(this.resolveDraftModel(merged.draftModel!).id, {
+        ...merged,
+        contextSize,
+        speculative: "off",
+        draftModel: undefined,
+        lora: undefined,
+      });
+      return { ramBytes: estimate.ramBytes + draft.ramBytes, vramBytes: estimate.vramBytes + draft.vramBytes };
     } catch (error) {
+      if (error instanceof MardukError) throw error;
       throw new ModelLoadFailedError(id, (error as Error).message, error);
     }
   }
@@ -310,6 +373,21 @@ export class Engine {
     const info = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
     // Both placements are estimated, so the GPU layer count plays no part; neither do adapters.
     return estimateFit(info, { ...merged, sequences: merged.parallel ?? DEFAULT_PARALLEL, ...placement });
+  }
+
+  /**
+   * The checked header of a model about to be loaded. A file cut short (an interrupted copy or
+   * download) has an intact header but too few tensor bytes; llama.cpp would fail on it in ways
+   * node-llama-cpp does not always clean up.
+   * @throws ModelLoadFailedError
+   */
+  private async readLoadableFileInfo(id: string, modelPath: string, readGgufFileInfo: typeof NodeLlamaCpp.readGgufFileInfo): Promise<NodeLlamaCpp.GgufFileInfo> {
+    const fileInfo = await this.readCheckedFileInfo(id, modelPath, readGgufFileInfo, true);
+    if (fileInfo.splicedParts <= 1 && fileInfo.tensorInfo) {
+      const truncated = findMissingTensorData(fileInfo.tensorInfo, [statSync(modelPath).size]);
+      if (truncated) throw new ModelLoadFailedError(id, `${truncated} (an incomplete download or copy?)`);
+    }
+    return fileInfo;
   }
 
   /**
@@ -358,4 +436,9 @@ export class Engine {
     this.disposed = true;
     await Promise.allSettled([...this.loading]);
   }
+}
+
+async function disposeDraftModel(draft: DraftModel): Promise<void> {
+  if (!draft.context.disposed) await draft.context.dispose().catch(() => undefined);
+  if (!draft.model.disposed) await draft.model.dispose().catch(() => undefined);
 }

@@ -1,4 +1,5 @@
 import {
+  DraftSequenceTokenPredictor,
   GeneralChatWrapper,
   InputLookupTokenPredictor,
   LlamaChat,
@@ -44,6 +45,23 @@ import { SequencePool, type SequencePoolOptions, type SequencePoolState } from "
 import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOptions } from "./SequenceStateStore.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";
 import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
+
+/** The smaller model of speculative "draft", loaded beside its target; the target's {@link LoadedModel} owns it. */
+export interface DraftModel {
+  id: string;
+  model: LlamaModel;
+  /** Has as many sequences as the target's context: each drafts for one target sequence. */
+  context: LlamaContext;
+}
+
+/** Most tokens drafted at once: a longer draft costs the draft model more than the target saves when it is rejected. */
+const MAX_DRAFT_TOKENS = 8;
+/**
+ * Tokens a draft model drafts before the target evaluates (unless the draft loses confidence
+ * first). node-llama-cpp's default, 0, lets the target go on with whatever is drafted so far,
+ * which on a CPU is usually nothing: the draft runs on the same cores.
+ */
+const MIN_DRAFT_TOKENS = 4;
 
 /** What loading a model cost. */
 export interface ModelLoadStats {
@@ -157,12 +175,22 @@ export class LoadedModel implements LocalModel {
     stateStoreOptions: SequenceStateStoreOptions = {},
     /** Speculative decoding of its sequences. Default: "off" (no token predictor at all). */
     readonly speculative: SpeculativeMode = "off",
+    /** The draft model of speculative "draft"; this model disposes it. Default: none. */
+    private readonly draft?: DraftModel,
   ) {
+    if (speculative === "draft" && !draft) throw new InvalidArgumentError('speculative "draft" needs a draft model', "draftModel");
     this.savedStates = new SequenceStateStore(stateStoreOptions);
     const sequences: LlamaContextSequence[] = [];
     // node-llama-cpp fixes a sequence's predictor at its creation; requests switch it (see SwitchableTokenPredictor).
-    const tokenPredictor = (): SwitchableTokenPredictor | undefined =>
-      speculative === "prompt-lookup" ? new SwitchableTokenPredictor(new InputLookupTokenPredictor({ patternLength: { min: 3 }, predictionLength: { max: 8 } })) : undefined;
+    const tokenPredictor = (): SwitchableTokenPredictor | undefined => {
+      if (speculative === "prompt-lookup") {
+        return new SwitchableTokenPredictor(new InputLookupTokenPredictor({ patternLength: { min: 3 }, predictionLength: { max: MAX_DRAFT_TOKENS } }));
+      }
+      if (speculative === "draft" && draft) {
+        return new SwitchableTokenPredictor(new DraftSequenceTokenPredictor(draft.context.getSequence(), { minTokens: MIN_DRAFT_TOKENS, maxTokens: MAX_DRAFT_TOKENS }));
+      }
+      return undefined;
+    };
     while (context.sequencesLeft > 0) {
       const predictor = tokenPredictor();
       sequences.push(context.getSequence(predictor ? { tokenPredictor: predictor } : {}));
@@ -350,7 +378,7 @@ export class LoadedModel implements LocalModel {
     }
     if (this.disposed) throw new AbortedError("The model is being unloaded");
     if (options.speculative === true && this.speculative === "off") {
-      throw new InvalidArgumentError(`The model '${this.id}' was loaded without speculative decoding: load it with speculative "prompt-lookup"`, "speculative");
+      throw new InvalidArgumentError(`The model '${this.id}' was loaded without speculative decoding: load it with speculative "prompt-lookup" or a draft model`, "speculative");
     }
     const speculate = this.speculative !== "off" && options.speculative !== false;
     const maxTokens = options.maxTokens ?? contextSize - promptTokens;
@@ -391,14 +419,14 @@ export class LoadedModel implements LocalModel {
         const speculation = speculate ? predictionStats(predictionsBefore, lease.item.tokenPredictions) : undefined;
         // Checked drafts are metered as input too: they are not prompt tokens.
         const metered = lease.item.tokenMeter.diff(meterBefore);
-        this.countPromptReuse(prompt.tokens.length, { ...metered, usedInputTokens: metered.usedInputTokens - (speculation?.draftedTokens ?? 0) });
+        const cachedPromptTokens = this.countPromptReuse(prompt.tokens.length, { ...metered, usedInputTokens: metered.usedInputTokens - (speculation?.draftedTokens ?? 0) });
         const endedAt = performance.now();
         const decodeMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
         const result: GenerationResult = {
           text,
           finishReason: abortSignal.aborted ? "abort" : toFinishReason(stopReason),
           ...(toolCalls && toolCalls.length > 0 && !abortSignal.aborted ? { toolCalls } : {}),
-          usage: { promptTokens, completionTokens },
+          usage: { promptTokens, completionTokens, ...(cachedPromptTokens !== undefined ? { cachedPromptTokens } : {}) },
           ...(speculation ? { speculation } : {}),
           timings: {
             promptMs: (firstTokenAt ?? endedAt) - evaluationStartedAt,
@@ -457,11 +485,13 @@ export class LoadedModel implements LocalModel {
    * Every prompt token but the last is metered as "input" and the last as "output" (its logits
    * are read), as is each generated token fed back; so input + 1 prompt tokens were evaluated.
    */
-  private countPromptReuse(promptTokens: number, used: { usedInputTokens: number; usedOutputTokens: number }): void {
-    if (used.usedOutputTokens === 0) return; // aborted before the prompt was evaluated
+  private countPromptReuse(promptTokens: number, used: { usedInputTokens: number; usedOutputTokens: number }): number | undefined {
+    if (used.usedOutputTokens === 0) return undefined; // aborted before the prompt was evaluated
+    const reused = Math.max(0, promptTokens - (used.usedInputTokens + 1));
     this.promptCounts.requests++;
     this.promptCounts.promptTokens += promptTokens;
-    this.promptCounts.reusedPromptTokens += Math.max(0, promptTokens - (used.usedInputTokens + 1));
+    this.promptCounts.reusedPromptTokens += reused;
+    return reused;
   }
 
   private eogTokens(): Token[] {
@@ -481,6 +511,8 @@ export class LoadedModel implements LocalModel {
     if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
     await this.savedStates.dispose();
     if (!this.context.disposed) await this.context.dispose();
+    if (this.draft && !this.draft.context.disposed) await this.draft.context.dispose();
+    if (this.draft && !this.draft.model.disposed) await this.draft.model.dispose();
     if (!this.model.disposed) await this.model.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import type { GgmlType, LlamaContext, LlamaModel } from "node-llama-cpp";
 import {
+  effectiveSpeculativeMode,
   findLoadOptionsProblem,
   type EffectiveLoadOptions,
   type FlashAttentionMode,
@@ -85,6 +86,6 @@ export function describeEffectiveLoadOptions(
     batchSize: context.batchSize,
     useMmap: model.useMmap,
     useMlock: requested.useMlock ?? false,
-    speculative: requested.speculative ?? "off",
+    speculative: effectiveSpeculativeMode(requested),
   };
 }

@@ -40,7 +40,12 @@ export type FinishReason = "stop" | "length" | "abort" | "tool_calls";
 
 export interface GenerationUsage {
   promptTokens: number;
+  /** Every generated token, thinking included. */
   completionTokens: number;
+  /** Of the completion tokens, those spent thinking (models with a thinking section). Absent: none. */
+  reasoningTokens?: number;
+  /** Of the prompt tokens, those reused from the cache (not evaluated again). Absent: unknown. */
+  cachedPromptTokens?: number;
 }
 
 export interface GenerationTimings {
@@ -53,8 +58,13 @@ export interface GenerationTimings {
 }
 
 export interface GenerationResult {
+  /** The answer (never the thinking). */
   text: string;
+  /** The model's thinking, apart from the answer (models whose template has a thinking section). Absent: none. */
+  reasoning?: string;
   finishReason: FinishReason;
+  /** The stop string that ended the generation (finishReason "stop"), when one did. Absent: none, or not known (a remote). */
+  stopSequence?: string;
   /** Calls the model made (finishReason "tool_calls"). */
   toolCalls?: ToolCall[];
   usage: GenerationUsage;
@@ -71,7 +81,10 @@ export interface SpeculationStats {
 
 /** One piece of streamed output. */
 export interface GenerationDelta {
+  /** Answer text. */
   text: string;
+  /** Thinking text of this delta, apart from the answer. Absent: none. */
+  reasoning?: string;
   /** How many tokens this delta carries (text may be held back while a stop string could still match). */
   tokenCount: number;
 }
@@ -116,6 +129,16 @@ export interface ChatGenerationOptions extends GenerationOptions {
   tools?: ToolDefinition[];
   /** Default: "auto" when tools are given. */
   toolChoice?: ToolChoice;
+  /** Thinking, for models whose template has a thinking section. Default: as the model's template does it, unbounded. */
+  reasoning?: ReasoningOptions;
+}
+
+/** How much a thinking model may think. Every field is optional. */
+export interface ReasoningOptions {
+  /** false: no thinking at all (a budget of 0). Default: true. */
+  enabled?: boolean;
+  /** Most tokens the thinking may take; then the model must answer. Default: no limit beyond maxTokens. */
+  maxTokens?: number;
 }
 
 /** Result of embedding one or more texts. */

@@ -18,10 +18,12 @@ export type KvCacheType = (typeof KV_CACHE_TYPES)[number];
 
 /**
  * Speculative decoding: "prompt-lookup" drafts the next tokens from the prompt (where the
- * answer repeats the input: edits, summaries, extraction) and the model checks them in one
- * batch; the output is the same as without. Requests may turn it off (`speculative: false`).
+ * answer repeats the input: edits, summaries, extraction); "draft" has a smaller model of the
+ * same vocabulary ({@link RuntimeLoadOptions.draftModel}) draft them. The model checks the
+ * drafted tokens in one batch, so the output is the same as without. Requests may turn it off
+ * (`speculative: false`).
  */
-export const SPECULATIVE_MODES = ["off", "prompt-lookup"] as const;
+export const SPECULATIVE_MODES = ["off", "prompt-lookup", "draft"] as const;
 export type SpeculativeMode = (typeof SPECULATIVE_MODES)[number];
 
 /** Largest accepted batch size: llama.cpp's compute buffers grow with it. */
@@ -47,8 +49,19 @@ export interface RuntimeLoadOptions {
   useMmap?: boolean;
   /** Lock the weights in RAM so they are never swapped out (the OS may refuse; llama.cpp then warns). Default: off. */
   useMlock?: boolean;
-  /** Speculative decoding of the model's sequences (see {@link SPECULATIVE_MODES}). Default: "off". */
+  /** Speculative decoding of the model's sequences (see {@link SPECULATIVE_MODES}). Default: "draft" with a draftModel, else "off". */
   speculative?: SpeculativeMode;
+  /**
+   * Id of the draft model in the models folder (never a path) for speculative "draft": a
+   * smaller model with the target's vocabulary, loaded beside it with the same context size
+   * and sequences. Default: none.
+   */
+  draftModel?: string;
+}
+
+/** The speculative mode a load runs with: "draft" when only a draft model is named. */
+export function effectiveSpeculativeMode(options: Pick<RuntimeLoadOptions, "speculative" | "draftModel">): SpeculativeMode {
+  return options.speculative ?? (options.draftModel !== undefined ? "draft" : "off");
 }
 
 /** The runtime options a loaded model actually runs with (`/health`, `/api/ps`). */
@@ -63,6 +76,8 @@ export interface EffectiveLoadOptions {
   /** As asked for (the OS may still refuse the lock). */
   useMlock: boolean;
   speculative: SpeculativeMode;
+  /** The draft model's id, with speculative "draft". */
+  draftModel?: string;
 }
 
 /** A load option that cannot be used, with the reason. */
@@ -79,7 +94,7 @@ const isOneOf = <T extends string>(values: readonly T[], value: unknown): value 
  * a quantized V cache without flash attention fails to create its context.
  */
 export function findLoadOptionsProblem(options: RuntimeLoadOptions): LoadOptionsProblem | undefined {
-  const { flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, useMlock, speculative } = options;
+  const { flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, useMlock, speculative, draftModel } = options;
   if (flashAttention !== undefined && !isOneOf(FLASH_ATTENTION_MODES, flashAttention)) {
     return { param: "flashAttention", message: `flashAttention must be one of ${FLASH_ATTENTION_MODES.join(", ")}` };
   }
@@ -93,6 +108,15 @@ export function findLoadOptionsProblem(options: RuntimeLoadOptions): LoadOptions
   if (useMlock !== undefined && typeof useMlock !== "boolean") return { param: "useMlock", message: "useMlock must be true or false" };
   if (speculative !== undefined && !isOneOf(SPECULATIVE_MODES, speculative)) {
     return { param: "speculative", message: `speculative must be one of ${SPECULATIVE_MODES.join(", ")}` };
+  }
+  if (draftModel !== undefined && (typeof draftModel !== "string" || draftModel.length === 0 || draftModel.length > 1024)) {
+    return { param: "draftModel", message: "draftModel must be the id of a model in the models folder" };
+  }
+  if (speculative === "draft" && draftModel === undefined) {
+    return { param: "draftModel", message: 'speculative "draft" needs a draftModel: the id of a smaller model with the same vocabulary' };
+  }
+  if (draftModel !== undefined && speculative !== undefined && speculative !== "draft") {
+    return { param: "draftModel", message: `a draftModel is used only with speculative "draft", not "${speculative}"` };
   }
   if (kvCacheValueType !== undefined && kvCacheValueType !== "f16" && flashAttention === "off") {
     return {

@@ -20,6 +20,8 @@ export function toOpenAiUsage(result: GenerationResult) {
     prompt_tokens: result.usage.promptTokens,
     completion_tokens: result.usage.completionTokens,
     total_tokens: result.usage.promptTokens + result.usage.completionTokens,
+    // Prompt tokens the engine reused from a sequence's cache (OpenAI's prompt caching field).
+    ...(result.usage.cachedPromptTokens !== undefined ? { prompt_tokens_details: { cached_tokens: result.usage.cachedPromptTokens } } : {}),
   };
 }
 

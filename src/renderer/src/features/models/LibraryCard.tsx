@@ -34,6 +34,7 @@ export function LibraryCard() {
         <LoadModelDialog
           model={loading}
           adapters={library.filter((entry) => entry.kind === "adapter" && entry.status === "ok")}
+          draftCandidates={library.filter((entry) => entry.kind !== "adapter" && entry.status === "ok" && entry.id !== loading.id)}
           onCancel={() => setLoading(null)}
           onLoad={(options) => {
             setLoading(null);

@@ -1,6 +1,14 @@
 import { useEffect, useMemo, useState } from "react";
 import type { LibraryModel } from "../../../../shared/api/library.js";
-import { FLASH_ATTENTION_MODES, KV_CACHE_TYPES, MAX_BATCH_SIZE, type FlashAttentionMode, type KvCacheType } from "../../../../shared/api/loadOptions.js";
+import {
+  FLASH_ATTENTION_MODES,
+  KV_CACHE_TYPES,
+  MAX_BATCH_SIZE,
+  SPECULATIVE_MODES,
+  type FlashAttentionMode,
+  type KvCacheType,
+  type SpeculativeMode,
+} from "../../../../shared/api/loadOptions.js";
 import type { LoadModelOptions } from "../../../../shared/contract/index.js";
 import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { Dialog } from "../../components/Dialog.js";
@@ -11,6 +19,8 @@ interface LoadModelDialogProps {
   model: LibraryModel;
   /** LoRA adapters in the library that can be applied to the model. */
   adapters: LibraryModel[];
+  /** Other models of the library that may draft for it (speculative "draft"); the load checks their vocabulary. */
+  draftCandidates: LibraryModel[];
   onLoad: (options: LoadModelOptions) => void;
   onCancel: () => void;
 }
@@ -19,6 +29,11 @@ interface LoadModelDialogProps {
 const ESTIMATE_DELAY_MS = 300;
 
 const FLASH_ATTENTION_LABELS: Record<FlashAttentionMode, string> = { auto: "Auto (where supported)", on: "On", off: "Off" };
+const SPECULATIVE_LABELS: Record<SpeculativeMode, string> = {
+  off: "Off",
+  "prompt-lookup": "Prompt lookup (answers that repeat the input)",
+  draft: "Draft model (a smaller model drafts)",
+};
 const KV_CACHE_LABELS: Record<KvCacheType, string> = { f16: "F16 (full quality)", q8_0: "Q8_0 (about half the memory)", q4_0: "Q4_0 (about a quarter)" };
 
 /**
@@ -26,7 +41,7 @@ const KV_CACHE_LABELS: Record<KvCacheType, string> = { f16: "F16 (full quality)"
  * adapters and the runtime options (flash attention, KV cache type, batch size, mmap, mlock),
  * with a fit estimate that follows them.
  */
-export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModelDialogProps) {
+export function LoadModelDialog({ model, adapters, draftCandidates, onLoad, onCancel }: LoadModelDialogProps) {
   const { models } = useAppStores();
   const estimate = useModels((state) => (state.loadEstimate?.id === model.id ? state.loadEstimate : null));
   const defaultContext = Math.min(model.contextLength ?? 4096, 4096);
@@ -120,15 +135,34 @@ export function LoadModelDialog({ model, adapters, onLoad, onCancel }: LoadModel
         <label className="checkbox" title="Keep the weights in RAM, never swapped out; the system may refuse the lock">
           <input type="checkbox" checked={form.useMlock} onChange={(event) => update({ useMlock: event.target.checked })} /> Lock in RAM (mlock)
         </label>
-        <label className="checkbox" title="Prompt lookup drafts the next tokens from the prompt and the model checks them in one batch: the same answer, faster when it repeats the input (edits, summaries)">
-          <input
-            type="checkbox"
-            checked={form.speculative === "prompt-lookup"}
-            onChange={(event) => update({ speculative: event.target.checked ? "prompt-lookup" : "off" })}
+        <label className="field">
+          <span className="field-label">Speculative decoding</span>
+          <select
+            value={form.speculative}
+            onChange={(event) => update({ speculative: event.target.value as SpeculativeMode })}
             data-testid="load-speculative"
-          />{" "}
-          Speculative decoding (prompt lookup)
+            title="The model checks drafted tokens in one batch: the same answer, faster when the drafts are right"
+          >
+            {SPECULATIVE_MODES.map((mode) => (
+              <option key={mode} value={mode} disabled={mode === "draft" && draftCandidates.length === 0}>
+                {SPECULATIVE_LABELS[mode]}
+              </option>
+            ))}
+          </select>
         </label>
+        {form.speculative === "draft" && (
+          <label className="field">
+            <span className="field-label">Draft model</span>
+            <select value={form.draftModel} onChange={(event) => update({ draftModel: event.target.value })} data-testid="load-draft-model">
+              <option value="">Choose a smaller model with the same vocabulary</option>
+              {draftCandidates.map((candidate) => (
+                <option key={candidate.id} value={candidate.id}>
+                  {candidate.id}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {adapters.length > 0 && (
           <fieldset className="field" data-testid="lora-adapters">
             <legend className="field-label">LoRA adapters</legend>

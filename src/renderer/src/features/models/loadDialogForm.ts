@@ -20,6 +20,8 @@ export interface LoadDialogForm {
   useMmap: boolean;
   useMlock: boolean;
   speculative: SpeculativeMode;
+  /** The draft model's id for speculative "draft" ("" while none is chosen). */
+  draftModel: string;
 }
 
 /** The dialog's defaults: the server's own where a field is blank, llama.cpp's usual choices otherwise. */
@@ -36,6 +38,7 @@ export const DEFAULT_LOAD_DIALOG_FORM: LoadDialogForm = {
   useMmap: true,
   useMlock: false,
   speculative: "off",
+  draftModel: "",
 };
 
 /** Parses an optional integer field: "" → undefined; anything else must be an integer. */
@@ -51,6 +54,7 @@ const FIELD_NAMES: Record<string, string> = {
   kvCacheKeyType: "the KV cache type",
   kvCacheValueType: "the KV cache type",
   batchSize: "the batch size",
+  draftModel: "draft model",
 };
 
 /**
@@ -85,9 +89,10 @@ export function toLoadModelOptions(form: LoadDialogForm): { options: LoadModelOp
   if (!form.useMmap) options.useMmap = false;
   if (ttlValue !== undefined) options.ttlMinutes = ttlValue;
   if (loraAdapters.length > 0) options.loraAdapters = loraAdapters;
+  if (form.speculative === "draft" && form.draftModel !== "") options.draftModel = form.draftModel;
   const problem = findLoadOptionsProblem(options);
   if (problem) {
-    const message = problem.message.replace(/\b(flashAttention|kvCacheKeyType|kvCacheValueType|batchSize)\b/g, (name) => FIELD_NAMES[name]!);
+    const message = problem.message.replace(/\b(flashAttention|kvCacheKeyType|kvCacheValueType|batchSize|draftModel)\b/g, (name) => FIELD_NAMES[name]!);
     return { error: `${message[0]!.toUpperCase()}${message.slice(1)}.` };
   }
   return { options };
@@ -95,6 +100,6 @@ export function toLoadModelOptions(form: LoadDialogForm): { options: LoadModelOp
 
 /** The options that change the fit estimate (the TTL, GPU layers and adapters do not), for telling when to estimate again. */
 export function estimateKey(options: LoadModelOptions): string {
-  const { contextSize, parallel, flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap } = options;
-  return JSON.stringify([contextSize, parallel, flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap]);
+  const { contextSize, parallel, flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, draftModel } = options;
+  return JSON.stringify([contextSize, parallel, flashAttention, kvCacheKeyType, kvCacheValueType, batchSize, useMmap, draftModel]);
 }
