@@ -11,6 +11,22 @@ const layer = (files, patterns, message) => ({
   },
 });
 
+/** What a protocol adapter may not import: it reaches the core through ApiServices only. */
+const ADAPTER_FORBIDDEN_IMPORTS = [
+  "electron",
+  "electron/*",
+  "**/main/**",
+  "**/preload/**",
+  "**/renderer/**",
+  "**/cli/**",
+  "**/engine/**",
+  "**/models/**",
+  "**/router/**",
+  "**/storage/**",
+  "**/createCore*",
+  "node-llama-cpp",
+];
+
 export default tseslint.config(
   { ignores: ["out/**", "dist/**", "release/**", "node_modules/**", ".cache/**", "test-results/**", "test/scratch/**", ".scratch/**"] },
   eslint.configs.recommended,
@@ -39,21 +55,14 @@ export default tseslint.config(
   // nothing can go around the router.
   layer(
     ["src/core/api/openai/**", "src/core/api/ollama/**", "src/core/api/routes/**", "src/core/api/streamGeneration.ts", "src/core/api/routingHeaders.ts"],
-    [
-      "electron",
-      "electron/*",
-      "**/main/**",
-      "**/preload/**",
-      "**/renderer/**",
-      "**/cli/**",
-      "**/engine/**",
-      "**/models/**",
-      "**/router/**",
-      "**/storage/**",
-      "**/createCore*",
-      "node-llama-cpp",
-    ],
+    ADAPTER_FORBIDDEN_IMPORTS,
     "Protocol adapters reach the core through ApiServices (the inference door and the model catalogue) only.",
+  ),
+  // The Responses API adapter also keeps its stored responses (ApiServices.responses), and no other storage.
+  layer(
+    ["src/core/api/responses/**"],
+    [...ADAPTER_FORBIDDEN_IMPORTS, "!**/storage/ResponseStore.js"],
+    "The Responses API adapter reaches the core through ApiServices (the inference door, the catalogue, the ResponseStore) only.",
   ),
   layer(
     ["src/cli/**"],

@@ -14,7 +14,9 @@ import { Router } from "./router/Router.js";
 import type { ProviderConfig, RouterConfig } from "./router/routerConfig.js";
 import { registerRouterMetrics } from "./router/routerMetrics.js";
 import { UsageLedger } from "./router/UsageLedger.js";
+import { UserAliasStore } from "./router/UserAliasStore.js";
 import { ProviderStore } from "./storage/ProviderStore.js";
+import { ResponseStore, type ResponseStoreOptions } from "./storage/ResponseStore.js";
 import { Metrics } from "./telemetry/Metrics.js";
 import { AppDatabase } from "./storage/AppDatabase.js";
 import { AuditLog } from "./storage/AuditLog.js";
@@ -27,6 +29,7 @@ import { createSystemMemoryProbe, type MemoryProbe } from "./models/library/memo
 import { ModelLibrary } from "./models/ModelLibrary.js";
 import { DownloadManager, type DownloadManagerOptions } from "./models/downloads/DownloadManager.js";
 import { HubClient, type HubClientOptions } from "./models/hub/HubClient.js";
+import { FileHubTokenVault, HUB_TOKEN_FILE, HubTokenStore, type HubTokenVault } from "./models/hub/HubTokenStore.js";
 import { probeMachineResources } from "./models/hub/machineResources.js";
 import { createContractApi, type ContractApi, type ContractApiOptions } from "./contract/createContractApi.js";
 import type { EngineBuildInfo } from "../shared/contract/engine.js";
@@ -43,6 +46,8 @@ export interface CoreOptions {
   databaseFile?: string;
   /** Keep prompt text in the audit log. Default: false (only counts and metadata). */
   auditPrompts?: boolean;
+  /** Bounds of the Responses API's stored responses. Default: 1000 responses, 30 days. */
+  responseStore?: ResponseStoreOptions;
   /** Compute backend. Default: "auto". */
   backend?: Backend;
   /** CPU threads per evaluation. Default: about one per physical core (see resolveThreadCount). */
@@ -62,8 +67,13 @@ export interface CoreOptions {
   memoryProbe?: MemoryProbe;
   /** Watch the models dir and emit the library's `changed` events. Default: true. */
   watchModels?: boolean;
-  /** Hugging Face hub settings. Default: env `HF_ENDPOINT` and `HF_TOKEN`. */
+  /** Hugging Face hub settings. Default: env `HF_ENDPOINT`, and the token of {@link hubTokenVault} (env `HF_TOKEN` winning). */
   hub?: HubClientOptions;
+  /**
+   * Where a Hugging Face token entered in the UI is kept, given the data folder. Default: the
+   * 0600 file `<dataDir>/hf-token`; the desktop app passes Electron's safeStorage.
+   */
+  hubTokenVault?: (dataDir: string) => HubTokenVault;
   /** Download settings (concurrency, retries, ...). Default: see DownloadManagerOptions. */
   downloads?: Omit<DownloadManagerOptions, "modelsDir" | "hub">;
   /** Options of the UI contract (metrics sampling). Default: see ContractApiOptions. */
@@ -116,10 +126,14 @@ export interface Core {
   readonly metrics: Metrics;
   /** The app's SQLite database. */
   readonly database: AppDatabase;
+  /** Stored responses of the OpenAI Responses API (`previous_response_id`). */
+  readonly responses: ResponseStore;
   /** Every API request: who, what, how many tokens, status. */
   readonly auditLog: AuditLog;
   /** The Hugging Face hub (or HF_ENDPOINT's mirror): search, files by quantization, fit estimates. */
   readonly hub: HubClient;
+  /** The Hugging Face token (env `HF_TOKEN`, else the one entered in the UI). */
+  readonly hubToken: HubTokenStore;
   /** Model downloads: resumable, verified against the hub's sha256, bounded concurrency. */
   readonly downloads: DownloadManager;
   /**
@@ -170,6 +184,7 @@ export function createCore(options: CoreOptions = {}): Core {
   });
   const database = new AppDatabase(options.databaseFile ?? path.join(dataDir, "marduk.db"));
   const auditLog = new AuditLog(database, { logPrompts: options.auditPrompts });
+  const responses = new ResponseStore(database, options.responseStore);
   const library = new ModelLibrary({ modelsDir, logger, watch: options.watchModels ?? true });
   const modelHost = options.modelHost ?? "process";
   const hostLoader =
@@ -203,9 +218,11 @@ export function createCore(options: CoreOptions = {}): Core {
   const usage = new UsageLedger(database, metrics.registry);
   const cache = new ResponseCache(routing?.router.cache);
   const recordCacheLookup = registerRouterMetrics(metrics.registry, providers, cache);
+  const userAliases = new UserAliasStore(path.join(dataDir, "aliases.json"), logger);
   const router = new Router({
     registry: providers,
-    routes: routing?.routes ?? [],
+    // The config's routes come last, so they win over a user alias of the same name.
+    routes: [...userAliases.list(), ...(routing?.routes ?? [])],
     cache,
     ...(routing?.router.defaultPolicy ? { defaultPolicy: routing.router.defaultPolicy } : {}),
     onRecord: (record) => usage.record(record),
@@ -219,12 +236,16 @@ export function createCore(options: CoreOptions = {}): Core {
   }));
   remoteProviders.start([...(routing?.providers ?? []).map((config) => ({ config, source: "config" as const })), ...upstreams]);
   const inference = new InferenceService({ router, residency, metrics, logger });
-  const catalog = new ModelCatalog({ registry: providers, router, library, residency, engine });
+  const catalog = new ModelCatalog({ registry: providers, router, library, residency, engine, userAliases, downloads: () => downloads });
   // Fit estimates and quantization picks use the llama.cpp runtime for VRAM when it starts.
   const llamaForEstimates = async () => (await runtime().catch(() => undefined))?.llama;
+  const hubToken = new HubTokenStore({
+    vault: options.hubTokenVault?.(dataDir) ?? new FileHubTokenVault(path.join(dataDir, HUB_TOKEN_FILE)),
+    envToken: process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
+  });
   const hub = new HubClient({
     endpoint: process.env.HF_ENDPOINT || undefined,
-    token: process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
+    token: () => hubToken.token(),
     llama: llamaForEstimates,
     ...options.hub,
   });
@@ -252,8 +273,10 @@ export function createCore(options: CoreOptions = {}): Core {
     usage,
     metrics,
     database,
+    responses,
     auditLog,
     hub,
+    hubToken,
     downloads,
     runtime,
     get runtimeReady() {
@@ -276,6 +299,7 @@ export function createCore(options: CoreOptions = {}): Core {
       await hostLoader?.dispose();
       await engine.dispose();
       metrics.dispose();
+      responses.dispose();
       database.dispose();
       if (runtimePromise) await (await runtimePromise.catch(() => undefined))?.dispose();
     },

@@ -6,12 +6,13 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { app, Menu, session, utilityProcess, type BrowserWindow } from "electron";
+import { app, Menu, safeStorage, session, utilityProcess, type BrowserWindow } from "electron";
 import { LocalApiServer } from "../core/contract/LocalApiServer.js";
 import { createCore, type Core } from "../core/createCore.js";
 import { serveContractOverIpc } from "./ipcTransport.js";
 import { buildApplicationMenu } from "./menu.js";
 import { utilityProcessSpawner } from "./utilityModelHost.js";
+import { SafeStorageTokenVault } from "./safeStorageTokenVault.js";
 import { confineWebContents, createMainWindow, isAppUrl, loadRenderer, rendererSource, secureSession, type RendererSource } from "./window.js";
 
 /** Longest the graceful quit may take before the app exits anyway. */
@@ -51,6 +52,8 @@ async function start(): Promise<void> {
   // Every loaded model runs in a utility process of its own (the host entry is bundled next to
   // this file): a crafted model or a native assert ends that process, never the app.
   core = createCore({
+    // The Hugging Face token entered in the UI is kept encrypted by the OS keychain.
+    hubTokenVault: (dataDir) => new SafeStorageTokenVault(safeStorage, dataDir),
     modelHost: "process",
     modelHostOptions: { spawnHost: utilityProcessSpawner({ fork: utilityProcess.fork, entry: path.join(mainDir, "modelHost.js") }) },
   });

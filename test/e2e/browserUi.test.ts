@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TINY_LLAMA_Q8_0, TINY_LLAMA_REPO } from "../fixtures/fakeHub/index.js";
 import { FIXTURE_SENTENCE, getFixtureModelPath } from "../fixtures/gguf/index.js";
 import { CURRENT_THEME, RECORD_STREAMED_TEXT, START_FRAME_METER, STOP_FRAME_METER, STREAMED_TEXTS } from "./pageScripts.js";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, startUiEnvironment, type UiEnvironment } from "./uiEnvironment.js";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`[marduk-local tests] ${CHROMIUM_PATH} is missing (apt-get install chromium): the browser tests are skipped.`);
@@ -33,8 +33,7 @@ describe.skipIf(!hasChromium)("the browser UI against marduk-local serve", () =>
     env = await startUiEnvironment({ hubThrottleBytesPerSecond: 3_000_000 });
     page = env.page;
     page.setDefaultTimeout(20_000);
-    await page.goto(env.serve.url);
-    await page.getByTestId("connection-status").getByText("Connected").waitFor();
+    await openApp(env, page);
   }, 180_000);
 
   afterAll(async () => {

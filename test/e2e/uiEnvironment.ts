@@ -61,6 +61,18 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
+/** The window sizes the UI is checked at: a desktop window and a phone. */
+export const VIEWPORTS = [
+  { name: "desktop", width: 1400, height: 900 },
+  { name: "phone", width: 390, height: 844 },
+] as const;
+
+/** Opens the UI served by `env` in `page` and waits until it is connected to the server. */
+export async function openApp(env: Pick<UiEnvironment, "serve">, page: Page): Promise<void> {
+  await page.goto(env.serve.url);
+  await page.getByTestId("connection-status").getByText("Connected").waitFor();
+}
+
 export interface UiEnvironment {
   hub: FakeHub;
   serve: ServeProcess;

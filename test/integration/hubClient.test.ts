@@ -83,8 +83,8 @@ describe("HubClient against the fake hub", () => {
     const part = (index: number): GgufWriter =>
       new GgufWriter()
         .setString("general.architecture", "llama")
-        .setUint32("split.no", index)
-        .setUint32("split.count", 2)
+        .setUint16("split.no", index)
+        .setUint16("split.count", 2)
         .addTensor({ name: `part${index}.weight`, shape: [16, 4], type: GgmlType.F32, data: new Float32Array(64) });
     await hub.addRepo({
       id: ODD_REPO,

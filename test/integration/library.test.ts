@@ -100,6 +100,7 @@ describe("scanning the models dir", () => {
     expect(byId(models, "fixture-F32")).toEqual({
       id: "fixture-F32",
       kind: "model",
+      layerCount: 2,
       files: [{ path: "fixture-F32.gguf", sizeBytes: size }],
       sizeBytes: size,
       modifiedAt: expect.any(Number),

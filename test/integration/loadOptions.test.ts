@@ -133,7 +133,7 @@ describe("runtime load options over HTTP, in a model host process", () => {
     const health = (await (await fetch(`${server.url}/health`)).json()) as { models: { id: string; loadOptions?: EffectiveLoadOptions }[] };
     expect(health.models.find((model) => model.id === "fixture")?.loadOptions).toEqual(FAST_SMALL_EFFECTIVE);
     const ps = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: { name: string; load_options?: Record<string, unknown> }[] };
-    expect(ps.models.find((model) => model.name === "fixture")?.load_options).toEqual({
+    expect(ps.models.find((model) => model.name === "fixture:latest")?.load_options).toEqual({
       flash_attention: "on",
       kv_cache_type_k: "q8_0",
       kv_cache_type_v: "q8_0",

@@ -26,7 +26,7 @@ describe("Ollama-compatible API", () => {
     const version = (await (await fetch(`${server.url}/api/version`)).json()) as { version: string };
     expect(version.version).toMatch(/^\d+\.\d+\.\d+$/);
     const tags = (await (await fetch(`${server.url}/api/tags`)).json()) as { models: Array<{ name: string; size: number; details: { format: string; family: string } }> };
-    const fixture = tags.models.find((model) => model.name === "fixture");
+    const fixture = tags.models.find((model) => model.name === "fixture:latest");
     expect(fixture).toMatchObject({ details: { format: "gguf", family: "llama" } });
     expect(fixture!.size).toBeGreaterThan(1000);
   });
@@ -39,7 +39,7 @@ describe("Ollama-compatible API", () => {
     const text = lines.map((line) => (line.message as { content: string }).content).join("");
     expect(text).toBe(FIXTURE_SENTENCE);
     expect(lines.slice(0, -1).every((line) => line.done === false)).toBe(true);
-    expect(last).toMatchObject({ model: "fixture", done: true, done_reason: "stop", eval_count: 10 });
+    expect(last).toMatchObject({ model: "fixture:latest", done: true, done_reason: "stop", eval_count: 10 });
     expect(last.prompt_eval_count).toEqual(expect.any(Number));
     expect(last.total_duration).toEqual(expect.any(Number));
   });
@@ -71,7 +71,7 @@ describe("Ollama-compatible API", () => {
 
   it("GET /api/ps and POST /api/show", async () => {
     const ps = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: Array<{ name: string; context_length: number }> };
-    expect(ps.models).toEqual([expect.objectContaining({ name: "fixture", context_length: 2048 })]);
+    expect(ps.models).toEqual([expect.objectContaining({ name: "fixture:latest", context_length: 2048 })]);
     const show = (await (await post("/api/show", { model: "fixture" })).json()) as { template: string; details: { family: string }; model_info: Record<string, unknown> };
     expect(show.template).toContain("<|im_start|>");
     expect(show.details.family).toBe("llama");
@@ -97,7 +97,7 @@ describe("Ollama-compatible API", () => {
     const reply = (await (await post("/api/chat", { model: "fixture", messages: [{ role: "user", content: "Hi" }], stream: false, keep_alive: "5m", options: { num_ctx: 512 } })).json()) as { message: { content: string } };
     expect(reply.message.content).toBe(FIXTURE_SENTENCE);
     const loaded = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string; context_length: number }> };
-    expect(loaded.models[0]!.name).toBe("fixture");
+    expect(loaded.models[0]!.name).toBe("fixture:latest");
     expect(loaded.models[0]!.context_length).toBe(512);
     const expiresIn = Date.parse(loaded.models[0]!.expires_at) - Date.now();
     expect(expiresIn).toBeGreaterThan(4 * 60_000);

@@ -67,7 +67,7 @@ describe("router: the catalogue", () => {
     expect(byId.get("alpha-only")).toBe("alpha");
     expect(byId.get("split")).toBe("router");
     const tags = (await (await fetch(`${server.url}/api/tags`)).json()) as { models: { name: string }[] };
-    expect(tags.models.map((model) => model.name)).toEqual(expect.arrayContaining(["fixture", "shared-model", "split", "default-chat"]));
+    expect(tags.models.map((model) => model.name)).toEqual(expect.arrayContaining(["fixture:latest", "shared-model:latest", "split:latest", "default-chat:latest"]));
   });
 
   it("serves a remote-only model through the remote and names it in the headers", async () => {

@@ -26,6 +26,13 @@ describe("StopStringMatcher", () => {
     expect(run(["lazy", "quick"], ["The quick brown fox jumps over the lazy dog"])).toEqual({ text: "The ", stopped: true });
   });
 
+  it("names the stop string that matched", () => {
+    const matcher = new StopStringMatcher(["lazy", "quick"]);
+    expect(matcher.matchedStop).toBeUndefined();
+    matcher.push("The quick brown fox jumps over the lazy dog");
+    expect(matcher.matchedStop).toBe("quick");
+  });
+
   it("passes everything through until a stop matches", () => {
     expect(run(["zzz"], ["a", "b", "z", "zz"])).toEqual({ text: "ab", stopped: true });
     expect(run(["zzz"], ["a", "b", "z"])).toEqual({ text: "abz", stopped: false });

@@ -18,6 +18,9 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/renderer/src/x.ts", 'import fs from "node:fs";\nexport const x = fs;\n'],
     ["src/preload/x.ts", 'import { y } from "../core/createCore.js";\nexport const x = y;\n'],
     ["src/cli/x.ts", 'import { app } from "electron";\nexport const x = app;\n'],
+    ["src/core/api/openai/x.ts", 'import { ResponseStore } from "../../storage/ResponseStore.js";\nexport const x = ResponseStore;\n'],
+    ["src/core/api/responses/x.ts", 'import { AppDatabase } from "../../storage/AppDatabase.js";\nexport const x = AppDatabase;\n'],
+    ["src/core/api/responses/x.ts", 'import { Router } from "../../router/Router.js";\nexport const x = Router;\n'],
   ])("refuses the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toHaveLength(1);
   });
@@ -27,6 +30,7 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/renderer/src/x.ts", 'import { APP_VERSION } from "../../shared/version.js";\nexport const x = APP_VERSION;\n'],
     ["src/main/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
     ["src/cli/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
+    ["src/core/api/responses/x.ts", 'import { ResponseStore } from "../../storage/ResponseStore.js";\nexport const x = ResponseStore;\n'],
   ])("allows the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toEqual([]);
   });

@@ -91,6 +91,24 @@ describe("scanGgufHeader", () => {
     const hugeDimsPath = await file("crafted-dims.gguf", hugeDims.subarray(0, headerEnd));
     expect(await scanGgufHeader(hugeDimsPath, { declaredSize: whole.length })).toEqual({ kind: "invalid", reason: "tensor 0 has 2147483648 dimensions (at most 4)" });
   });
+
+  it("refuses keys llama.cpp reads with a typed getter when they have another type (it would abort the process)", async () => {
+    // A split model written with u32 split keys: node-llama-cpp's native reader asserts on them.
+    const writeWith = async (name: string, configure: (writer: GgufWriter) => GgufWriter): Promise<string> => {
+      const filePath = path.join(dir, name);
+      await configure(new GgufWriter().setString("general.architecture", "llama"))
+        .addTensor({ name: "a.weight", shape: [8], type: GgmlType.F32, data: new Float32Array(8) })
+        .writeToFile(filePath);
+      return filePath;
+    };
+    expect(await checkGgufHeader(await writeWith("split-u32.gguf", (writer) => writer.setUint32("split.count", 3)))).toBe(
+      "metadata 'split.count' is of type u32, where llama.cpp requires u16",
+    );
+    expect(await checkGgufHeader(await writeWith("tensors-u32.gguf", (writer) => writer.setUint32("split.tensors.count", 3)))).toMatch(/split.tensors.count' is of type u32, where llama.cpp requires i32/);
+    expect(await checkGgufHeader(await writeWith("alignment-string.gguf", (writer) => writer.setString("general.alignment", "32")))).toMatch(/general.alignment' is of type string, where llama.cpp requires u32/);
+    // The right types pass.
+    expect(await checkGgufHeader(await writeWith("alignment-u32.gguf", (writer) => writer.setUint32("general.alignment", 32).setInt32("split.tensors.count", 1)))).toBeUndefined();
+  });
 });
 
 describe("localRepoFileSegments", () => {

@@ -244,6 +244,42 @@ describe("chat store: streaming", () => {
     expect(t.fake.callsOf("chat.contextUsage").length).toBeGreaterThanOrEqual(2);
   });
 
+  it("keeps a thinking model's thinking apart from its answer while it streams", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("Why?");
+    const generation = t.fake.generations[0]!;
+    t.fake.thinkingDelta(generation, "Let me ");
+    t.fake.thinkingDelta(generation, "think.", 2);
+    t.tick(16);
+    t.frames.frame();
+    // Thinking counts as output (the first token arrived) but is not the answer.
+    expect(t.state().streaming).toMatchObject({ text: "", reasoning: "Let me think.", tokenCount: 3, reasoningTokenCount: 3, firstTokenAt: 1016 });
+
+    t.fake.delta(generation, "Because");
+    t.fake.delta(generation, ".");
+    t.frames.frame();
+    expect(t.state().streaming).toMatchObject({ text: "Because.", reasoning: "Let me think.", tokenCount: 5, reasoningTokenCount: 3 });
+
+    t.fake.finish(generation, "Because.", { reasoningTokens: 3 }, "Let me think.");
+    expect(t.state().streaming).toBeNull();
+    expect(t.state().active?.messages.at(-1)).toMatchObject({ role: "assistant", content: "Because.", reasoning: "Let me think.", stats: { reasoningTokens: 3 } });
+  });
+
+  it("starts a new reply with no thinking left from the last one", async () => {
+    const t = setup();
+    await openConversation(t);
+    await t.state().send("One");
+    const first = t.fake.generations[0]!;
+    t.fake.thinkingDelta(first, "hmm");
+    t.fake.finish(first, "A", {}, "hmm");
+    await t.state().send("Two");
+    const second = t.fake.generations[1]!;
+    t.fake.delta(second, "B");
+    t.frames.frame();
+    expect(t.state().streaming).toMatchObject({ text: "B", reasoning: "", reasoningTokenCount: 0 });
+  });
+
   it("keeps events that arrive before the core answers send, and never duplicates the reply", async () => {
     const t = setup();
     await openConversation(t);
@@ -415,7 +451,7 @@ describe("chat store: stop, regenerate, edit", () => {
     await t.state().send("Hi");
     t.fake.finish(t.fake.generations[0]!, "Stored while offline");
     // Simulate the done event being lost: the store still streams.
-    t.store.setState({ streaming: { requestId: 9, conversationId: "c1", text: "partial", tokenCount: 1, startedAt: 0, stopRequested: false } });
+    t.store.setState({ streaming: { requestId: 9, conversationId: "c1", text: "partial", reasoning: "", tokenCount: 1, reasoningTokenCount: 0, startedAt: 0, stopRequested: false } });
     await t.state().refresh();
     expect(t.state().streaming).toBeNull();
     expect(t.state().active?.messages.at(-1)?.content).toBe("Stored while offline");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createDownloadsStore, isDownloadActive, isDownloadResumable } from "../../src/renderer/src/features/downloads/downloadsStore.js";
+import { createDownloadsStore, isDownloadActive, isDownloadResumable, isDownloadRetryable } from "../../src/renderer/src/features/downloads/downloadsStore.js";
 import { createFakeMardukApi, createManualScheduler, download } from "./rendererFakeApi.js";
 
 function setup() {
@@ -69,7 +69,17 @@ describe("downloads store", () => {
   it("classifies states", () => {
     expect(isDownloadActive(download("a", { state: "verifying" }))).toBe(true);
     expect(isDownloadActive(download("a", { state: "completed" }))).toBe(false);
-    expect(isDownloadResumable(download("a", { state: "failed" }))).toBe(true);
+    expect(isDownloadResumable(download("a", { state: "failed", receivedBytes: 10 }))).toBe(true);
     expect(isDownloadResumable(download("a", { state: "downloading" }))).toBe(false);
+  });
+
+  it("offers Retry, not Resume, for a download that failed before its first byte (a 404)", () => {
+    const notFound = download("a", { state: "failed", receivedBytes: 0, error: "hf:Qwen/x was not found on the hub (HTTP 404)" });
+    expect(isDownloadResumable(notFound)).toBe(false);
+    expect(isDownloadRetryable(notFound)).toBe(true);
+    const interrupted = download("b", { state: "failed", receivedBytes: 500 });
+    expect(isDownloadResumable(interrupted)).toBe(true);
+    expect(isDownloadRetryable(interrupted)).toBe(false);
+    expect(isDownloadRetryable(download("c", { state: "completed" }))).toBe(false);
   });
 });

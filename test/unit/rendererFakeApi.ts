@@ -3,7 +3,7 @@
  * change, every call recorded, events emitted by hand, and calls that can be made to fail or
  * to wait. Chat generations do not stream by themselves: the test sends the deltas.
  */
-import type { DownloadProgress, FitEstimate, HubModel, StarterModelInfo } from "../../src/shared/api/hub.js";
+import type { DownloadProgress, FitEstimate, HubModel, HubModelCard, HubTokenStatus, StarterModelFile, StarterModelInfo } from "../../src/shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../src/shared/api/library.js";
 import type {
   ApiKeyInfo,
@@ -146,6 +146,9 @@ export class FakeMardukState {
   starters: StarterModelInfo[] = [];
   hubResults: HubModel[] = [];
   hubFiles: Record<string, HubRepoWithFit> = {};
+  modelCards: Record<string, HubModelCard> = {};
+  starterFiles: StarterModelFile[] = [];
+  hubTokenStatus: HubTokenStatus = { configured: false, source: "none", stored: false };
   /** What `models.estimateLoad` answers (it fails while unset). */
   loadEstimate: FitEstimate | undefined;
   downloads: DownloadProgress[] = [];
@@ -274,9 +277,22 @@ export class FakeMardukState {
     this.chatEvents.emit({ type: "delta", generationId: generation.generationId, conversationId: generation.conversationId, text, tokenCount });
   }
 
-  /** Stores the reply and emits `done`. */
-  finish(generation: FakeGeneration, content: string, stats: Partial<MessageStats> = {}): StoredMessage {
-    const message: StoredMessage = { id: generation.assistantMessageId, role: "assistant", content, createdAt: 2, modelId: "m", stats: { ...STATS, ...stats } };
+  /** Streams a piece of a thinking model's thinking (no answer text). */
+  thinkingDelta(generation: FakeGeneration, reasoning: string, tokenCount = 1): void {
+    this.chatEvents.emit({ type: "delta", generationId: generation.generationId, conversationId: generation.conversationId, text: "", reasoning, tokenCount });
+  }
+
+  /** Stores the reply (with its thinking, if given) and emits `done`. */
+  finish(generation: FakeGeneration, content: string, stats: Partial<MessageStats> = {}, reasoning?: string): StoredMessage {
+    const message: StoredMessage = {
+      id: generation.assistantMessageId,
+      role: "assistant",
+      content,
+      ...(reasoning !== undefined ? { reasoning } : {}),
+      createdAt: 2,
+      modelId: "m",
+      stats: { ...STATS, ...stats },
+    };
     const conversation = this.conversations.get(generation.conversationId);
     if (conversation) {
       conversation.messages = [...conversation.messages.filter((existing) => existing.id !== message.id), message];
@@ -346,7 +362,22 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
           if (!files) throw new FakeRpcError("model_not_found", `No repo ${request.repo}`);
           return files;
         }),
+      modelCard: (request) =>
+        s.run("models.modelCard", request, () => s.modelCards[request.repo] ?? { repo: request.repo, markdown: null, truncated: false, pageUrl: `https://huggingface.co/${request.repo}` }),
       starters: () => s.run("models.starters", undefined, () => s.starters),
+      starterFiles: () => s.run("models.starterFiles", undefined, () => s.starterFiles),
+      hubToken: () => s.run("models.hubToken", undefined, () => ({ ...s.hubTokenStatus })),
+      setHubToken: (request) =>
+        s.run("models.setHubToken", request, () => {
+          if (!request.token.trim()) throw new FakeRpcError("invalid_argument", "Enter a token");
+          s.hubTokenStatus = { configured: true, source: s.hubTokenStatus.source === "env" ? "env" : "stored", stored: true };
+          return { ...s.hubTokenStatus };
+        }),
+      clearHubToken: () =>
+        s.run("models.clearHubToken", undefined, () => {
+          s.hubTokenStatus = s.hubTokenStatus.source === "env" ? { ...s.hubTokenStatus, stored: false } : { configured: false, source: "none", stored: false };
+          return { ...s.hubTokenStatus };
+        }),
       catalog: () => s.run("models.catalog", undefined, () => s.catalog),
       onLibraryChanged: s.libraryChanged.source,
       onLoadedChanged: s.loadedChanged.source,

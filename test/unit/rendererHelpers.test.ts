@@ -41,13 +41,13 @@ describe("chat settings form", () => {
 
 describe("helpers", () => {
   it("computes live stats of a streaming reply", () => {
-    expect(liveStats({ requestId: 1, conversationId: "c", text: "", tokenCount: 0, startedAt: 100, stopRequested: false })).toEqual({
+    expect(liveStats({ requestId: 1, conversationId: "c", text: "", reasoning: "", tokenCount: 0, reasoningTokenCount: 0, startedAt: 100, stopRequested: false })).toEqual({
       tokens: 0,
       tokensPerSecond: null,
       timeToFirstTokenMs: null,
     });
     expect(
-      liveStats({ requestId: 1, conversationId: "c", text: "x", tokenCount: 200, startedAt: 100, firstTokenAt: 150, lastTokenAt: 1150, stopRequested: false }),
+      liveStats({ requestId: 1, conversationId: "c", text: "x", reasoning: "", tokenCount: 200, reasoningTokenCount: 0, startedAt: 100, firstTokenAt: 150, lastTokenAt: 1150, stopRequested: false }),
     ).toEqual({ tokens: 200, tokensPerSecond: 200, timeToFirstTokenMs: 50 });
   });
 

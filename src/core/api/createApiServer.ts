@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Core } from "../createCore.js";
-import { toHttpError } from "./apiErrors.js";
+import { openAiError, toHttpError } from "./apiErrors.js";
+import { registerAnthropicRoutes } from "./anthropic/registerAnthropicRoutes.js";
+import { errorBodyForUrl } from "./errorDialect.js";
 import { registerOllamaRoutes } from "./ollama/registerOllamaRoutes.js";
+import { registerResponsesRoutes } from "./responses/responsesRoutes.js";
 import { registerChatCompletionsRoute } from "./openai/chatCompletionsRoute.js";
 import { registerCompletionsRoute } from "./openai/completionsRoute.js";
 import { registerEmbeddingsRoute } from "./openai/embeddingsRoute.js";
@@ -77,12 +80,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   app.setErrorHandler((error, request, reply) => {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) request.log.error({ err: error }, "request failed");
-    const body = request.url.startsWith("/api/") ? { error: httpError.body.error.message } : httpError.body;
-    void reply.code(httpError.status).headers(httpError.headers ?? {}).send(body);
+    void reply.code(httpError.status).headers(httpError.headers ?? {}).send(errorBodyForUrl(request.url, httpError));
   });
   app.setNotFoundHandler((request, reply) => {
     const message = `Unknown route ${request.method} ${request.url.split("?")[0]}`;
-    void reply.code(404).send(request.url.startsWith("/api/") ? { error: message } : { error: { message, type: "invalid_request_error", param: null, code: "not_found" } });
+    void reply.code(404).send(errorBodyForUrl(request.url, { status: 404, body: openAiError(404, message, "not_found") }));
   });
 
   // First, so that its hooks see upgrade requests before any guard may refuse them (and a
@@ -102,8 +104,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     });
     app.addHook("onClose", async () => detach?.());
   }
-  // Adapters get the door and the catalogue, nothing else of the core.
-  const services = { inference: core.inference, catalog: core.catalog };
+  // Adapters get the door, the catalogue and the Responses API's store, nothing else of the core.
+  const services = { inference: core.inference, catalog: core.catalog, responses: core.responses };
   registerHealthRoutes(app, services, { runtimeReady: () => core.runtimeReady, providers: () => core.providers.status(), engine: () => core.engineBuild() });
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await core.metrics.render();
@@ -114,6 +116,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   registerCompletionsRoute(app, services);
   registerEmbeddingsRoute(app, services);
   registerOllamaRoutes(app, services);
+  registerResponsesRoutes(app, services);
+  registerAnthropicRoutes(app, services);
   if (options.ui !== false) await registerUi(app, typeof options.ui === "object" ? options.ui : {});
   return app;
 }

@@ -13,13 +13,18 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   return controller;
 }
 
-/** Takes over the response for a stream: status 200 with the given content type and the headers hooks set so far. */
+/**
+ * Takes over the response for a stream: status 200 with the given content type, the headers
+ * hooks set so far, and the request id (a hijacked reply skips the onSend hook that sets it on
+ * every other answer, and clients such as openai's read it as `request_id`).
+ */
 export function startStream(reply: FastifyReply, contentType: string): void {
   reply.hijack();
   const headers: Record<string, string | number | string[]> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
   reply.raw.writeHead(200, {
     ...headers,
+    "x-request-id": reply.request.id,
     "content-type": contentType,
     "cache-control": "no-cache",
     connection: "keep-alive",

@@ -60,6 +60,7 @@ function toStats(result: GenerationResult): MessageStats {
   return {
     promptTokens: result.usage.promptTokens,
     completionTokens: result.usage.completionTokens,
+    ...(result.usage.reasoningTokens ? { reasoningTokens: result.usage.reasoningTokens } : {}),
     timeToFirstTokenMs: result.timings.firstTokenMs,
     decodeTokensPerSecond: result.timings.decodeTokensPerSecond,
     finishReason: result.finishReason,
@@ -88,7 +89,11 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** The messages a conversation sends to the model: its system prompt, then its turns. */
+/**
+ * The messages a conversation sends to the model: its system prompt, then its turns. Replies go
+ * back as their answers only: thinking models' templates (Qwen3, DeepSeek-R1) drop earlier
+ * turns' thinking, and it would only fill the context.
+ */
 function toChatMessages(conversation: Conversation): ChatMessage[] {
   const messages: ChatMessage[] = conversation.systemPrompt.trim() !== "" ? [{ role: "system", content: conversation.systemPrompt }] : [];
   for (const message of conversation.messages) messages.push({ role: message.role, content: message.content });
@@ -261,6 +266,7 @@ export class ChatService implements ChatApi {
     const { id: generationId, conversationId, controller } = generation;
     const { inference } = this.deps;
     let text = "";
+    let reasoning = "";
     try {
       const conversation = this.requireConversation(conversationId);
       // Loading a big model takes a while: stopping must not wait for it (the load goes on, and
@@ -276,16 +282,24 @@ export class ChatService implements ChatApi {
       );
       for await (const delta of started.stream) {
         text += delta.text;
-        if (delta.text !== "" || delta.tokenCount > 0) {
-          this.emit({ type: "delta", generationId, conversationId, text: delta.text, tokenCount: delta.tokenCount });
+        reasoning += delta.reasoning ?? "";
+        if (delta.text !== "" || (delta.reasoning ?? "") !== "" || delta.tokenCount > 0) {
+          this.emit({
+            type: "delta",
+            generationId,
+            conversationId,
+            text: delta.text,
+            ...(delta.reasoning ? { reasoning: delta.reasoning } : {}),
+            tokenCount: delta.tokenCount,
+          });
         }
       }
       const result = await started.stream.result;
-      this.storeReply(generation, { content: result.text, modelId: started.modelId, stats: toStats(result) });
+      this.storeReply(generation, { content: result.text, reasoning: result.reasoning, modelId: started.modelId, stats: toStats(result) });
     } catch (error) {
-      if (controller.signal.aborted && text !== "") {
+      if (controller.signal.aborted && (text !== "" || reasoning !== "")) {
         // Stopped before the engine could report: keep what was streamed.
-        this.storeReply(generation, { content: text, modelId });
+        this.storeReply(generation, { content: text, reasoning, modelId });
         return;
       }
       const failure = controller.signal.aborted ? new AbortedError("The generation was stopped") : toMardukError(error);
@@ -294,7 +308,7 @@ export class ChatService implements ChatApi {
     }
   }
 
-  private storeReply(generation: RunningGeneration, reply: { content: string; modelId: string; stats?: MessageStats }): void {
+  private storeReply(generation: RunningGeneration, reply: { content: string; reasoning?: string; modelId: string; stats?: MessageStats }): void {
     const { id: generationId, conversationId, assistantMessageId } = generation;
     if (!this.deps.store.get(conversationId)) {
       this.emit({
@@ -309,6 +323,7 @@ export class ChatService implements ChatApi {
       id: assistantMessageId,
       role: "assistant",
       content: reply.content,
+      ...(reply.reasoning ? { reasoning: reply.reasoning } : {}),
       modelId: reply.modelId,
       stats: reply.stats ?? {
         promptTokens: 0,

@@ -36,14 +36,25 @@ function formatStats(message: StoredMessage): string | undefined {
   ].join(" · ");
 }
 
-/** A readable Markdown transcript of a conversation. */
+/**
+ * A reply's thinking as a collapsed `<details>` block (GitHub and most viewers render it; others
+ * show it as plain text). A `</details>` inside the thinking must not close the block early.
+ */
+function thinkingBlock(message: StoredMessage): string[] {
+  if (!message.reasoning) return [];
+  const tokens = message.stats?.reasoningTokens;
+  const summary = tokens ? `Thinking (${tokens} tokens)` : "Thinking";
+  return ["<details>", `<summary>${summary}</summary>`, "", message.reasoning.replace(/<\/details/gi, "&lt;/details"), "", "</details>", ""];
+}
+
+/** A readable Markdown transcript of a conversation; a reply's thinking is a collapsed block above it. */
 export function conversationToMarkdown(conversation: Conversation, exportedAt: Date): string {
   const lines: string[] = [`# ${conversation.title}`, ""];
   if (conversation.modelId) lines.push(`- Model: \`${conversation.modelId}\``);
   lines.push(`- Created: ${new Date(conversation.createdAt).toISOString()}`, `- Exported: ${exportedAt.toISOString()} by ${APP_NAME} ${APP_VERSION}`, "");
   if (conversation.systemPrompt.trim() !== "") lines.push("## System", "", conversation.systemPrompt, "");
   for (const message of conversation.messages) {
-    lines.push(message.role === "user" ? "## User" : "## Assistant", "", message.content, "");
+    lines.push(message.role === "user" ? "## User" : "## Assistant", "", ...thinkingBlock(message), message.content, "");
     const stats = formatStats(message);
     if (stats) lines.push(`*${message.modelId ? `${message.modelId} · ` : ""}${stats}*`, "");
   }

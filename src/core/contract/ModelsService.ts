@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { copyFile, link, open, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Llama } from "node-llama-cpp";
-import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../shared/api/hub.js";
+import type { FitEstimate, HubModel, HubModelCard, HubSearchSort, HubTokenStatus, StarterModelFile, StarterModelInfo } from "../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../shared/api/library.js";
 import type { EffectiveLoadOptions, RuntimeLoadOptions } from "../../shared/api/loadOptions.js";
 import type { Unsubscribe } from "../../shared/contract/common.js";
@@ -13,18 +13,23 @@ import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { ModelCatalog } from "../inference/ModelCatalog.js";
 import { InvalidArgumentError, ModelNotFoundError } from "../errors.js";
 import type { HubClient } from "../models/hub/HubClient.js";
+import type { HubTokenStore } from "../models/hub/HubTokenStore.js";
 import { probeMachineResources } from "../models/hub/machineResources.js";
+import { pickQuantization } from "../models/hub/pickQuantization.js";
+import { roughFitEstimate } from "../models/hub/roughFit.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
 import { SPLIT_PART_PATTERN } from "../models/modelPaths.js";
-import { STARTER_MODELS } from "../models/starterModels.js";
+import { pickStarterFile, STARTER_MODELS } from "../models/starterModels.js";
 import {
   estimateLoadRequest,
   hubFilesRequest,
   importFileRequest,
   loadModelRequest,
+  modelCardRequest,
   modelIdRequest,
   parseRequest,
   searchHubRequest,
+  setHubTokenRequest,
 } from "./requestSchemas.js";
 import { DEFAULT_PARALLEL } from "../engine/Engine.js";
 
@@ -35,6 +40,8 @@ export interface ModelsServiceDeps {
   residency: ModelResidency;
   library: ModelLibrary;
   hub: HubClient;
+  /** The Hugging Face token the hub client uses (set and cleared from the UI). */
+  hubToken: HubTokenStore;
   /** Every model clients can ask for, local and remote (the pickers' list). */
   catalog: ModelCatalog;
   /** The llama.cpp runtime if it already exists (fit estimates use it for VRAM); never created for this. */
@@ -106,7 +113,7 @@ export class ModelsService implements ModelsApi {
   }
 
   async loaded(): Promise<LoadedModelState[]> {
-    return this.deps.residency.list();
+    return this.withRunInfo(this.deps.residency.list());
   }
 
   /**
@@ -139,7 +146,7 @@ export class ModelsService implements ModelsApi {
       residency.setKeepAlive(id, options.ttlMinutes < 0 ? -1 : Math.round(options.ttlMinutes * 60_000));
     }
     await residency.load(id, { load: loadOptions });
-    const state = residency.list().find((model) => model.id === id);
+    const state = this.withRunInfo(residency.list()).find((model) => model.id === id);
     if (!state) throw new InvalidArgumentError(`'${id}' was unloaded right after loading (its TTL is 0)`, "options.ttlMinutes");
     return state;
   }
@@ -259,15 +266,61 @@ export class ModelsService implements ModelsApi {
         try {
           fit[model.path] = (await hub.estimateFit(repo, model.path, { revision, contextSize, sequences: DEFAULT_PARALLEL, machine })).fit;
         } catch {
-          // No estimate for a file whose header cannot be read; the others still get one.
+          // A split model is still judged by the size of all its parts; a single file whose
+          // header cannot be read (not a GGUF file, most likely) gets no estimate.
+          if (model.parts.length > 1) fit[model.path] = roughFitEstimate(model.sizeBytes, machine, { contextSize, sequences: DEFAULT_PARALLEL });
         }
       },
     );
-    return { ...files, fit };
+    // The same pick as `hf:owner/repo` downloads, among the files whose estimate allows them.
+    const best = pickQuantization(
+      models.filter((model) => fit[model.path] !== undefined && fit[model.path]!.verdict !== "too large"),
+      machine,
+    );
+    return { ...files, fit, ...(best ? { bestFit: best.path } : {}) };
+  }
+
+  async modelCard(request: { repo: string }): Promise<HubModelCard> {
+    const { repo } = parseRequest(modelCardRequest, request);
+    return this.deps.hub.modelCard(repo);
   }
 
   async starters(): Promise<StarterModelInfo[]> {
     return STARTER_MODELS.map((starter) => ({ ...starter }));
+  }
+
+  /** Each starter's file for this machine (as `pull <name>` picks it), read from the hub a few repositories at a time. */
+  async starterFiles(): Promise<StarterModelFile[]> {
+    const machine = await probeMachineResources(await this.deps.llama());
+    const results = new Map<string, StarterModelFile>();
+    await mapLimit(STARTER_MODELS, FIT_CONCURRENCY, async (starter) => {
+      try {
+        const { models } = await this.deps.hub.listGgufFiles(starter.repo);
+        const file = pickStarterFile(starter, models, machine);
+        results.set(
+          starter.name,
+          file
+            ? { name: starter.name, path: file.path, ...(file.quant ? { quant: file.quant } : {}), sizeBytes: file.sizeBytes }
+            : { name: starter.name, error: "No quantization fits this machine's free memory" },
+        );
+      } catch (error) {
+        results.set(starter.name, { name: starter.name, error: (error as Error).message });
+      }
+    });
+    return STARTER_MODELS.map((starter) => results.get(starter.name)!);
+  }
+
+  async hubToken(): Promise<HubTokenStatus> {
+    return this.deps.hubToken.status();
+  }
+
+  async setHubToken(request: { token: string }): Promise<HubTokenStatus> {
+    const { token } = parseRequest(setHubTokenRequest, request);
+    return this.deps.hubToken.set(token);
+  }
+
+  async clearHubToken(): Promise<HubTokenStatus> {
+    return this.deps.hubToken.clear();
   }
 
   async catalog(): Promise<CatalogEntry[]> {
@@ -285,9 +338,18 @@ export class ModelsService implements ModelsApi {
   };
 
   onLoadedChanged = (listener: (models: LoadedModelState[]) => void): Unsubscribe => {
-    this.deps.residency.on("changed", listener);
-    return () => this.deps.residency.off("changed", listener);
+    const withRunInfo = (models: LoadedModelState[]): void => listener(this.withRunInfo(models));
+    this.deps.residency.on("changed", withRunInfo);
+    return () => this.deps.residency.off("changed", withRunInfo);
   };
+
+  /** The loaded models with the context size and sequences each runs with (what the library shows beside the trained context). */
+  private withRunInfo(models: LoadedModelState[]): LoadedModelState[] {
+    return models.map((state) => {
+      const info = this.deps.residency.get(state.id)?.info;
+      return info ? { ...state, contextSize: info.contextSize, parallel: info.parallel } : state;
+    });
+  }
 
   /** The library id of a reference (paths outside the models folder are refused). @throws ModelNotFoundError */
   private libraryId(ref: string): string {

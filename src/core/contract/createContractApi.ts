@@ -58,6 +58,7 @@ export type ContractCore = Pick<
   | "usage"
   | "database"
   | "hub"
+  | "hubToken"
   | "downloads"
   | "runtime"
   | "runtimeReady"
@@ -92,6 +93,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     residency: core.residency,
     library: core.library,
     hub: core.hub,
+    hubToken: core.hubToken,
     catalog: core.catalog,
     llama: llamaIfReady,
   });

@@ -80,10 +80,20 @@ export const searchHubRequest = z.strictObject({
   limit: z.number().int().min(1).max(100).optional(),
 });
 
+const hubRepo = z
+  .string()
+  .max(200)
+  .regex(/^[\w.-]+\/[\w.-]+$/, "expected 'owner/name'")
+  // "." and ".." would walk out of the repository in the URLs built from it.
+  .refine((repo) => !repo.split("/").some((segment) => /^\.+$/.test(segment)), "expected 'owner/name'");
+
 export const hubFilesRequest = z.strictObject({
-  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "expected 'owner/name'").max(200),
+  repo: hubRepo,
   contextSize: z.number().int().min(16).max(1 << 20).optional(),
 });
+export const modelCardRequest = z.strictObject({ repo: hubRepo });
+/** The token's own rules (visible ASCII) are checked by HubTokenStore.set, which names them. */
+export const setHubTokenRequest = z.strictObject({ token: z.string().max(4096) });
 
 export const startDownloadRequest = z.strictObject({ ref: z.string().min(1).max(2048) });
 export const downloadIdRequest = z.strictObject({ id });

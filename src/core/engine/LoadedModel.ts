@@ -17,12 +17,14 @@ import type { LlamaEmbeddingContext, LlamaGrammar } from "node-llama-cpp";
 import type {
   ChatGenerationOptions,
   ChatMessage,
+  EmbeddingInput,
   EmbeddingResult,
   FinishReason,
   GenerationOptions,
   GenerationResult,
   SpeculationStats,
   ToolCall,
+  ToolCallDelta,
 } from "../../shared/api/generation.js";
 import type { EffectiveLoadOptions, SpeculativeMode } from "../../shared/api/loadOptions.js";
 import { AbortedError, ContextLengthExceededError, InvalidArgumentError, toMardukError } from "../errors.js";
@@ -31,6 +33,7 @@ import {
   createResponseGrammar,
   forcedToolCallSchema,
   newToolCallId,
+  ForcedToolCallStreamer,
   parseForcedToolCall,
   selectTools,
   toChatModelFunctions,
@@ -44,6 +47,7 @@ import { chooseSequence } from "./prefixMatch.js";
 import { SequencePool, type SequencePoolOptions, type SequencePoolState } from "./SequencePool.js";
 import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOptions } from "./SequenceStateStore.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";
+import { hasThoughtSegments, resolveReasoningOptions, thinkingWanted, thoughtTokenBudget, withoutThinking } from "./reasoning.js";
 import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
 
 /** The smaller model of speculative "draft", loaded beside its target; the target's {@link LoadedModel} owns it. */
@@ -108,6 +112,9 @@ export interface GenerateCallOptions extends GenerationOptions {
   signal?: AbortSignal;
 }
 
+/** What shapes a chat prompt besides its messages (the tools the template renders). */
+export type ChatPromptOptions = Pick<ChatGenerationOptions, "tools" | "toolChoice" | "responseFormat" | "reasoning">;
+
 /** A chat request as the engine sees it. */
 export interface ChatCallOptions extends ChatGenerationOptions {
   /** Aborts the generation (or its wait for a sequence). */
@@ -117,6 +124,8 @@ export interface ChatCallOptions extends ChatGenerationOptions {
 interface RunOutput {
   text: string;
   stopReason: StopReason;
+  /** The stop string the run ended at (stopReason "customStopTrigger"), when known. */
+  stopSequence?: string;
   toolCalls?: ToolCall[];
 }
 
@@ -127,6 +136,13 @@ function toFinishReason(stopReason: StopReason): FinishReason {
   if (stopReason === "functionCalls") return "tool_calls";
   if (stopReason === "abort") return "abort";
   return "stop";
+}
+
+/** The stop string a chat response ended at: node-llama-cpp names the trigger that matched (ours are plain text). */
+function stopSequenceOf(metadata: { stopReason: string; customStopTrigger?: readonly (string | Token)[] }): { stopSequence?: string } {
+  if (metadata.stopReason !== "customStopTrigger" || !metadata.customStopTrigger) return {};
+  const text = metadata.customStopTrigger.filter((part): part is string => typeof part === "string").join("");
+  return text ? { stopSequence: text } : {};
 }
 
 type Predictions = LlamaContextSequence["tokenPredictions"];
@@ -246,8 +262,29 @@ export class LoadedModel implements LocalModel {
   }
 
   /** Exact tokens a conversation takes in the model's chat template (as a chat request would count them). */
-  async countChatTokens(messages: readonly ChatMessage[]): Promise<number> {
-    return this.chatPromptTokens(toChatHistory(messages)).length;
+  async countChatTokens(messages: readonly ChatMessage[], options: ChatPromptOptions = {}): Promise<number> {
+    return this.chatPrompt(messages, options).tokens.length;
+  }
+
+  /**
+   * The prompt a chat request evaluates, as {@link chat} builds it: tools the model may call
+   * natively are rendered by the template; a forced call ("required" or a name) adds its
+   * instructions to the history instead; a thinking template gets an empty thought when the
+   * reply must not think.
+   */
+  private chatPrompt(messages: readonly ChatMessage[], options: ChatPromptOptions) {
+    const { tools = [], toolChoice, responseFormat = { type: "text" } } = options;
+    const selected = selectTools(tools, toolChoice ?? "auto");
+    const forcedCall = selected.length > 0 && toolChoice !== undefined && toolChoice !== "auto";
+    const nativeFunctions = selected.length > 0 && !forcedCall ? toChatModelFunctions(selected) : undefined;
+    const baseHistory = toChatHistory(messages);
+    const withTools = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
+    // Thinking off, or a grammar (JSON formats, forced calls; it must shape the answer, not the
+    // thought): the reply starts after an empty, closed thought.
+    const grammarShaped = forcedCall || responseFormat.type !== "text";
+    const skipThinking = hasThoughtSegments(this.chatWrapper) && (grammarShaped || !thinkingWanted(resolveReasoningOptions(options.reasoning)));
+    const history = skipThinking ? withoutThinking(withTools) : withTools;
+    return { selected, forcedCall, nativeFunctions, skipThinking, history, tokens: this.chatPromptTokens(history, nativeFunctions) };
   }
 
   /** The tokens LlamaChat evaluates for a history (it renders and tokenizes it the same way). */
@@ -263,17 +300,14 @@ export class LoadedModel implements LocalModel {
    * "required" or a named tool, and JSON response formats, constrain the reply with a grammar.
    */
   chat(messages: readonly ChatMessage[], options: ChatCallOptions = {}): GenerationStream {
-    const { signal, responseFormat = { type: "text" }, tools = [], toolChoice, ...rest } = options;
+    const { signal, responseFormat = { type: "text" }, tools = [], toolChoice, reasoning, ...rest } = options;
     const resolved = resolveGenerationOptions(rest);
-    const selected = selectTools(tools, toolChoice ?? "auto");
-    const forcedCall = selected.length > 0 && toolChoice !== undefined && toolChoice !== "auto";
-    const nativeFunctions = selected.length > 0 && !forcedCall ? toChatModelFunctions(selected) : undefined;
+    const reasoningOptions = resolveReasoningOptions(reasoning);
+    const { selected, forcedCall, nativeFunctions, skipThinking, history, tokens: promptTokens } = this.chatPrompt(messages, { tools, toolChoice, responseFormat, reasoning });
+    const thoughtTokens = skipThinking ? 0 : thoughtTokenBudget(reasoningOptions);
     if (nativeFunctions && responseFormat.type !== "text") {
       throw new InvalidArgumentError("response_format cannot be combined with tools unless tool_choice is 'none'", "response_format");
     }
-    const baseHistory = toChatHistory(messages);
-    const history = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
-    const promptTokens = this.chatPromptTokens(history, nativeFunctions);
     const grammarFormat = forcedCall ? ({ type: "json_schema", schema: forcedToolCallSchema(selected) } as const) : responseFormat;
 
     return this.generate({ tokens: promptTokens, count: promptTokens.length }, resolved, signal, {
@@ -281,8 +315,50 @@ export class LoadedModel implements LocalModel {
       run: async (sequence, common, grammar) => {
         const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
         try {
-          // The prompt was checked to fit, so the context never shifts under a request.
-          const shared = { ...common, contextShift: { size: 0 } };
+          const { onToken, onTextChunk, onThoughtChunk, onToolCallDelta, ...sampling } = common;
+          const forcedCallStreamer = forcedCall ? new ForcedToolCallStreamer() : undefined;
+          // node-llama-cpp matches stop strings in the thought too (a word the model thinks
+          // would end the reply before any answer): with a thinking template they are matched
+          // here, on the answer only.
+          const answerStops =
+            hasThoughtSegments(this.chatWrapper) && !forcedCallStreamer && sampling.customStopTriggers
+              ? new StopStringMatcher(sampling.customStopTriggers)
+              : undefined;
+          const stopAtMatch = new AbortController();
+          let answerText = "";
+          const emitAnswer = (text: string): void => {
+            answerText += text;
+            onTextChunk(text);
+          };
+          const shared = {
+            ...sampling,
+            ...(answerStops ? { customStopTriggers: undefined, signal: AbortSignal.any([sampling.signal, stopAtMatch.signal]) } : {}),
+            // The prompt was checked to fit, so the context never shifts under a request.
+            contextShift: { size: 0 },
+            budgets: { thoughtTokens },
+            // LlamaChat's onToken/onTextChunk see only the answer; its response chunks also carry
+            // the thought (segments), apart from it.
+            onResponseChunk: (chunk: { type?: "segment"; tokens: Token[]; text: string }) => {
+              if (chunk.type === "segment") {
+                onThoughtChunk(chunk.tokens, thoughtTokens === 0 ? "" : chunk.text);
+                return;
+              }
+              onToken(chunk.tokens);
+              if (answerStops) {
+                emitAnswer(answerStops.push(chunk.text));
+                if (answerStops.stopped) stopAtMatch.abort();
+                return;
+              }
+              if (!forcedCallStreamer) {
+                onTextChunk(chunk.text);
+                return;
+              }
+              // A forced call's JSON is the call, not answer text: it streams as pieces of the call.
+              const piece = forcedCallStreamer.push(chunk.text);
+              if (piece) onToolCallDelta(piece);
+              else onTextChunk("");
+            },
+          };
           const response = nativeFunctions
             ? await chat.generateResponse(history, { ...shared, functions: nativeFunctions })
             : await chat.generateResponse(history, { ...shared, ...(grammar ? { grammar } : {}) });
@@ -291,10 +367,22 @@ export class LoadedModel implements LocalModel {
             const toolCalls = calls.map((call) => ({ id: newToolCallId(), name: call.functionName, arguments: JSON.stringify(call.params ?? {}) }));
             return { text: response.response, stopReason: "functionCalls", toolCalls };
           }
-          if (forcedCall && response.metadata.stopReason !== "maxTokens" && response.metadata.stopReason !== "abort") {
-            return { text: "", stopReason: "functionCalls", toolCalls: [parseForcedToolCall(response.response)] };
+          if (forcedCall && response.metadata.stopReason === "maxTokens") {
+            // Cut by max_tokens: the call as far as it got, finish reason "length" (as OpenAI does).
+            const cut = forcedCallStreamer?.call();
+            return { text: "", stopReason: "maxTokens", ...(cut ? { toolCalls: [cut] } : {}) };
           }
-          return { text: response.response, stopReason: response.metadata.stopReason };
+          if (forcedCall && response.metadata.stopReason !== "abort") {
+            // Parsed to check it; the call keeps the id and arguments text it streamed with.
+            const parsed = parseForcedToolCall(response.response);
+            return { text: "", stopReason: "functionCalls", toolCalls: [forcedCallStreamer?.call() ?? parsed] };
+          }
+          if (answerStops?.stopped) return { text: answerText, stopReason: "customStopTrigger", stopSequence: answerStops.matchedStop };
+          if (answerStops) {
+            emitAnswer(answerStops.flush());
+            return { text: answerText, stopReason: response.metadata.stopReason };
+          }
+          return { text: response.response, stopReason: response.metadata.stopReason, ...stopSequenceOf(response.metadata) };
         } finally {
           chat.dispose({ disposeSequence: false });
         }
@@ -366,6 +454,10 @@ export class LoadedModel implements LocalModel {
           stopOnAbortSignal: true;
           onToken: (tokens: Token[]) => void;
           onTextChunk: (text: string) => void;
+          /** A piece of a tool call being generated (a forced call). */
+          onToolCallDelta: (toolCall: ToolCallDelta) => void;
+          /** A piece of the model's thinking (chat wrappers with thought segments), with its tokens. */
+          onThoughtChunk: (tokens: Token[], text: string) => void;
         },
         grammar: LlamaGrammar | undefined,
       ) => Promise<RunOutput>;
@@ -399,9 +491,11 @@ export class LoadedModel implements LocalModel {
         const meterBefore = lease.item.tokenMeter.getState();
         let firstTokenAt: number | undefined;
         let completionTokens = 0;
+        let reasoningTokens = 0;
+        let reasoningText = "";
         let pendingTokens = 0;
         const sampling = toLlamaSamplingOptions(options, () => this.eogTokens(), this.model);
-        const { text, stopReason, toolCalls } = await steps.run(lease.item, {
+        const { text, stopReason, stopSequence, toolCalls } = await steps.run(lease.item, {
           ...sampling,
           maxTokens,
           signal: abortSignal,
@@ -415,7 +509,31 @@ export class LoadedModel implements LocalModel {
             stream.push({ text: chunk, tokenCount: pendingTokens });
             pendingTokens = 0;
           },
+          onToolCallDelta: (toolCall) => {
+            stream.push({ text: "", tokenCount: pendingTokens, toolCall });
+            pendingTokens = 0;
+          },
+          onThoughtChunk: (tokens, chunk) => {
+            if (tokens.length > 0) firstTokenAt ??= performance.now();
+            completionTokens += tokens.length;
+            reasoningTokens += tokens.length;
+            if (chunk === "" && tokens.length === 0) return;
+            reasoningText += chunk;
+            stream.push({ text: "", ...(chunk ? { reasoning: chunk } : {}), tokenCount: tokens.length + pendingTokens });
+            pendingTokens = 0;
+          },
         }, grammar);
+        if (reasoningTokens > 0) {
+          // node-llama-cpp does not report the tokens that close a thought (`</think>` and the
+          // blank line after it): the sequence's growth counts every token the reply added
+          // (but its last), and the unreported ones belong to the thinking (unless there were
+          // tool calls, whose syntax is not reported either).
+          const added = lease.item.nextTokenIndex - prompt.tokens.length;
+          if (added > completionTokens) {
+            if (!toolCalls?.length) reasoningTokens += added - completionTokens;
+            completionTokens = added;
+          }
+        }
         const speculation = speculate ? predictionStats(predictionsBefore, lease.item.tokenPredictions) : undefined;
         // Checked drafts are metered as input too: they are not prompt tokens.
         const metered = lease.item.tokenMeter.diff(meterBefore);
@@ -424,9 +542,16 @@ export class LoadedModel implements LocalModel {
         const decodeMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
         const result: GenerationResult = {
           text,
+          ...(reasoningText ? { reasoning: reasoningText } : {}),
           finishReason: abortSignal.aborted ? "abort" : toFinishReason(stopReason),
+          ...(stopSequence !== undefined && !abortSignal.aborted ? { stopSequence } : {}),
           ...(toolCalls && toolCalls.length > 0 && !abortSignal.aborted ? { toolCalls } : {}),
-          usage: { promptTokens, completionTokens, ...(cachedPromptTokens !== undefined ? { cachedPromptTokens } : {}) },
+          usage: {
+            promptTokens,
+            completionTokens,
+            ...(reasoningTokens > 0 ? { reasoningTokens } : {}),
+            ...(cachedPromptTokens !== undefined ? { cachedPromptTokens } : {}),
+          },
           ...(speculation ? { speculation } : {}),
           timings: {
             promptMs: (firstTokenAt ?? endedAt) - evaluationStartedAt,
@@ -449,7 +574,7 @@ export class LoadedModel implements LocalModel {
    * Embeds texts with the model (a separate embedding context, created on first use).
    * Calls run one at a time; each text must fit in the context.
    */
-  embed(inputs: readonly string[], signal?: AbortSignal): Promise<EmbeddingResult> {
+  embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult> {
     const run = async (): Promise<EmbeddingResult> => {
       if (this.disposed) throw new AbortedError("The model is being unloaded");
       this.embeddingContext ??= this.model.createEmbeddingContext({ contextSize: this.contextSize, threads: this.threads });
@@ -458,12 +583,13 @@ export class LoadedModel implements LocalModel {
       let promptTokens = 0;
       for (const [index, input] of inputs.entries()) {
         if (signal?.aborted) throw new AbortedError();
-        const tokens = this.model.tokenize(input, false).length;
+        const evaluated = typeof input === "string" ? input : this.checkedTokenIds(input, `input[${index}]`);
+        const tokens = typeof evaluated === "string" ? this.model.tokenize(evaluated, false).length : evaluated.length;
         if (tokens >= this.contextSize) {
           throw new ContextLengthExceededError(tokens, 0, this.contextSize).withParam(`input[${index}]`);
         }
         promptTokens += tokens;
-        const embedding = await context.getEmbeddingFor(input);
+        const embedding = await context.getEmbeddingFor(evaluated);
         embeddings.push([...embedding.vector]);
       }
       return { embeddings, promptTokens };
@@ -471,6 +597,19 @@ export class LoadedModel implements LocalModel {
     const result = this.embeddingQueue.then(run, run);
     this.embeddingQueue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Token ids a client sent to embed, checked against the vocabulary: llama.cpp must never see
+   * an id outside it. @throws InvalidArgumentError
+   */
+  private checkedTokenIds(ids: readonly number[], param: string): Token[] {
+    const info = this.model.fileInfo;
+    const vocabularySize = (info.architectureMetadata as { vocab_size?: number }).vocab_size ?? info.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+    if (ids.length === 0) throw new InvalidArgumentError(`${param} has no token ids`, param);
+    const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabularySize);
+    if (bad >= 0) throw new InvalidArgumentError(`${param}[${bad}] is not a token id of this model (0 to ${vocabularySize - 1})`, param);
+    return [...ids] as Token[];
   }
 
   /** Which free sequence's cache the prompt continues best (index into `free`, least recently used first). */
@@ -493,6 +632,7 @@ export class LoadedModel implements LocalModel {
     this.promptCounts.reusedPromptTokens += reused;
     return reused;
   }
+
 
   private eogTokens(): Token[] {
     this.endOfGenerationTokens ??= findEndOfGenerationTokens(this.model);

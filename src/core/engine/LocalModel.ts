@@ -1,7 +1,7 @@
-import type { ChatMessage, EmbeddingResult } from "../../shared/api/generation.js";
+import type { ChatMessage, EmbeddingInput, EmbeddingResult } from "../../shared/api/generation.js";
 import type { MardukError } from "../errors.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
-import type { ChatCallOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "./LoadedModel.js";
+import type { ChatCallOptions, ChatPromptOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "./LoadedModel.js";
 import type { SequencePoolState } from "./SequencePool.js";
 
 /**
@@ -28,9 +28,9 @@ export interface LocalModel {
   /** Continues a raw prompt, with no chat template. */
   complete(prompt: string, options?: GenerateCallOptions): GenerationStream;
   /** Embeds texts (a separate embedding context, created on first use). */
-  embed(inputs: readonly string[], signal?: AbortSignal): Promise<EmbeddingResult>;
-  /** Exact tokens a conversation takes in the model's chat template. */
-  countChatTokens(messages: readonly ChatMessage[]): Promise<number>;
+  embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult>;
+  /** Exact tokens a conversation takes in the model's chat template (with the tools it renders, if given). */
+  countChatTokens(messages: readonly ChatMessage[], options?: ChatPromptOptions): Promise<number>;
   /**
    * Registers a listener for the model's sudden end (its host process died); returns the
    * function that removes it. A model in this process never crashes alone, so it may omit this.

@@ -5,12 +5,18 @@
 export class StopStringMatcher {
   private held = "";
   private done = false;
+  private matched: string | undefined;
 
   constructor(private readonly stops: readonly string[]) {}
 
   /** True once a stop string was seen; later pushes return nothing. */
   get stopped(): boolean {
     return this.done;
+  }
+
+  /** The stop string that was seen (the earliest in the text), once {@link stopped}. */
+  get matchedStop(): string | undefined {
+    return this.matched;
   }
 
   /** Adds streamed text; returns the text that is safe to emit now. */
@@ -20,7 +26,10 @@ export class StopStringMatcher {
     let firstStop = -1;
     for (const stop of this.stops) {
       const index = this.held.indexOf(stop);
-      if (index >= 0 && (firstStop < 0 || index < firstStop)) firstStop = index;
+      if (index >= 0 && (firstStop < 0 || index < firstStop)) {
+        firstStop = index;
+        this.matched = stop;
+      }
     }
     if (firstStop >= 0) {
       this.done = true;

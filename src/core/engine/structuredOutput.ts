@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp";
-import type { JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../../shared/api/generation.js";
+import type { JsonSchema, ResponseFormat, ToolCall, ToolCallDelta, ToolDefinition } from "../../shared/api/generation.js";
 import { InvalidArgumentError } from "../errors.js";
 import { checkJsonSchemaLimits, JsonSchemaBudget } from "./jsonSchemaLimits.js";
 import { markNormalizedJsonSchema, normalizeJsonSchema } from "./jsonSchemaSubset.js";
@@ -103,6 +103,81 @@ export function withForcedToolInstructions(history: ChatHistoryItem[], tools: re
 export function parseForcedToolCall(text: string): ToolCall {
   const parsed = JSON.parse(text) as { name: string; arguments: unknown };
   return { id: newToolCallId(), name: parsed.name, arguments: JSON.stringify(parsed.arguments ?? {}) };
+}
+
+/** The start of a forced call's JSON up to its arguments' value: `{"name": "<name>", "arguments": `. */
+const FORCED_CALL_HEAD = /^\s*\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"arguments"\s*:\s*/;
+
+/**
+ * Turns a forced call's JSON, as the grammar generates it, into tool call pieces: once the
+ * name is complete, the call's id and name, then each chunk's part of the arguments' value
+ * (the wrapper's closing brace is not part of it), as OpenAI streams calls. A small scanner
+ * tracks strings and nesting, so the arguments' end is found without re-parsing.
+ */
+export class ForcedToolCallStreamer {
+  readonly id = newToolCallId();
+  private text = "";
+  private name?: string;
+  /** Where the arguments' value starts in `text`, once the head is complete. */
+  private argumentsStart = -1;
+  /** Where it ends (exclusive), once closed. */
+  private argumentsEnd = -1;
+  /** How far the scanner has read, and its state. */
+  private scanned = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private emitted = 0;
+
+  /** Takes the next chunk of generated text; returns the piece of the call it completes, if any. */
+  push(chunk: string): ToolCallDelta | undefined {
+    this.text += chunk;
+    let head: ToolCallDelta | undefined;
+    if (this.argumentsStart < 0) {
+      const match = FORCED_CALL_HEAD.exec(this.text);
+      if (!match) return undefined;
+      try {
+        this.name = JSON.parse(match[1]!) as string;
+      } catch {
+        return undefined;
+      }
+      this.argumentsStart = match[0].length;
+      this.scanned = this.argumentsStart;
+      this.emitted = this.argumentsStart;
+      head = { index: 0, id: this.id, name: this.name, arguments: "" };
+    }
+    this.scan();
+    const end = this.argumentsEnd >= 0 ? this.argumentsEnd : this.text.length;
+    const piece = this.text.slice(this.emitted, end);
+    this.emitted = Math.max(this.emitted, end);
+    if (head) return { ...head, arguments: piece };
+    return piece ? { index: 0, arguments: piece } : undefined;
+  }
+
+  /** The call as streamed (its arguments exactly the pieces' text); undefined before the name was complete. */
+  call(): ToolCall | undefined {
+    if (this.name === undefined) return undefined;
+    const end = this.argumentsEnd >= 0 ? this.argumentsEnd : this.text.length;
+    return { id: this.id, name: this.name, arguments: this.text.slice(this.argumentsStart, end).trimEnd() };
+  }
+
+  private scan(): void {
+    for (; this.scanned < this.text.length && this.argumentsEnd < 0; this.scanned++) {
+      const char = this.text[this.scanned]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (char === "\\") this.escaped = true;
+        else if (char === '"') this.inString = false;
+      } else if (char === '"') {
+        this.inString = true;
+      } else if (char === "{" || char === "[") {
+        this.depth++;
+      } else if (char === "}" || char === "]") {
+        this.depth--;
+        if (this.depth === 0) this.argumentsEnd = this.scanned + 1;
+      }
+    }
+  }
 }
 
 /**

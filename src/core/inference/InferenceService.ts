@@ -1,4 +1,5 @@
-import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
 import { ModelNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -45,10 +46,23 @@ export class InferenceService {
     return this.track(await this.deps.router.complete(model, prompt, options));
   }
 
-  async embed(model: string, inputs: readonly string[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & ServedBy> {
+  async embed(model: string, inputs: readonly EmbeddingInput[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & ServedBy> {
     const result = await this.deps.router.embed(model, inputs, options);
     this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
     return result;
+  }
+
+  /**
+   * The prompt tokens a chat request takes (messages, and the tools the template renders), at
+   * the target that would serve it: exact for this machine's models (loading the model if
+   * needed), estimated for remotes (`exact` false). Nothing is generated.
+   */
+  async countChatTokens(
+    model: string,
+    messages: readonly ChatMessage[],
+    options: ChatPromptOptions & InferenceRequestOptions = {},
+  ): Promise<{ tokens: number; exact: boolean } & ServedBy> {
+    return this.deps.router.countChatTokens(model, messages, options);
   }
 
   /**

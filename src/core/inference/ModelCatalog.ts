@@ -1,13 +1,18 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import type { ChatMessage } from "../../shared/api/generation.js";
 import type { LibraryModel, MemoryEstimate } from "../../shared/api/library.js";
 import type { EffectiveLoadOptions } from "../../shared/api/loadOptions.js";
 import type { Engine } from "../engine/Engine.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
+import { InvalidArgumentError, ModelNotFoundError } from "../errors.js";
+import type { DownloadManager, DownloadTask, StartDownloadOptions } from "../models/downloads/DownloadManager.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
 import { LOCAL_PROVIDER_ID } from "../router/LocalProvider.js";
 import type { ModelCapabilities } from "../router/Provider.js";
 import type { ProviderRegistry } from "../router/ProviderRegistry.js";
-import type { Router } from "../router/Router.js";
+import type { RouteDefinition, Router } from "../router/Router.js";
+import type { UserAliasStore } from "../router/UserAliasStore.js";
 
 /** One model clients can ask for: local, remote, or an alias of the router. */
 export interface CatalogModel {
@@ -44,13 +49,26 @@ export interface ModelCatalogDeps {
   library: ModelLibrary;
   residency: ModelResidency;
   engine: Engine;
+  /** Aliases made at run time (Ollama's copy). Default: none can be made. */
+  userAliases?: UserAliasStore;
+  /** The downloads (a getter: the catalogue is built before them). Default: no pulls. */
+  downloads?: () => DownloadManager;
 }
+
+/**
+ * Files up to this size get their real content sha256 as digest (read once, then cached);
+ * bigger ones without a hub-verified sha256 get a sha256 of path, size and modification time,
+ * so listing a folder of multi-GB models never reads them whole.
+ */
+const CONTENT_DIGEST_MAX_BYTES = 512 * 1024 ** 2;
 
 /**
  * Every model the server can answer for, local and remote alike: the one list behind
  * `/v1/models`, `/api/tags`, `/api/ps`, `/api/show` and the app's model pickers.
  */
 export class ModelCatalog {
+  private readonly digests = new Map<string, Promise<string>>();
+
   constructor(private readonly deps: ModelCatalogDeps) {}
 
   async list(): Promise<CatalogModel[]> {
@@ -139,6 +157,109 @@ export class ModelCatalog {
     return typeof tokenizer?.chat_template === "string" ? tokenizer.chat_template : "";
   }
 
+
+  /** The library's entry of a local model a reference names ("x", "x.gguf"), or undefined. */
+  async localModel(ref: string): Promise<LibraryModel | undefined> {
+    const id = this.localId(ref);
+    return id === undefined ? undefined : this.deps.library.get(id);
+  }
+
+  /**
+   * A stable sha256 (hex) of a local model: the hub's verified sha256 when it was downloaded
+   * whole from there, else of its content (files up to {@link CONTENT_DIGEST_MAX_BYTES}), else of
+   * its paths, sizes and modification time. Computed once per file version.
+   */
+  digest(model: LibraryModel): Promise<string> {
+    if (model.origin?.sha256 && model.files.length === 1) return Promise.resolve(model.origin.sha256);
+    const key = `${model.id}\u0000${model.sizeBytes}\u0000${model.modifiedAt}`;
+    let digest = this.digests.get(key);
+    if (!digest) {
+      digest = this.computeDigest(model);
+      this.digests.set(key, digest);
+      digest.catch(() => this.digests.delete(key));
+    }
+    return digest;
+  }
+
+  private async computeDigest(model: LibraryModel): Promise<string> {
+    const hash = createHash("sha256");
+    if (model.sizeBytes > CONTENT_DIGEST_MAX_BYTES) {
+      hash.update(JSON.stringify({ files: model.files, modifiedAt: model.modifiedAt }));
+      return hash.digest("hex");
+    }
+    for (const file of model.files) {
+      for await (const chunk of createReadStream(this.deps.library.filePath({ ...model, files: [file] }))) hash.update(chunk as Buffer);
+    }
+    return hash.digest("hex");
+  }
+
+  /**
+   * Starts downloading a model (any reference `pull` takes, e.g. `hf:owner/repo:Q4_K_M`).
+   * @throws InvalidArgumentError for a malformed reference.
+   */
+  pull(ref: string, options: StartDownloadOptions = {}): DownloadTask {
+    const downloads = this.deps.downloads?.();
+    if (!downloads) throw new InvalidArgumentError("This server cannot download models");
+    return downloads.start(ref, options);
+  }
+
+  /**
+   * Deletes a user alias, or a local model's files (unloading it first, as the app's delete
+   * does). Aliases of the config file and remote models cannot be deleted.
+   * @throws ModelNotFoundError, InvalidArgumentError when the model is in use or not deletable
+   */
+  async remove(name: string): Promise<void> {
+    const { userAliases, router, residency, library } = this.deps;
+    if (userAliases?.has(name)) {
+      userAliases.remove(name);
+      router.removeRoute(name);
+      return;
+    }
+    const local = await this.localModel(name);
+    if (!local) {
+      if (router.listRoutes().some((route) => route.alias === name)) throw new InvalidArgumentError(`'${name}' is an alias of the config file: edit the file to remove it`, "model");
+      throw new ModelNotFoundError(name);
+    }
+    const state = residency.list().find((model) => model.id === local.id);
+    if (state && state.activeRequests > 0) throw new InvalidArgumentError(`'${local.id}' is in use; stop its requests first`, "model");
+    await residency.unload(local.id);
+    await library.remove(local.id);
+    // User aliases of it alone (its pulled name, copies) would now name nothing.
+    for (const alias of userAliases?.list() ?? []) {
+      if (alias.targets.every((target) => target.provider === LOCAL_PROVIDER_ID && target.model === local.id)) {
+        userAliases!.remove(alias.alias);
+        router.removeRoute(alias.alias);
+      }
+    }
+  }
+
+  /**
+   * Makes `destination` a name of `source` (Ollama's copy): a user alias, kept across restarts,
+   * with the source's targets (an alias's copy routes as the alias does).
+   * @throws ModelNotFoundError for an unknown source, InvalidArgumentError for a destination in use
+   */
+  async copy(source: string, destination: string): Promise<void> {
+    const { userAliases, router } = this.deps;
+    if (!userAliases) throw new InvalidArgumentError("This server cannot make aliases");
+    if (destination === source) throw new InvalidArgumentError("source and destination are the same name", "destination");
+    const existing = await this.find(destination);
+    if (existing && !userAliases.has(destination)) throw new InvalidArgumentError(`'${destination}' is already a model or an alias of the config file`, "destination");
+    const route = router.listRoutes().find((candidate) => candidate.alias === source);
+    let definition: RouteDefinition;
+    if (route) {
+      definition = { ...route, alias: destination };
+    } else {
+      const localId = this.localId(source);
+      const entry = localId === undefined ? await this.find(source) : undefined;
+      if (localId === undefined && !entry) throw new ModelNotFoundError(source);
+      definition = {
+        alias: destination,
+        targets: localId !== undefined ? [{ provider: LOCAL_PROVIDER_ID, model: localId }] : entry!.providers.map((provider) => ({ provider, model: source })),
+      };
+    }
+    userAliases.put(definition);
+    router.putRoute(definition);
+  }
 
   /** Models loaded on this machine now. */
   running(): RunningModel[] {

@@ -1,6 +1,6 @@
-import type { ChatMessage, EmbeddingResult } from "../../shared/api/generation.js";
+import type { ChatMessage, EmbeddingInput, EmbeddingResult } from "../../shared/api/generation.js";
 import { RpcError } from "../../shared/rpc/rpcErrors.js";
-import type { ChatCallOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "../engine/LoadedModel.js";
+import type { ChatCallOptions, ChatPromptOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "../engine/LoadedModel.js";
 import type { LocalModel } from "../engine/LocalModel.js";
 import type { SequencePoolState } from "../engine/SequencePool.js";
 import { AbortedError, fromErrorPayload, ModelCrashedError, toMardukError, type MardukError } from "../errors.js";
@@ -88,7 +88,7 @@ export class HostedModel implements LocalModel {
     return this.generate({ kind: "complete", prompt, options: rest }, signal);
   }
 
-  async embed(inputs: readonly string[], signal?: AbortSignal): Promise<EmbeddingResult> {
+  async embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult> {
     this.assertUsable();
     if (signal?.aborted) throw new AbortedError();
     const requestId = this.nextRequestId++;
@@ -103,10 +103,10 @@ export class HostedModel implements LocalModel {
     }
   }
 
-  async countChatTokens(messages: readonly ChatMessage[]): Promise<number> {
+  async countChatTokens(messages: readonly ChatMessage[], options: ChatPromptOptions = {}): Promise<number> {
     this.assertUsable();
     try {
-      return await this.host.api.model.countChatTokens({ messages });
+      return await this.host.api.model.countChatTokens({ messages, options });
     } catch (error) {
       throw await this.failureOf(error);
     }

@@ -5,6 +5,7 @@
 import type {
   ChatGenerationOptions,
   ChatMessage,
+  EmbeddingInput,
   EmbeddingResult,
   GenerationDelta,
   GenerationOptions,
@@ -14,7 +15,7 @@ import type { EventSource } from "../../shared/contract/common.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
 import type { RpcMembers } from "../../shared/rpc/contractMembers.js";
 import type { ModelLoadOptions } from "../engine/Engine.js";
-import type { LoadedModelInfo } from "../engine/LoadedModel.js";
+import type { ChatPromptOptions, LoadedModelInfo } from "../engine/LoadedModel.js";
 import type { SequencePoolState } from "../engine/SequencePool.js";
 import type { Backend } from "../llama/backend.js";
 
@@ -64,10 +65,11 @@ export interface ModelHostApi {
   model: {
     /** Runs one generation to its end; its progress arrives as {@link onGeneration} events first. */
     generate(request: HostGenerationRequest): Promise<GenerationResult>;
-    embed(request: { requestId: number; inputs: readonly string[] }): Promise<EmbeddingResult>;
+    embed(request: { requestId: number; inputs: readonly EmbeddingInput[] }): Promise<EmbeddingResult>;
     /** Aborts a generation or an embedding; unknown ids are ignored. */
     abort(request: { requestId: number }): Promise<void>;
-    countChatTokens(request: { messages: readonly ChatMessage[] }): Promise<number>;
+    /** Exact prompt tokens of a conversation (and the tools its template renders). */
+    countChatTokens(request: { messages: readonly ChatMessage[]; options?: ChatPromptOptions }): Promise<number>;
     onGeneration: EventSource<HostGenerationEvent>;
     onSequences: EventSource<SequencePoolState>;
   };

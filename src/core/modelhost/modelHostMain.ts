@@ -8,7 +8,7 @@
  * generations, embeddings and token counts. The process exits when its
  * channel closes (an unload, or the server gone).
  */
-import type { EmbeddingResult, GenerationResult } from "../../shared/api/generation.js";
+import type { EmbeddingInput, EmbeddingResult, GenerationResult } from "../../shared/api/generation.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
 import { createRpcServerFor } from "../../shared/rpc/createRpcServer.js";
 import { createMessagePortTransport } from "../../shared/rpc/messagePortTransport.js";
@@ -125,7 +125,7 @@ async function generate(request: HostGenerationRequest): Promise<GenerationResul
   }
 }
 
-async function embed(request: { requestId: number; inputs: readonly string[] }): Promise<EmbeddingResult> {
+async function embed(request: { requestId: number; inputs: readonly EmbeddingInput[] }): Promise<EmbeddingResult> {
   const model = requireModel();
   const controller = new AbortController();
   running.set(request.requestId, controller);
@@ -166,7 +166,7 @@ const api: ModelHostApi = {
     abort: async ({ requestId }) => {
       running.get(requestId)?.abort();
     },
-    countChatTokens: async ({ messages }) => requireModel().countChatTokens(messages),
+    countChatTokens: async ({ messages, options }) => requireModel().countChatTokens(messages, options),
     onGeneration: (listener) => {
       generationListeners.add(listener);
       return () => generationListeners.delete(listener);

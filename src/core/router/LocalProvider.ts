@@ -1,4 +1,5 @@
-import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
+import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
+import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { ModelLease, ModelResidency } from "../engine/ModelResidency.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
 import type { ModelLibrary } from "../models/ModelLibrary.js";
@@ -59,10 +60,24 @@ export class LocalProvider implements Provider {
     return this.started(lease, () => lease.model.complete(prompt, completionOptions));
   }
 
-  async embed(modelId: string, inputs: readonly string[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
+  async embed(modelId: string, inputs: readonly EmbeddingInput[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
     const lease = await this.residency.acquire(modelId, { keepAliveMs: options.local?.keepAliveMs, load: options.local?.load });
     try {
       return { ...(await lease.model.embed(inputs, options.signal)), modelId: lease.model.id };
+    } finally {
+      lease.release();
+    }
+  }
+
+  async countChatTokens(
+    modelId: string,
+    messages: readonly ChatMessage[],
+    options: ChatPromptOptions & ProviderCallOptions,
+  ): Promise<{ modelId: string; tokens: number }> {
+    const { signal: _signal, local, ...prompt } = options;
+    const lease = await this.residency.acquire(modelId, { keepAliveMs: local?.keepAliveMs, load: local?.load });
+    try {
+      return { modelId: lease.model.id, tokens: await lease.model.countChatTokens(messages, prompt) };
     } finally {
       lease.release();
     }

@@ -3,6 +3,7 @@ import type * as OpenAiSdk from "openai";
 import type {
   ChatGenerationOptions,
   ChatMessage,
+  EmbeddingInput,
   EmbeddingResult,
   FinishReason,
   GenerationOptions,
@@ -100,6 +101,16 @@ function toOpenAiChatExtras(options: ChatGenerationOptions): Record<string, unkn
   return extras;
 }
 
+/**
+ * The thinking in a streamed delta: DeepSeek, llama-server and vLLM send `reasoning_content`,
+ * OpenRouter and newer vLLM `reasoning`. Anything but a string is ignored (untrusted input).
+ */
+function reasoningOf(delta: object): string {
+  const fields = delta as { reasoning_content?: unknown; reasoning?: unknown };
+  const value = fields.reasoning_content ?? fields.reasoning;
+  return typeof value === "string" ? value : "";
+}
+
 function toFinishReason(reason: string | null | undefined): FinishReason {
   if (reason === "length") return "length";
   if (reason === "tool_calls" || reason === "function_call") return "tool_calls";
@@ -114,6 +125,11 @@ function retryAfterOf(headers: Headers | undefined): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3600);
   const date = Date.parse(value);
   return Number.isFinite(date) ? Math.max(0, Math.min(3600, Math.ceil((date - Date.now()) / 1000))) : undefined;
+}
+
+/** Texts, or token-id arrays (OpenAI takes either kind, not a mix; the API adapters send one kind). */
+function toOpenAiEmbeddingInput(inputs: readonly EmbeddingInput[]): string[] | number[][] {
+  return inputs.every((input) => typeof input === "string") ? [...inputs] : inputs.map((input) => (typeof input === "string" ? [] : [...input]));
 }
 
 /**
@@ -182,10 +198,11 @@ export class OpenAiCompatibleProvider implements Provider {
     } as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
     return this.generate(modelId, options.signal, async (signal) => (await this.client()).chat.completions.create(body, { signal }), (chunk, sink) => {
       const choice = chunk.choices[0];
+      if (choice?.delta) sink.reasoning(reasoningOf(choice.delta));
       if (choice?.delta?.content) sink.text(choice.delta.content);
       for (const call of choice?.delta?.tool_calls ?? []) sink.toolCall(call.index, call.id, call.function?.name, call.function?.arguments);
       if (choice?.finish_reason) sink.finish(choice.finish_reason);
-      if (chunk.usage) sink.usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens);
+      if (chunk.usage) sink.usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, chunk.usage.completion_tokens_details?.reasoning_tokens);
     });
   }
 
@@ -199,9 +216,9 @@ export class OpenAiCompatibleProvider implements Provider {
     });
   }
 
-  async embed(modelId: string, inputs: readonly string[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
+  async embed(modelId: string, inputs: readonly EmbeddingInput[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
     return this.withDeadline(options.signal, this.timeouts.firstTokenMs, async (signal) => {
-      const response = await (await this.client()).embeddings.create({ model: modelId, input: [...inputs], encoding_format: "float" }, { signal });
+      const response = await (await this.client()).embeddings.create({ model: modelId, input: toOpenAiEmbeddingInput(inputs), encoding_format: "float" }, { signal });
       const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
       if (embeddings.length !== inputs.length) throw new UpstreamError(this.id, `${this.id} returned ${embeddings.length} embeddings for ${inputs.length} inputs`);
       return { embeddings, promptTokens: response.usage?.prompt_tokens ?? 0, modelId: response.model || modelId };
@@ -343,6 +360,8 @@ function isApiError(error: unknown): error is { status?: number; headers?: Heade
 /** Gathers a remote's streamed chunks into deltas and the final result. */
 class ChunkSink {
   private text_ = "";
+  private reasoning_ = "";
+  private reasoningTokens?: number;
   private chunks = 0;
   private finishReason: FinishReason = "stop";
   private promptTokens?: number;
@@ -363,6 +382,14 @@ class ChunkSink {
     this.stream.push({ text, tokenCount: 1 });
   }
 
+  reasoning(text: string): void {
+    if (!text) return;
+    this.first();
+    this.reasoning_ += text;
+    this.chunks++;
+    this.stream.push({ text: "", reasoning: text, tokenCount: 1 });
+  }
+
   toolCall(index: number, id: string | undefined, name: string | undefined, args: string | undefined): void {
     this.first();
     const call = this.calls.get(index) ?? { id: "", name: "", arguments: "" };
@@ -376,9 +403,10 @@ class ChunkSink {
     this.finishReason = toFinishReason(reason);
   }
 
-  usage(promptTokens: number, completionTokens: number): void {
+  usage(promptTokens: number, completionTokens: number, reasoningTokens?: number | null): void {
     this.promptTokens = promptTokens;
     this.completionTokens = completionTokens;
+    if (typeof reasoningTokens === "number" && reasoningTokens >= 0) this.reasoningTokens = reasoningTokens;
   }
 
   result(startedAt: number): GenerationResult {
@@ -390,9 +418,10 @@ class ChunkSink {
       .map(([index, call]) => ({ id: call.id || `call_${index}`, name: call.name, arguments: call.arguments || "{}" }));
     return {
       text: this.text_,
+      ...(this.reasoning_ ? { reasoning: this.reasoning_ } : {}),
       finishReason: toolCalls.length > 0 && this.finishReason === "stop" ? "tool_calls" : this.finishReason,
       ...(toolCalls.length > 0 ? { toolCalls } : {}),
-      usage: { promptTokens: this.promptTokens ?? 0, completionTokens },
+      usage: { promptTokens: this.promptTokens ?? 0, completionTokens, ...(this.reasoningTokens !== undefined ? { reasoningTokens: this.reasoningTokens } : {}) },
       timings: {
         promptMs: this.firstTokenAt !== undefined ? this.firstTokenAt - startedAt : now - startedAt,
         firstTokenMs: this.firstTokenAt !== undefined ? this.firstTokenAt - startedAt : now - startedAt,

@@ -1,4 +1,5 @@
-import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
+import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
+import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
 import type { LocalModelOptions } from "../inference/inferenceTypes.js";
 
@@ -47,7 +48,12 @@ export interface Provider {
   listModels(): Promise<ProviderModel[]>;
   chat(modelId: string, messages: readonly ChatMessage[], options: ChatGenerationOptions & ProviderCallOptions): Promise<ProviderGeneration>;
   complete(modelId: string, prompt: string, options: GenerationOptions & ProviderCallOptions): Promise<ProviderGeneration>;
-  embed(modelId: string, inputs: readonly string[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }>;
+  embed(modelId: string, inputs: readonly EmbeddingInput[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }>;
+  /**
+   * Exact prompt tokens of a chat request (its messages and the tools its template renders).
+   * Absent (remotes: OpenAI-compatible servers have no such call): the router estimates.
+   */
+  countChatTokens?(modelId: string, messages: readonly ChatMessage[], options: ChatPromptOptions & ProviderCallOptions): Promise<{ modelId: string; tokens: number }>;
   /** Resolves when the provider answers (a health probe); rejects with why not. */
   checkHealth(signal?: AbortSignal): Promise<void>;
   dispose(): void;

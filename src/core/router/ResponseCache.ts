@@ -6,7 +6,7 @@ import { systemRouterClock, type RouterClock } from "./CircuitBreaker.js";
 export interface ResponseCacheOptions {
   /** Most answers kept. Default: 1000; 0 turns the cache off. */
   maxEntries?: number;
-  /** Most bytes of answers kept (text of deltas and results). Default: 64 MiB. */
+  /** Most bytes of answers kept (text and reasoning of deltas, and results). Default: 64 MiB. */
   maxBytes?: number;
   /** How long an answer stays valid, in ms. Default: 10 minutes. */
   ttlMs?: number;
@@ -88,7 +88,7 @@ export class ResponseCache {
 
   set(key: string, value: CachedGeneration): void {
     if (!this.enabled) return;
-    const bytes = value.deltas.reduce((sum, delta) => sum + delta.text.length * 2 + 16, 0) + JSON.stringify(value.result).length * 2;
+    const bytes = value.deltas.reduce((sum, delta) => sum + (delta.text.length + (delta.reasoning?.length ?? 0)) * 2 + 16, 0) + JSON.stringify(value.result).length * 2;
     if (bytes > this.maxBytes) return;
     const existing = this.entries.get(key);
     if (existing) this.delete(key, existing);

@@ -1,4 +1,5 @@
-import type { ChatGenerationOptions, ChatMessage, EmbeddingResult, GenerationDelta, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationDelta, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
+import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import { AbortedError, type MardukError, ModelNotFoundError, NoTargetAvailableError, QueueFullError, UpstreamError, toMardukError } from "../errors.js";
 import { estimateChatTokenCount, estimateTokenCount } from "../inference/estimateTokens.js";
 import { GenerationStream } from "../inference/GenerationStream.js";
@@ -112,6 +113,16 @@ export class Router {
     return [...this.routes.values()];
   }
 
+  /** Adds or replaces a route at run time (a user alias, see UserAliasStore). */
+  putRoute(route: RouteDefinition): void {
+    this.routes.set(route.alias, route);
+  }
+
+  /** Removes a route added at run time; false when there was none. */
+  removeRoute(alias: string): boolean {
+    return this.routes.delete(alias);
+  }
+
   async chat(
     requested: string,
     messages: readonly ChatMessage[],
@@ -137,7 +148,7 @@ export class Router {
     );
   }
 
-  async embed(requested: string, inputs: readonly string[], options: InferenceRequestOptions): Promise<EmbeddingResult & { modelId: string; provider: string }> {
+  async embed(requested: string, inputs: readonly EmbeddingInput[], options: InferenceRequestOptions): Promise<EmbeddingResult & { modelId: string; provider: string }> {
     const routed = await this.candidates(requested, { kind: "embeddings" }, options);
     const { alternativePrice } = routed;
     const startedAt = performance.now();
@@ -146,6 +157,43 @@ export class Router {
       this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
       return { ...result, provider: candidate.provider.id };
     });
+  }
+
+  /**
+   * The prompt tokens a chat request would take at the target that would serve it: exact where
+   * the provider can count (this machine's models, with their tokenizer and template), else the
+   * rough estimate (remotes). A target that does not have the model passes to the next.
+   */
+  async countChatTokens(
+    requested: string,
+    messages: readonly ChatMessage[],
+    options: ChatPromptOptions & InferenceRequestOptions,
+  ): Promise<{ provider: string; modelId: string; tokens: number; exact: boolean }> {
+    const { signal, local, routing: _routing, ...prompt } = options;
+    const { tools, toolChoice, responseFormat } = prompt;
+    const needs: RequestNeeds = {
+      kind: "chat",
+      tools: (tools?.length ?? 0) > 0 && toolChoice !== "none",
+      jsonSchema: responseFormat !== undefined && responseFormat.type !== "text",
+    };
+    const { candidates } = await this.candidates(requested, needs, options);
+    let lastError: MardukError | undefined;
+    for (const { provider, modelId } of candidates) {
+      if (signal?.aborted) throw new AbortedError();
+      if (!provider.countChatTokens) {
+        const toolsText = tools?.length ? JSON.stringify(tools) : "";
+        return { provider: provider.id, modelId, tokens: estimateChatTokenCount(messages) + estimateTokenCount(toolsText), exact: false };
+      }
+      try {
+        const counted = await provider.countChatTokens(modelId, messages, { ...prompt, signal, local });
+        return { provider: provider.id, ...counted, exact: true };
+      } catch (caught) {
+        const error = toMardukError(caught);
+        if (classify(error) !== "skip") throw error;
+        lastError = error;
+      }
+    }
+    throw lastError ?? new ModelNotFoundError(requested);
   }
 
   /** The targets a requested name maps to, filtered and in the order to try. */

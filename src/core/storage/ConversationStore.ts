@@ -10,6 +10,8 @@ export const UNTITLED_CONVERSATION = "New chat";
 export interface NewMessage {
   role: StoredMessage["role"];
   content: string;
+  /** An assistant message's thinking. Default: none. */
+  reasoning?: string;
   /** Default: a random UUID. */
   id?: string;
   modelId?: string;
@@ -49,6 +51,7 @@ interface MessageRow {
   position: number;
   role: StoredMessage["role"];
   content: string;
+  reasoning: string | null;
   model_id: string | null;
   stats: string | null;
   created_at: number;
@@ -70,6 +73,7 @@ function toMessage(row: MessageRow): StoredMessage {
     id: row.id,
     role: row.role,
     content: row.content,
+    ...(row.reasoning !== null && row.reasoning !== "" ? { reasoning: row.reasoning } : {}),
     createdAt: row.created_at,
     ...(row.model_id !== null ? { modelId: row.model_id } : {}),
     ...(row.stats !== null ? { stats: JSON.parse(row.stats) as MessageStats } : {}),
@@ -125,7 +129,7 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
   /** A conversation's messages in order. */
   messages(conversationId: string): StoredMessage[] {
     const rows = this.db
-      .prepare("SELECT id, position, role, content, model_id, stats, created_at FROM messages WHERE conversation_id = ? ORDER BY position")
+      .prepare("SELECT id, position, role, content, reasoning, model_id, stats, created_at FROM messages WHERE conversation_id = ? ORDER BY position")
       .all(conversationId) as MessageRow[];
     return rows.map(toMessage);
   }
@@ -188,10 +192,20 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
       };
       this.db
         .prepare(
-          `INSERT INTO messages (id, conversation_id, position, role, content, model_id, stats, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, conversation_id, position, role, content, reasoning, model_id, stats, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, conversationId, next, message.role, message.content, message.modelId ?? null, message.stats ? JSON.stringify(message.stats) : null, createdAt);
+        .run(
+          id,
+          conversationId,
+          next,
+          message.role,
+          message.content,
+          message.reasoning || null,
+          message.modelId ?? null,
+          message.stats ? JSON.stringify(message.stats) : null,
+          createdAt,
+        );
       this.touch(conversationId);
     })();
     this.emit("changed");
@@ -200,6 +214,7 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
       position: 0,
       role: message.role,
       content: message.content,
+      reasoning: message.reasoning || null,
       model_id: message.modelId ?? null,
       stats: message.stats ? JSON.stringify(message.stats) : null,
       created_at: createdAt,

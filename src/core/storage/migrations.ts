@@ -81,4 +81,16 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'inference' CHECK (scope IN ('inference', 'admin'));`,
   // 5: keys whose requests never leave this machine (the router serves them locally or refuses).
   `ALTER TABLE api_keys ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0 CHECK (local_only IN (0, 1));`,
+  // 6: an assistant message's thinking, apart from its answer (thinking models).
+  `ALTER TABLE messages ADD COLUMN reasoning TEXT;`,
+  // 7: OpenAI Responses API: stored responses with the input items they answered (previous_response_id).
+  `CREATE TABLE responses (
+     id TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL,
+     owner_key_id TEXT,
+     created_at INTEGER NOT NULL,
+     response TEXT NOT NULL,
+     input_items TEXT NOT NULL
+   );
+   CREATE INDEX responses_created ON responses (created_at);`,
 ];

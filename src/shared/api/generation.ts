@@ -24,6 +24,19 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * A piece of a tool call as it is generated: the first piece of a call has its id and name,
+ * the next ones more of its arguments' JSON text (the pieces' arguments, joined, are the call's).
+ */
+export interface ToolCallDelta {
+  /** Which call of the reply (0 for the first). */
+  index: number;
+  id?: string;
+  name?: string;
+  /** More of the arguments' JSON text ("" for none yet). */
+  arguments: string;
+}
+
 /** Constrains the reply's shape: free text, any JSON object, or JSON matching a schema. */
 export type ResponseFormat = { type: "text" } | { type: "json_object" } | { type: "json_schema"; schema: JsonSchema; name?: string };
 
@@ -87,6 +100,8 @@ export interface GenerationDelta {
   reasoning?: string;
   /** How many tokens this delta carries (text may be held back while a stop string could still match). */
   tokenCount: number;
+  /** A piece of a tool call, streamed as it is generated (a forced call). Absent: none. */
+  toolCall?: ToolCallDelta;
 }
 
 /** Sampling and stopping options of one generation. Every field is optional. */
@@ -140,6 +155,9 @@ export interface ReasoningOptions {
   /** Most tokens the thinking may take; then the model must answer. Default: no limit beyond maxTokens. */
   maxTokens?: number;
 }
+
+/** One input to embed: a text, or token ids of the model's vocabulary (as OpenAI accepts). */
+export type EmbeddingInput = string | readonly number[];
 
 /** Result of embedding one or more texts. */
 export interface EmbeddingResult {

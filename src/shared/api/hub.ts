@@ -127,6 +127,11 @@ export interface FitEstimate {
   machine: MachineResources;
   /** Share of free memory kept in reserve, 0–1. */
   headroomFraction: number;
+  /**
+   * What the needs were computed from: the GGUF header (exact tensor sizes, the default), or,
+   * when no header could be read (a split model whose parts are not GGUF files), the files' size.
+   */
+  basis?: "header" | "file size";
 }
 
 /** Metadata of a GGUF file, local or remote (read from its header only). */
@@ -146,6 +151,39 @@ export interface GgufSummary {
   embeddingLength?: number;
   /** Number of split parts (1 for a single file). */
   parts: number;
+}
+
+/** A repository's model card: its README.md, YAML front matter removed. */
+export interface HubModelCard {
+  repo: string;
+  /** The card's Markdown (untrusted: render it sanitized); null when the repository has no README.md. */
+  markdown: string | null;
+  /** True when the README was longer than the bound and was cut. */
+  truncated: boolean;
+  /** The repository's page on the hub (relative links of the card resolve against it). */
+  pageUrl: string;
+}
+
+/** Whether the hub has an access token, and where it comes from (the token itself never leaves the core). */
+export interface HubTokenStatus {
+  configured: boolean;
+  /** "env": HF_TOKEN (or HUGGING_FACE_HUB_TOKEN), which wins over a stored one; "stored": entered in the app; "none". */
+  source: "env" | "stored" | "none";
+  /** Whether a token entered in the app is stored too (it is used once the environment has none). */
+  stored: boolean;
+}
+
+/** The file a starter model downloads on this machine, from the hub's file list. */
+export interface StarterModelFile {
+  /** The starter's name. */
+  name: string;
+  /** Path of the picked file in the repository (the first part of a split model); absent when unknown. */
+  path?: string;
+  quant?: string;
+  /** Download size (all parts); absent when unknown. */
+  sizeBytes?: number;
+  /** Why the file is unknown (hub unreachable, nothing fits). */
+  error?: string;
 }
 
 /** A model of the curated starter list. */

@@ -54,6 +54,11 @@ export interface LibraryModel {
   quantization?: string;
   /** Context length the model was trained for, in tokens. */
   contextLength?: number;
+  /**
+   * Layers llama.cpp can put on the GPU: the GGUF block count plus the output layer (what a
+   * load's `gpuLayers` count goes up to, as node-llama-cpp's "max" does).
+   */
+  layerCount?: number;
   hasChatTemplate: boolean;
   capabilities: ModelCapability[];
   origin?: ModelOrigin;
@@ -82,6 +87,10 @@ export interface LoadedModelState {
   /** When it unloads if it stays idle (ms since the epoch); undefined while in use or kept forever. */
   expiresAt?: number;
   memory: MemoryEstimate;
+  /** Context size per sequence it runs with, in tokens; undefined while loading (and where the server does not say). */
+  contextSize?: number;
+  /** Sequences it generates at once; undefined while loading (and where the server does not say). */
+  parallel?: number;
 }
 
 /** Why a model left memory. */

@@ -13,7 +13,8 @@ export interface StartedChatGeneration {
 }
 
 export type ChatStreamEvent =
-  | { type: "delta"; generationId: string; conversationId: string; text: string; tokenCount: number }
+  /** Answer text and, apart from it, the model's thinking (absent: none in this piece). */
+  | { type: "delta"; generationId: string; conversationId: string; text: string; reasoning?: string; tokenCount: number }
   /** The assistant message was stored (also after stop, with what was generated). */
   | { type: "done"; generationId: string; conversationId: string; message: StoredMessage }
   | { type: "error"; generationId: string; conversationId: string; error: ErrorPayload };

@@ -20,7 +20,10 @@ export interface ChatSettings {
 /** Per-message generation statistics. */
 export interface MessageStats {
   promptTokens: number;
+  /** Every generated token, thinking included. */
   completionTokens: number;
+  /** Of the completion tokens, those spent thinking. Absent: none or unknown. */
+  reasoningTokens?: number;
   timeToFirstTokenMs: number;
   decodeTokensPerSecond: number;
   finishReason: "stop" | "length" | "abort" | "tool_calls";
@@ -29,7 +32,10 @@ export interface MessageStats {
 export interface StoredMessage {
   id: string;
   role: "user" | "assistant";
+  /** The text; for an assistant message, the answer only (never the thinking). */
   content: string;
+  /** An assistant message's thinking, kept apart from its answer and never sent back to the model. Absent: none. */
+  reasoning?: string;
   createdAt: number;
   /** The model that wrote an assistant message. */
   modelId?: string;

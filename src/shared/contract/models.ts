@@ -1,4 +1,4 @@
-import type { FitEstimate, HubModel, HubRepoFiles, HubSearchSort, StarterModelInfo } from "../api/hub.js";
+import type { FitEstimate, HubModel, HubModelCard, HubRepoFiles, HubSearchSort, HubTokenStatus, StarterModelFile, StarterModelInfo } from "../api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../api/library.js";
 import type { RuntimeLoadOptions } from "../api/loadOptions.js";
 import type { EventSource } from "./common.js";
@@ -21,6 +21,11 @@ export interface LoadModelOptions extends RuntimeLoadOptions {
 export interface HubRepoWithFit extends HubRepoFiles {
   /** Keyed by file path (the first part for split models). Absent when the header could not be read. */
   fit: Record<string, FitEstimate>;
+  /**
+   * Path of the file that is the best quantization fitting this machine (what `hf:owner/repo`
+   * would download: pickQuantization, among files whose estimate is not "too large"); absent when none fits.
+   */
+  bestFit?: string;
 }
 
 /** One model clients can ask for, wherever it is served: the model pickers' list. */
@@ -56,8 +61,18 @@ export interface ModelsApi {
   searchHub(request: { query: string; sort?: HubSearchSort; limit?: number }): Promise<HubModel[]>;
   /** A repository's GGUF files grouped by quantization, with a fit estimate per file at a context size. */
   hubFiles(request: { repo: string; contextSize?: number }): Promise<HubRepoWithFit>;
+  /** A repository's model card (README.md, at most 512 KiB, front matter removed); `markdown` is null when it has none. */
+  modelCard(request: { repo: string }): Promise<HubModelCard>;
   /** The curated starter models with the quantization that best fits this machine. */
   starters(): Promise<StarterModelInfo[]>;
+  /** The file each starter downloads on this machine, with its size, from the hub's file lists (slower than `starters`). */
+  starterFiles(): Promise<StarterModelFile[]>;
+  /** Whether a Hugging Face token is in use and where it comes from; never the token. */
+  hubToken(): Promise<HubTokenStatus>;
+  /** Stores a Hugging Face token for gated repositories and downloads (HF_TOKEN, when set, still wins). */
+  setHubToken(request: { token: string }): Promise<HubTokenStatus>;
+  /** Removes the stored token. */
+  clearHubToken(): Promise<HubTokenStatus>;
   /**
    * Every model clients can ask for: this machine's, the remote providers' and the router's
    * aliases. It changes with the library and with `providers.onChanged`.

@@ -34,7 +34,7 @@ type ContractMembers = RpcMembers<MardukApi>;
  */
 export const CONTRACT_MEMBERS = {
   models: {
-    calls: ["list", "loaded", "load", "estimateLoad", "unload", "remove", "importFile", "searchHub", "hubFiles", "starters", "catalog"],
+    calls: ["list", "loaded", "load", "estimateLoad", "unload", "remove", "importFile", "searchHub", "hubFiles", "modelCard", "starters", "starterFiles", "hubToken", "setHubToken", "clearHubToken", "catalog"],
     events: ["onLibraryChanged", "onLoadedChanged"],
   },
   downloads: { calls: ["start", "cancel", "list"], events: ["onProgress"] },

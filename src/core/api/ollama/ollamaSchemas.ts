@@ -41,6 +41,8 @@ const modelName = { model: z.string().min(1).optional(), name: z.string().min(1)
 /** `format`: "json" or a JSON schema object (bounded outside the union, so the message survives). */
 const format = withBoundedNesting(z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())])).nullish();
 const keepAlive = z.union([z.string(), z.number()]).nullish();
+/** `think`: thinking on or off, or a level (gpt-oss's; budgets in reasoningEffort.ts). */
+const think = z.union([z.boolean(), z.enum(["low", "medium", "high"])]).nullish();
 
 export const ollamaChatSchema = z.object({
   ...modelName,
@@ -57,7 +59,7 @@ export const ollamaChatSchema = z.object({
       }),
     )
     .nullish(),
-  think: z.unknown().optional(),
+  think: think,
 });
 
 export const ollamaGenerateSchema = z.object({
@@ -73,7 +75,7 @@ export const ollamaGenerateSchema = z.object({
   options: ollamaOptionsSchema.default({}),
   keep_alive: keepAlive,
   context: z.array(z.number()).optional(),
-  think: z.unknown().optional(),
+  think: think,
 });
 
 export const ollamaEmbedSchema = z.object({
@@ -85,3 +87,18 @@ export const ollamaEmbedSchema = z.object({
 });
 
 export const ollamaShowSchema = z.object({ ...modelName, verbose: z.boolean().optional() });
+
+/** `/api/embeddings`, the older one-text route (`{embedding}` back). */
+export const ollamaLegacyEmbeddingsSchema = z.object({
+  ...modelName,
+  prompt: z.string().default(""),
+  options: ollamaOptionsSchema.default({}),
+  keep_alive: keepAlive,
+});
+
+/** `/api/pull`: `insecure` means nothing for the hub (always https), so it is accepted. */
+export const ollamaPullSchema = z.object({ ...modelName, insecure: z.boolean().optional(), stream: z.boolean().default(true) });
+
+export const ollamaDeleteSchema = z.object(modelName);
+
+export const ollamaCopySchema = z.object({ source: z.string().min(1).max(512), destination: z.string().min(1).max(512) });

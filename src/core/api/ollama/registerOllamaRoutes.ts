@@ -1,16 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ChatMessage, GenerationResult } from "../../../shared/api/generation.js";
+import type { ChatMessage, GenerationResult, ToolCall } from "../../../shared/api/generation.js";
 import type { LocalModelOptions, StartedGeneration } from "../../inference/InferenceService.js";
 import type { ApiServices } from "../apiServices.js";
 import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
-import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError } from "../../errors.js";
+import { InvalidArgumentError, ModelLoadFailedError, ModelNotFoundError, UnsupportedError } from "../../errors.js";
 import { recordAudit } from "../auditContext.js";
 import { abortOnDisconnect, writeNdjson } from "../sse.js";
 import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
-import { ollamaChatSchema, ollamaEmbedSchema, ollamaGenerateSchema, ollamaShowSchema } from "./ollamaSchemas.js";
+import { ollamaChatSchema, ollamaEmbedSchema, ollamaGenerateSchema, ollamaLegacyEmbeddingsSchema, ollamaShowSchema } from "./ollamaSchemas.js";
+import { toOllamaDetails, toOllamaName } from "./ollamaModelNames.js";
+import { registerOllamaModelRoutes } from "./registerOllamaModelRoutes.js";
 import { parseKeepAlive } from "./parseKeepAlive.js";
-import { requestedModel, toOllamaChatMessages, toOllamaGenerationOptions, toOllamaResponseFormat } from "./toOllamaRequest.js";
+import { echoedModelName, requestedModel, toOllamaChatMessages, toOllamaGenerationOptions, toOllamaReasoning, toOllamaResponseFormat } from "./toOllamaRequest.js";
 
 /** The Ollama API version we speak (clients check it before using newer features). */
 export const OLLAMA_COMPATIBLE_VERSION = "0.9.0";
@@ -38,23 +40,51 @@ async function respond(
   request: FastifyRequest,
   reply: FastifyReply,
   generation: StartedGeneration,
+  /** The model's name as the request gave it (Ollama echoes it). */
+  name: string,
   stream: boolean,
   timing: { startedAt: number; loadMs: number },
-  shape: (text: string, result?: GenerationResult) => object,
+  /** The answer's fields: `thinking` is the thinking apart from the text (Ollama's `think`). */
+  shape: (text: string, result?: GenerationResult, thinking?: string) => object,
 ): Promise<unknown> {
-  const base = () => ({ model: generation.modelId, created_at: new Date().toISOString() });
+  const base = () => ({ model: name, created_at: new Date().toISOString() });
   if (!stream) {
     const result = await generation.stream.collect();
     recordAudit(request, { usage: result.usage });
-    return { ...base(), ...shape(result.text, result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) };
+    return { ...base(), ...shape(result.text, result, result.reasoning), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) };
   }
   return streamGeneration(request, reply, generation.stream, {
     contentType: "application/x-ndjson",
     write: writeNdjson,
-    delta: (delta) => (delta.text ? [{ ...base(), ...shape(delta.text), done: false }] : []),
+    delta: (delta) => (delta.text || delta.reasoning ? [{ ...base(), ...shape(delta.text, undefined, delta.reasoning), done: false }] : []),
     end: (result) => [{ ...base(), ...shape("", result), done: true, ...finalStats(result, timing.startedAt, timing.loadMs) }],
     error: (httpError) => ({ error: httpError.body.error.message }),
   });
+}
+
+/**
+ * Tool calls in Ollama's shape (arguments as an object). A call cut by num_predict has
+ * arguments that are no JSON yet: it is left out, and done_reason "length" tells why.
+ */
+function toOllamaToolCalls(calls: readonly ToolCall[]) {
+  return calls.flatMap((call) => {
+    try {
+      return [{ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * `/api/generate` fields we cannot honour, refused rather than ignored: `suffix` (fill in the
+ * middle), `template` (a Go template of the request's own) and `context` (the token state of a
+ * previous answer, which this server does not return). Empty values change nothing and pass.
+ */
+function refuseUnsupportedGenerateFields(body: { suffix?: string; template?: string; context?: number[] }): void {
+  if (body.suffix) throw new UnsupportedError("suffix is not supported by this server", "suffix");
+  if (body.template) throw new UnsupportedError("template is not supported by this server: the model's own chat template is used (or none with raw)", "template");
+  if (body.context?.length) throw new UnsupportedError("context is not supported by this server: send the whole conversation (e.g. with /api/chat)", "context");
 }
 
 /**
@@ -74,12 +104,6 @@ function localOptions(
   return { ...(keepAliveMs !== undefined ? { keepAliveMs } : {}), ...(Object.keys(load).length > 0 ? { load } : {}) };
 }
 
-/** "1.5B", "360M": Ollama's parameter_size. */
-function formatParameterCount(count: number | undefined): string {
-  if (!count) return "";
-  return count >= 1e9 ? `${(count / 1e9).toFixed(1)}B` : `${Math.round(count / 1e6)}M`;
-}
-
 /** The Ollama dialect: thin adapters over the same inference service as the OpenAI routes. */
 export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog }: ApiServices): void {
   app.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
@@ -87,53 +111,53 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
   app.get("/api/tags", async () => {
     const models = await catalog.list();
     return {
-      models: models.map((model) => {
-        const local = model.library;
-        return {
-          name: model.id,
-          model: model.id,
-          modified_at: new Date(local?.modifiedAt ?? model.createdAt ?? Date.now()).toISOString(),
-          size: local?.sizeBytes ?? 0,
-          digest: local?.origin?.sha256 ?? "",
-          details: {
-            parent_model: "",
-            format: local ? "gguf" : "",
-            family: local?.architecture ?? "",
-            families: local?.architecture ? [local.architecture] : [],
-            parameter_size: formatParameterCount(local?.parameterCount),
-            quantization_level: local?.quantization ?? "",
-          },
-          ...(model.kind !== "local" ? { remote_host: model.providers.join(",") } : {}),
-        };
-      }),
+      models: await Promise.all(
+        models.map(async (model) => {
+          const local = model.library;
+          return {
+            name: toOllamaName(model.id),
+            model: toOllamaName(model.id),
+            modified_at: new Date(local?.modifiedAt ?? model.createdAt ?? Date.now()).toISOString(),
+            size: local?.sizeBytes ?? 0,
+            digest: local ? await catalog.digest(local) : "",
+            details: toOllamaDetails(local),
+            ...(model.kind !== "local" ? { remote_host: model.providers.join(",") } : {}),
+          };
+        }),
+      ),
     };
   });
 
   app.get("/api/ps", async () => ({
-    models: catalog.running().map(({ loadOptions, ...model }) => ({
-      name: model.id,
-      model: model.id,
-      size: model.memory.ramBytes + model.memory.vramBytes,
-      digest: "",
-      details: { format: "gguf" },
-      // Ollama's way of saying "never": a date far in the future.
-      expires_at: new Date(model.expiresAt ?? (model.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + model.keepAliveMs)).toISOString(),
-      size_vram: model.memory.vramBytes,
-      context_length: model.contextSize,
-      // Ours (Ollama sets these server-wide): what the model runs with, in Ollama's option names where it has them.
-      ...(loadOptions
-        ? {
-            load_options: {
-              flash_attention: loadOptions.flashAttention,
-              kv_cache_type_k: loadOptions.kvCacheKeyType,
-              kv_cache_type_v: loadOptions.kvCacheValueType,
-              num_batch: loadOptions.batchSize,
-              use_mmap: loadOptions.useMmap,
-              use_mlock: loadOptions.useMlock,
-            },
-          }
-        : {}),
-    })),
+    models: await Promise.all(
+      catalog.running().map(async ({ loadOptions, ...model }) => {
+        const local = await catalog.localModel(model.id);
+        return {
+          name: toOllamaName(model.id),
+          model: toOllamaName(model.id),
+          size: model.memory.ramBytes + model.memory.vramBytes,
+          digest: local ? await catalog.digest(local) : "",
+          details: toOllamaDetails(local),
+          // Ollama's way of saying "never": a date far in the future.
+          expires_at: new Date(model.expiresAt ?? (model.keepAliveMs < 0 ? Date.UTC(2318, 0, 1) : Date.now() + model.keepAliveMs)).toISOString(),
+          size_vram: model.memory.vramBytes,
+          context_length: model.contextSize,
+          // Ours (Ollama sets these server-wide): what the model runs with, in Ollama's option names where it has them.
+          ...(loadOptions
+            ? {
+                load_options: {
+                  flash_attention: loadOptions.flashAttention,
+                  kv_cache_type_k: loadOptions.kvCacheKeyType,
+                  kv_cache_type_v: loadOptions.kvCacheValueType,
+                  num_batch: loadOptions.batchSize,
+                  use_mmap: loadOptions.useMmap,
+                  use_mlock: loadOptions.useMlock,
+                },
+              }
+            : {}),
+        };
+      }),
+    ),
   }));
 
   app.post("/api/show", async (request) => {
@@ -148,7 +172,7 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
         modelfile: "",
         parameters: "",
         template: "",
-        details: { parent_model: "", format: "", family: "", families: [], parameter_size: "", quantization_level: "" },
+        details: toOllamaDetails(undefined),
         model_info: entry.capabilities.contextLength ? { "general.context_length": entry.capabilities.contextLength } : {},
         capabilities: [...(entry.capabilities.chat ? ["completion"] : []), ...(entry.capabilities.embeddings ? ["embedding"] : []), ...(entry.capabilities.tools ? ["tools"] : [])],
         remote_host: entry.providers.join(","),
@@ -161,14 +185,7 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
       modelfile: `FROM ${model.files[0]?.path ?? id}\n`,
       parameters: "",
       template,
-      details: {
-        parent_model: "",
-        format: "gguf",
-        family: architecture,
-        families: architecture ? [architecture] : [],
-        parameter_size: formatParameterCount(model.parameterCount),
-        quantization_level: model.quantization ?? "",
-      },
+      details: toOllamaDetails(model),
       model_info: {
         "general.architecture": architecture,
         "general.parameter_count": model.parameterCount ?? 0,
@@ -178,6 +195,8 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
         ...(model.capabilities.includes("completion") ? ["completion"] : []),
         ...(model.capabilities.includes("embedding") ? ["embedding"] : []),
         ...(/\btools\b/.test(template) ? ["tools"] : []),
+        // Ollama's "thinking": the template has a thinking section (Qwen3/DeepSeek-R1 <think>, gpt-oss channels, Mistral [THINK]).
+        ...(/<think>|<\|channel\|>|\[THINK\]/.test(template) ? ["thinking"] : []),
       ],
       modified_at: new Date(model.modifiedAt).toISOString(),
     };
@@ -193,13 +212,15 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
       // Ollama's idiom: a chat with no messages only loads (or, with keep_alive 0, unloads) the model.
       const served = await inference.prepare(model, localOptions(keepAliveMs, body.options));
       announceServedBy(reply, served);
-      return { model: served.modelId, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+      return { model: echoedModelName(body), created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
     }
     const responseFormat = toOllamaResponseFormat(body.format);
     const disconnect = abortOnDisconnect(request, reply);
+    const reasoning = toOllamaReasoning(body.think);
     const generation = await inference.chat(model, messages, {
       ...toOllamaGenerationOptions(body.options),
       ...(responseFormat ? { responseFormat } : {}),
+      ...(reasoning ? { reasoning } : {}),
       ...(body.tools?.length
         ? { tools: body.tools.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })) }
         : {}),
@@ -210,13 +231,12 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
     announceServedBy(reply, generation);
     recordAudit(request, { model: generation.modelId, prompt: messages });
     const loadMs = performance.now() - startedAt;
-    return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text, result) => ({
+    return respond(request, reply, generation, echoedModelName(body), body.stream, { startedAt, loadMs }, (text, result, thinking) => ({
       message: {
         role: "assistant",
         content: text,
-        ...(result?.toolCalls
-          ? { tool_calls: result.toolCalls.map((call) => ({ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } })) }
-          : {}),
+        ...(thinking ? { thinking } : {}),
+        ...(result?.toolCalls ? { tool_calls: toOllamaToolCalls(result.toolCalls) } : {}),
       },
     }));
   });
@@ -227,24 +247,32 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
     const model = requestedModel(body);
     const keepAliveMs = parseKeepAlive(body.keep_alive);
     if (body.images?.length) throw new InvalidArgumentError("images are not supported by this server", "images");
+    refuseUnsupportedGenerateFields(body);
     if (body.prompt === "" && !body.system) {
       const served = await inference.prepare(model, localOptions(keepAliveMs, body.options));
       announceServedBy(reply, served);
-      return { model: served.modelId, created_at: new Date().toISOString(), response: "", done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
+      return { model: echoedModelName(body), created_at: new Date().toISOString(), response: "", done_reason: keepAliveMs === 0 ? "unload" : "load", done: true };
     }
     const options = toOllamaGenerationOptions(body.options);
     const responseFormat = toOllamaResponseFormat(body.format);
     const disconnect = abortOnDisconnect(request, reply);
     let generation: StartedGeneration;
-    if (body.raw) {
-      generation = await inference.complete(model, body.prompt, { ...options, local: localOptions(keepAliveMs, body.options), routing: routingHintsOf(request), signal: disconnect.signal });
-      recordAudit(request, { model: generation.modelId, prompt: body.prompt });
+    // Ollama's template of a model without one of its own is the bare prompt: a raw completion.
+    const local = body.raw ? undefined : await catalog.localModel(model);
+    const raw = body.raw || (local !== undefined && !local.hasChatTemplate);
+    if (raw) {
+      if (responseFormat) throw new UnsupportedError("format is not supported with a raw prompt (raw, or a model without a chat template)", "format");
+      const prompt = !body.raw && body.system ? `${body.system}\n\n${body.prompt}` : body.prompt;
+      generation = await inference.complete(model, prompt, { ...options, local: localOptions(keepAliveMs, body.options), routing: routingHintsOf(request), signal: disconnect.signal });
+      recordAudit(request, { model: generation.modelId, prompt });
     } else {
       // Without `raw`, Ollama wraps the prompt in the model's chat template.
       const messages: ChatMessage[] = [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }];
+      const reasoning = toOllamaReasoning(body.think);
       generation = await inference.chat(model, messages, {
         ...options,
         ...(responseFormat ? { responseFormat } : {}),
+        ...(reasoning ? { reasoning } : {}),
         local: localOptions(keepAliveMs, body.options),
         routing: routingHintsOf(request),
         signal: disconnect.signal,
@@ -253,7 +281,7 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
     }
     announceServedBy(reply, generation);
     const loadMs = performance.now() - startedAt;
-    return respond(request, reply, generation, body.stream, { startedAt, loadMs }, (text) => ({ response: text }));
+    return respond(request, reply, generation, echoedModelName(body), body.stream, { startedAt, loadMs }, (text, _result, thinking) => ({ response: text, ...(thinking ? { thinking } : {}) }));
   });
 
   app.post("/api/embed", async (request, reply) => {
@@ -264,11 +292,23 @@ export function registerOllamaRoutes(app: FastifyInstance, { inference, catalog 
     announceServedBy(reply, result);
     recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
     return {
-      model: result.modelId,
+      model: echoedModelName(body),
       embeddings: result.embeddings,
       total_duration: nanoseconds(performance.now() - startedAt),
       load_duration: 0,
       prompt_eval_count: result.promptTokens,
     };
   });
+
+  // The older one-text route (ollama.embeddings): `{embedding}`, empty for an empty prompt as Ollama's.
+  app.post("/api/embeddings", async (request, reply) => {
+    const body = parseBody(ollamaLegacyEmbeddingsSchema, request.body);
+    if (body.prompt === "") return { embedding: [] };
+    const result = await inference.embed(requestedModel(body), [body.prompt], { local: localOptions(parseKeepAlive(body.keep_alive), body.options), routing: routingHintsOf(request) });
+    announceServedBy(reply, result);
+    recordAudit(request, { model: result.modelId, usage: { promptTokens: result.promptTokens, completionTokens: 0 } });
+    return { embedding: result.embeddings[0] ?? [] };
+  });
+
+  registerOllamaModelRoutes(app, { catalog });
 }

@@ -1,6 +1,7 @@
 import type { z } from "zod";
-import type { ChatGenerationOptions, ChatMessage, GenerationOptions, ResponseFormat } from "../../../shared/api/generation.js";
+import type { ChatGenerationOptions, ChatMessage, GenerationOptions, ReasoningOptions, ResponseFormat } from "../../../shared/api/generation.js";
 import { InvalidArgumentError } from "../../errors.js";
+import { REASONING_EFFORT_BUDGETS } from "../reasoningEffort.js";
 import type { ollamaMessageSchema, ollamaOptionsSchema } from "./ollamaSchemas.js";
 
 type OllamaOptions = z.infer<typeof ollamaOptionsSchema>;
@@ -11,6 +12,13 @@ export function requestedModel(body: { model?: string; name?: string }): string 
   const name = body.model ?? body.name;
   if (!name) throw new InvalidArgumentError("model is required", "model");
   return name.endsWith(":latest") ? name.slice(0, -":latest".length) : name;
+}
+
+/** The model's name exactly as the request gave it, which Ollama's answers echo. */
+export function echoedModelName(body: { model?: string; name?: string }): string {
+  const name = body.model ?? body.name;
+  if (!name) throw new InvalidArgumentError("model is required", "model");
+  return name;
 }
 
 /** Ollama `options` → engine options. num_predict -1 (endless) and -2 (fill the context) both mean "up to the context". */
@@ -28,6 +36,13 @@ export function toOllamaGenerationOptions(options: OllamaOptions): GenerationOpt
   if (options.presence_penalty !== undefined) result.presencePenalty = options.presence_penalty;
   if (options.frequency_penalty !== undefined) result.frequencyPenalty = options.frequency_penalty;
   return result;
+}
+
+/** `think` → the thinking budget: true/false turn it on or off, a level bounds it. Absent: as the model does. */
+export function toOllamaReasoning(think: boolean | "low" | "medium" | "high" | null | undefined): ReasoningOptions | undefined {
+  if (think == null) return undefined;
+  if (typeof think === "boolean") return { enabled: think };
+  return REASONING_EFFORT_BUDGETS[think];
 }
 
 /** `format`: "json" → any JSON object; an object → that JSON schema. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { boundedJsonObjectSchema } from "../validation.js";
+import { REASONING_EFFORTS } from "../reasoningEffort.js";
 
 export { MAX_JSON_NESTING, withBoundedNesting } from "../validation.js";
 
@@ -119,7 +120,12 @@ export const chatCompletionRequestSchema = z.lazy(() =>
     audio: z.unknown().optional(),
     store: z.boolean().nullish(),
     metadata: z.record(z.string(), z.string()).nullish(),
-    reasoning_effort: z.string().nullish(),
+    // Thinking of models with a thinking section: a level (see reasoningEffort.ts), or ours
+    // (OpenRouter's spelling) with an exact budget; `max_tokens: 0` or `enabled: false` is none.
+    reasoning_effort: z.enum(REASONING_EFFORTS).nullish(),
+    reasoning: z
+      .object({ effort: z.enum(REASONING_EFFORTS).nullish(), max_tokens: z.number().int().min(0).nullish(), enabled: z.boolean().nullish() })
+      .nullish(),
     service_tier: z.string().nullish(),
   }),
 );
@@ -138,10 +144,13 @@ export const completionRequestSchema = z.lazy(() =>
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
 
+const tokenId = z.number().int().min(0);
+
 export const embeddingRequestSchema = z.lazy(() =>
   z.object({
     model: z.string().min(1),
-    input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+    // Text(s), or token ids as OpenAI takes them: one array of ids, or an array of them.
+    input: z.union([z.string(), z.array(z.string()).min(1).max(2048), z.array(tokenId).min(1).max(1 << 20), z.array(z.array(tokenId).min(1).max(1 << 20)).min(1).max(2048)]),
     encoding_format: z.enum(["float", "base64"]).optional(),
     dimensions: z.number().int().nullish(),
     user: z.string().optional(),

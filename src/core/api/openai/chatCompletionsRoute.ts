@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { GenerationResult, ToolCall } from "../../../shared/api/generation.js";
+import type { GenerationResult, ToolCall, ToolCallDelta } from "../../../shared/api/generation.js";
 import type { ApiServices } from "../apiServices.js";
 import { recordAudit } from "../auditContext.js";
 import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
@@ -20,6 +20,8 @@ export function toOpenAiUsage(result: GenerationResult) {
     prompt_tokens: result.usage.promptTokens,
     completion_tokens: result.usage.completionTokens,
     total_tokens: result.usage.promptTokens + result.usage.completionTokens,
+    // Of the completion tokens, those spent thinking (OpenAI's field; absent for other models).
+    ...(result.usage.reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: result.usage.reasoningTokens } } : {}),
     // Prompt tokens the engine reused from a sequence's cache (OpenAI's prompt caching field).
     ...(result.usage.cachedPromptTokens !== undefined ? { prompt_tokens_details: { cached_tokens: result.usage.cachedPromptTokens } } : {}),
   };
@@ -57,6 +59,8 @@ export function registerChatCompletionsRoute(app: FastifyInstance, { inference }
             message: {
               role: "assistant",
               content: result.toolCalls ? (result.text || null) : result.text,
+              // The thinking, apart from the answer (as DeepSeek, llama-server and vLLM name it).
+              ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
               refusal: null,
               ...(result.toolCalls ? { tool_calls: toOpenAiToolCalls(result.toolCalls) } : {}),
             },
@@ -75,13 +79,21 @@ export function registerChatCompletionsRoute(app: FastifyInstance, { inference }
       model: modelId,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     });
+    // Calls streamed piece by piece (forced calls) are not sent again at the end.
+    const streamedCalls = new Set<number>();
+    const toolCallChunk = (call: ToolCallDelta) => {
+      streamedCalls.add(call.index);
+      return chunk({ tool_calls: [{ index: call.index, ...(call.id ? { id: call.id, type: "function" } : {}), function: { ...(call.name ? { name: call.name } : {}), arguments: call.arguments } }] });
+    };
     return streamGeneration(request, reply, stream, {
       contentType: "text/event-stream; charset=utf-8",
       write: writeSse,
       start: () => [chunk({ role: "assistant", content: "" })],
-      delta: (delta) => (delta.text ? [chunk({ content: delta.text })] : []),
+      delta: (delta) => [...(delta.reasoning ? [chunk({ reasoning_content: delta.reasoning })] : []), ...(delta.text ? [chunk({ content: delta.text })] : []), ...(delta.toolCall ? [toolCallChunk(delta.toolCall)] : [])],
       end: (result) => [
-        ...(result.toolCalls ? [chunk({ tool_calls: toOpenAiToolCalls(result.toolCalls).map((call, index) => ({ index, ...call })) })] : []),
+        ...(result.toolCalls && result.toolCalls.some((_call, index) => !streamedCalls.has(index))
+          ? [chunk({ tool_calls: toOpenAiToolCalls(result.toolCalls).map((call, index) => ({ index, ...call })).filter((call) => !streamedCalls.has(call.index)) })]
+          : []),
         chunk({}, toOpenAiFinishReason(result.finishReason)),
         ...(body.stream_options?.include_usage
           ? [{ id, object: "chat.completion.chunk", created, model: modelId, choices: [], usage: toOpenAiUsage(result) }]

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { EmbeddingInput } from "../../../shared/api/generation.js";
 import type { ApiServices } from "../apiServices.js";
 import { UnsupportedError } from "../../errors.js";
 import { recordAudit } from "../auditContext.js";
@@ -14,12 +15,13 @@ export function toBase64Embedding(vector: readonly number[]): string {
   return bytes.toString("base64");
 }
 
-/** `POST /v1/embeddings` with a string or an array of strings; float or base64 encoding. */
+/** `POST /v1/embeddings` with a string, an array of strings, or token ids; float or base64 encoding. */
 export function registerEmbeddingsRoute(app: FastifyInstance, { inference }: ApiServices): void {
   app.post("/v1/embeddings", async (request, reply) => {
     const body = parseBody(embeddingRequestSchema, request.body);
     if (body.dimensions != null) throw new UnsupportedError("'dimensions' is not supported: vectors have the model's own size", "dimensions");
-    const inputs = typeof body.input === "string" ? [body.input] : body.input;
+    // One text or one array of token ids is one input.
+    const inputs: readonly EmbeddingInput[] = typeof body.input === "string" || typeof body.input[0] === "number" ? [body.input as EmbeddingInput] : (body.input as readonly EmbeddingInput[]);
     const disconnect = abortOnDisconnect(request, reply);
     const result = await inference.embed(body.model, inputs, { signal: disconnect.signal, routing: routingHintsOf(request, body) });
     announceServedBy(reply, result);

@@ -7,6 +7,7 @@ import type {
   ToolDefinition,
 } from "../../../shared/api/generation.js";
 import { UnsupportedError } from "../../errors.js";
+import { REASONING_EFFORT_BUDGETS } from "../reasoningEffort.js";
 import type { ChatCompletionRequest, CompletionRequest, OpenAiChatMessage } from "./chatCompletionSchema.js";
 
 type SamplingRequest = Pick<
@@ -19,7 +20,8 @@ type SamplingRequest = Pick<
 function rejectUnsupported(request: SamplingRequest): void {
   if (request.n != null && request.n !== 1) throw new UnsupportedError("'n' must be 1: this server returns one choice per request", "n");
   if (request.logprobs) throw new UnsupportedError("'logprobs' is not supported by this server", "logprobs");
-  if (request.top_logprobs != null) throw new UnsupportedError("'top_logprobs' is not supported by this server", "top_logprobs");
+  // 0 asks for no alternatives: it changes nothing, so it is accepted (as `logprobs: false` is).
+  if (request.top_logprobs != null && request.top_logprobs !== 0) throw new UnsupportedError("'top_logprobs' is not supported by this server", "top_logprobs");
   if (request.logit_bias && Object.keys(request.logit_bias).length > 0) {
     throw new UnsupportedError("'logit_bias' is not supported by this server", "logit_bias");
   }
@@ -85,6 +87,8 @@ export function toChatGenerationOptions(request: ChatCompletionRequest): ChatGen
   }
   if (request.audio != null) throw new UnsupportedError("'audio' output is not supported by this server", "audio");
   const options: ChatGenerationOptions = toGenerationOptions(request, request.max_completion_tokens ?? request.max_tokens);
+  const reasoning = toReasoningOptions(request);
+  if (reasoning) options.reasoning = reasoning;
   const format = request.response_format;
   if (format && format.type !== "text") {
     const responseFormat: ResponseFormat =
@@ -107,6 +111,15 @@ export function toChatGenerationOptions(request: ChatCompletionRequest): ChatGen
     throw new UnsupportedError("'tool_choice' needs 'tools'", "tool_choice");
   }
   return options;
+}
+
+/** `reasoning_effort` or our `reasoning` object → the thinking budget; an exact `max_tokens` wins over a level. */
+function toReasoningOptions(request: ChatCompletionRequest): ChatGenerationOptions["reasoning"] {
+  const effort = request.reasoning?.effort ?? request.reasoning_effort;
+  const options = { ...(effort ? REASONING_EFFORT_BUDGETS[effort] : {}) };
+  if (request.reasoning?.enabled != null) options.enabled = request.reasoning.enabled;
+  if (request.reasoning?.max_tokens != null) options.maxTokens = request.reasoning.max_tokens;
+  return Object.keys(options).length > 0 ? options : undefined;
 }
 
 /** Text completion options; `echo`, `best_of` > 1 and `suffix` are refused. */

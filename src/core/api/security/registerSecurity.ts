@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKeyScope } from "../../../shared/contract/server.js";
 import { recordAudit } from "../auditContext.js";
 import { openAiError } from "../apiErrors.js";
+import { errorBodyForUrl } from "../errorDialect.js";
 import { apiKeyFromHeaders, ApiKeyVerifier } from "./ApiKeyVerifier.js";
 import { isAllowedHost, isSameOrigin } from "./hostNames.js";
 
@@ -130,7 +131,7 @@ export function scopeAllows(granted: ApiKeyScope, required: ApiKeyScope): boolea
 const neverRevoked = (): (() => void) => () => undefined;
 
 function deny(request: FastifyRequest, reply: FastifyReply, status: number, message: string, code: string): FastifyReply {
-  const body = request.url.startsWith("/api/") ? { error: message } : openAiError(status, message, code);
+  const body = errorBodyForUrl(request.url, { status, body: openAiError(status, message, code) });
   return reply.code(status).header("content-type", "application/json; charset=utf-8").send(body);
 }
 
@@ -216,7 +217,7 @@ export function registerSecurity(app: FastifyInstance, options: SecurityOptions)
           return reply
             .code(204)
             .header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
-            .header("access-control-allow-headers", "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-os, x-stainless-lang, x-stainless-package-version, x-stainless-runtime, x-stainless-runtime-version, x-stainless-arch, x-stainless-retry-count, x-stainless-timeout")
+            .header("access-control-allow-headers", "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-os, x-stainless-lang, x-stainless-package-version, x-stainless-runtime, x-stainless-runtime-version, x-stainless-arch, x-stainless-retry-count, x-stainless-timeout, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access, x-stainless-helper-method")
             .header("access-control-max-age", "600")
             .send();
         }
@@ -240,7 +241,7 @@ export function registerSecurity(app: FastifyInstance, options: SecurityOptions)
       return undefined;
     }
     if (config.publicPath?.(path)) return undefined;
-    if (!key) return deny(request, reply, 401, "Missing or invalid API key. Send it as 'Authorization: Bearer <key>'.", "invalid_api_key");
+    if (!key) return deny(request, reply, 401, "Missing or invalid API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.", "invalid_api_key");
     const requiredScope = config.requiredScope ?? "inference";
     if (!scopeAllows(key.scope, requiredScope)) {
       return deny(

@@ -1,14 +1,17 @@
+import path from "node:path";
 import type * as HubLibraryModule from "@huggingface/hub";
 import type { GgufFileInfo, Llama } from "node-llama-cpp";
 import type {
   HubFile,
   HubModel,
+  HubModelCard,
   HubModelFile,
   HubRepoFiles,
   HubSearchQuery,
   MachineResources,
   RemoteFitEstimate,
 } from "../../../shared/api/hub.js";
+import { defaultDataDir } from "../../appPaths.js";
 import { AbortedError, InvalidArgumentError, MardukError } from "../../errors.js";
 import { DownloadError } from "../downloads/downloadErrors.js";
 import { downloadUrlPolicyFor, type DownloadUrlPolicy } from "../downloads/downloadUrlPolicy.js";
@@ -17,7 +20,9 @@ import type { HfModelRef } from "../modelRef.js";
 import { estimateResourceNeeds, fitVerdict } from "./fitEstimate.js";
 import { summarizeGgufInfo } from "./ggufSummary.js";
 import { HubError, hubErrorForStatus } from "./hubErrors.js";
+import { FileHubTokenVault, HUB_TOKEN_FILE, HubTokenStore } from "./HubTokenStore.js";
 import { probeMachineResources } from "./machineResources.js";
+import { readBoundedText, stripFrontMatter } from "./modelCard.js";
 import { MAX_HEADER_PARTS, readRemoteGgufHeader } from "./readRemoteGgufHeader.js";
 import { DEFAULT_PREFERRED_QUANT, pickQuantization } from "./pickQuantization.js";
 import { groupByQuantization, groupGgufModels, parseSplitPart, quantRank } from "./quantization.js";
@@ -28,8 +33,11 @@ export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
 export interface HubClientOptions {
   /** The hub's base URL. Default: env `HF_ENDPOINT`, else https://huggingface.co. */
   endpoint?: string;
-  /** Access token for gated and private repositories. Default: env `HF_TOKEN`, else none. */
-  token?: string;
+  /**
+   * Access token for gated and private repositories, or a function asked on every request (a
+   * token entered in the app changes while the client runs: HubTokenStore.token). Default: none.
+   */
+  token?: string | (() => string | undefined);
   /** Longest one API call may take, in ms. Default: 30000. */
   requestTimeoutMs?: number;
   /** Default: the global fetch. */
@@ -72,6 +80,17 @@ export interface EstimateFitOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link HubClient.modelCard}. */
+export interface ModelCardOptions {
+  /** Default: "main". */
+  revision?: string;
+  /** Most bytes of the README read; the rest is cut. Default: 512 KiB. */
+  maxBytes?: number;
+  /** Longest the whole read may take, in ms. Default: 15000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /** Options of {@link HubClient.readGgufHeader}. */
 export interface ReadGgufHeaderOptions {
   /** Default: "main". */
@@ -82,6 +101,9 @@ export interface ReadGgufHeaderOptions {
   tempDir?: string;
   signal?: AbortSignal;
 }
+
+export const DEFAULT_MODEL_CARD_MAX_BYTES = 512 * 1024;
+export const DEFAULT_MODEL_CARD_TIMEOUT_MS = 15_000;
 
 const SORTS = { downloads: "downloads", likes: "likes", updated: "lastModified" } as const;
 const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
@@ -106,7 +128,7 @@ function trimSlash(url: string): string {
  */
 export class HubClient {
   readonly endpoint: string;
-  private readonly token?: string;
+  private readonly tokenSource: () => string | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly requestTimeoutMs: number;
   /** API calls follow redirects like downloads do: checked per hop, the token only on the hub's origin. */
@@ -125,23 +147,29 @@ export class HubClient {
       throw new InvalidArgumentError(`The hub endpoint '${endpoint}' must be an http(s) URL`, "HF_ENDPOINT");
     }
     this.endpoint = endpoint;
-    this.token = options.token || undefined;
+    const token = options.token;
+    this.tokenSource = typeof token === "function" ? () => token() || undefined : () => token || undefined;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.urlPolicy = downloadUrlPolicyFor(endpoint);
   }
 
-  /** A client configured like huggingface_hub: `HF_ENDPOINT` and `HF_TOKEN`. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<HubClientOptions, "endpoint" | "token"> = {}): HubClient {
-    return new HubClient({
-      ...options,
-      endpoint: env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT,
-      token: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
+  /**
+   * A client configured like huggingface_hub: `HF_ENDPOINT` and `HF_TOKEN` (or
+   * `HUGGING_FACE_HUB_TOKEN`), else the token `serve`'s UI stored in `<dataDir>/hf-token`
+   * (the CLI commands share the data folder; `dataDir` default: env `MARDUK_DATA_DIR`, else the OS data folder).
+   */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<HubClientOptions, "endpoint" | "token"> & { dataDir?: string } = {}): HubClient {
+    const { dataDir, ...clientOptions } = options;
+    const tokens = new HubTokenStore({
+      vault: new FileHubTokenVault(path.join(dataDir ?? (env.MARDUK_DATA_DIR || defaultDataDir(env)), HUB_TOKEN_FILE)),
+      envToken: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
     });
+    return new HubClient({ ...clientOptions, endpoint: env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT, token: () => tokens.token() });
   }
 
   get hasToken(): boolean {
-    return this.token !== undefined;
+    return this.tokenSource() !== undefined;
   }
 
   /**
@@ -149,9 +177,10 @@ export class HubClient {
    * to the hub's own origin, never to other hosts a URL download may point at.
    */
   authHeaders(url?: string | URL): Record<string, string> {
-    if (!this.token) return {};
+    const token = this.tokenSource();
+    if (!token) return {};
     if (url !== undefined && new URL(url).origin !== new URL(this.endpoint).origin) return {};
-    return { authorization: `Bearer ${this.token}` };
+    return { authorization: `Bearer ${token}` };
   }
 
   /** The download URL of a file: `<endpoint>/<repo>/resolve/<revision>/<path>`. */
@@ -325,6 +354,46 @@ export class HubClient {
       summary: await summarizeGgufInfo(fileInfo, filePath),
       fit: fitVerdict(needs, machine, options.headroomFraction),
     };
+  }
+
+  /**
+   * A repository's model card: its README.md, fetched like a download (the redirect policy,
+   * the token only on the hub's origin), at most `maxBytes` of it, within a timeout; YAML front
+   * matter removed.
+   * @throws HubError (401/403 for gated repos, statuses, network), AbortedError
+   */
+  async modelCard(repo: string, options: ModelCardOptions = {}): Promise<HubModelCard> {
+    const revision = options.revision ?? "main";
+    const url = this.fileUrl(repo, revision, "README.md");
+    const pageUrl = `${this.endpoint}/${repo}`;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_MODEL_CARD_TIMEOUT_MS;
+    const signal = this.combineSignals(options.signal, timeoutMs);
+    const what = `the model card of ${repo}`;
+    try {
+      const { response } = await fetchWithRedirectPolicy(
+        url,
+        { headers: { ...this.authHeaders(this.endpoint), accept: "text/markdown, text/plain, */*" }, signal },
+        { fetch: this.fetchImpl, policy: this.urlPolicy },
+      );
+      if (response.status === 404) {
+        await response.body?.cancel().catch(() => undefined);
+        return { repo, markdown: null, truncated: false, pageUrl };
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        throw hubErrorForStatus(response.status, what, this.hasToken);
+      }
+      const { text, truncated } = await readBoundedText(response, options.maxBytes ?? DEFAULT_MODEL_CARD_MAX_BYTES);
+      return { repo, markdown: stripFrontMatter(text), truncated, pageUrl };
+    } catch (error) {
+      if (options.signal?.aborted || this.disposeController.signal.aborted) throw new AbortedError();
+      if (error instanceof MardukError) throw error;
+      if (error instanceof DownloadError) throw new HubError("network", `${error.message} (${what})`, { cause: error });
+      if (error instanceof Error && error.name === "TimeoutError") {
+        throw new HubError("network", `The hub did not send ${what} within ${timeoutMs} ms`, { cause: error });
+      }
+      throw new HubError("network", `Could not read ${what}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Aborts every call in flight; the client must not be used afterwards. */

@@ -33,8 +33,8 @@ export function hubErrorForStatus(status: number, what: string, hasToken: boolea
     return new HubError(
       "unauthorized",
       hasToken
-        ? `The hub refused access to ${what} (HTTP ${status}): the token in HF_TOKEN has no access; accept the model's terms on its page, or check the token.`
-        : `The hub refused access to ${what} (HTTP ${status}): it is gated or private; set HF_TOKEN to an access token.`,
+        ? `The hub refused access to ${what} (HTTP ${status}): the Hugging Face token has no access to it; accept the model's terms on its page, or check the token.`
+        : `The hub refused access to ${what} (HTTP ${status}): it is gated or private; enter a Hugging Face access token (Models → Hugging Face token, or HF_TOKEN).`,
       { status },
     );
   }

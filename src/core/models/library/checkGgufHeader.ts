@@ -33,6 +33,15 @@ const SCALAR_SIZES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 
 const STRING_TYPE = 8;
 const ARRAY_TYPE = 9;
 
+const TYPE_NAMES: Record<number, string> = { 0: "u8", 1: "i8", 2: "u16", 3: "i16", 4: "u32", 5: "i32", 6: "f32", 7: "bool", 8: "string", 9: "array", 10: "u64", 11: "i64", 12: "f64" };
+
+/**
+ * Keys that llama.cpp (and node-llama-cpp's native metadata reader) read with a typed getter
+ * that aborts the whole process on another type (GGML_ASSERT in gguf.cpp), by the type they must
+ * have: `gguf_init` reads the alignment as u32, the split reader `split.no`/`split.count` as u16.
+ */
+const REQUIRED_KEY_TYPES: Record<string, number> = { "general.alignment": 4, "split.no": 2, "split.count": 2, "split.tensors.count": 5 };
+
 class HeaderError extends Error {}
 
 /** The header claims more bytes than the file has: most often a download or copy cut short. */
@@ -201,7 +210,12 @@ async function walkHeader(reader: BoundedReader): Promise<string | undefined> {
     const keyLength = await reader.u64();
     if (keyLength > BigInt(MAX_KEY_BYTES)) throw new HeaderError(`metadata key ${index} is ${keyLength} bytes long`);
     const key = (await reader.bytes(Number(keyLength))).toString("utf8");
-    await skipValue(reader, await reader.u32(), `metadata '${key.slice(0, 100)}'`, 0);
+    const type = await reader.u32();
+    const required = REQUIRED_KEY_TYPES[key];
+    if (required !== undefined && type !== required) {
+      return `metadata '${key}' is of type ${TYPE_NAMES[type] ?? type}, where llama.cpp requires ${TYPE_NAMES[required]}`;
+    }
+    await skipValue(reader, type, `metadata '${key.slice(0, 100)}'`, 0);
   }
   for (let index = 0; index < tensorCount; index++) {
     await skipString(reader, `the name of tensor ${index}`, MAX_TENSOR_NAME_BYTES);

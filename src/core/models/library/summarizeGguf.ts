@@ -5,7 +5,7 @@ import { parseQuantization } from "../hub/quantization.js";
 /** What the library shows of a GGUF file's metadata: these fields of a library entry. */
 export type GgufSummary = Pick<
   LibraryModel,
-  "kind" | "name" | "architecture" | "parameterCount" | "quantization" | "contextLength" | "hasChatTemplate" | "capabilities"
+  "kind" | "name" | "architecture" | "parameterCount" | "quantization" | "contextLength" | "layerCount" | "hasChatTemplate" | "capabilities"
 >;
 
 /** Architectures that only encode (no text generation): embedding models. */
@@ -66,6 +66,7 @@ export function summarizeGguf(
   const quantization = typeName ? quantizationFromFileTypeName(typeName) : parseQuantization(fileName);
   const architectureMetadata = (info.architectureMetadata ?? {}) as Record<string, unknown>;
   const contextLength = numberOrUndefined(architectureMetadata.context_length);
+  const blockCount = numberOrUndefined(architectureMetadata.block_count);
   const poolingType = numberOrUndefined(architectureMetadata.pooling_type);
   const tokenizer = info.metadata.tokenizer as Record<string, unknown> | undefined;
   const hasChatTemplate = typeof tokenizer?.chat_template === "string" && tokenizer.chat_template.length > 0;
@@ -88,6 +89,8 @@ export function summarizeGguf(
     parameterCount: tensors ? countParameters(tensors) : undefined,
     quantization,
     contextLength,
+    // The output layer is one more offloadable layer (node-llama-cpp's totalLayers); adapters have none.
+    ...(!isAdapter && blockCount !== undefined && blockCount >= 0 ? { layerCount: blockCount + 1 } : {}),
     hasChatTemplate,
     capabilities,
   };

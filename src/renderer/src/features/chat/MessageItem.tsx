@@ -5,6 +5,7 @@ import { MarkdownView } from "../../components/MarkdownView.js";
 import { useAppStores } from "../../app/StoresContext.js";
 import { isLocalMessage } from "./chatStore.js";
 import { MessageStatsLine } from "./MessageStatsLine.js";
+import { ThinkingBlock, thinkingSummary } from "./ThinkingBlock.js";
 
 /** A reply that is a JSON object or array (JSON output mode) shows as a highlighted block; anything else is Markdown. */
 function asMarkdown(content: string): string {
@@ -23,7 +24,7 @@ interface MessageItemProps {
   canEdit: boolean;
 }
 
-/** One stored message: Markdown for replies, plain text for the user's; edit, regenerate, copy. */
+/** One stored message: Markdown for replies (their thinking collapsed above), plain text for the user's; edit, regenerate, copy. */
 export const MessageItem = memo(function MessageItem({ message, canRegenerate, canEdit }: MessageItemProps) {
   const { chat } = useAppStores();
   const [editing, setEditing] = useState(false);
@@ -32,6 +33,7 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, c
   return (
     <li className={`message message-${message.role}`} data-testid="message" data-role={message.role} data-message-id={message.id}>
       <div className="message-role">{isUser ? "You" : (message.modelId ?? "Assistant")}</div>
+      {!isUser && message.reasoning && <ThinkingBlock reasoning={message.reasoning} summary={thinkingSummary(message.stats?.reasoningTokens)} />}
       {editing ? (
         <form
           className="message-edit"

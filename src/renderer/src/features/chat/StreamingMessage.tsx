@@ -2,21 +2,32 @@ import { useLayoutEffect } from "react";
 import { useChat } from "../../app/StoresContext.js";
 import { formatMs, formatRate } from "../../lib/format.js";
 import { liveStats } from "./liveStats.js";
+import { ThinkingBlock, thinkingSummary } from "./ThinkingBlock.js";
 
 /**
  * The reply being generated, as plain text: it updates once per frame with everything that
- * arrived since the last one, and nothing else on the page re-renders. The stored message
- * (with Markdown) replaces it when the reply ends.
+ * arrived since the last one, and nothing else on the page re-renders. A thinking model's
+ * thinking streams into a collapsed block above the answer, which collapses again when the
+ * answer starts. The stored message (with Markdown) replaces it when the reply ends.
  */
 export function StreamingMessage({ onGrow }: { onGrow: () => void }) {
   const reply = useChat((state) => state.streaming);
   const modelId = useChat((state) => state.active?.modelId);
-  useLayoutEffect(onGrow, [reply?.text, onGrow]);
+  useLayoutEffect(onGrow, [reply?.text, reply?.reasoning, onGrow]);
   if (!reply) return null;
   const stats = liveStats(reply);
+  const answering = reply.text !== "";
   return (
     <li className="message message-assistant message-streaming" data-testid="streaming-message" aria-busy="true">
       <div className="message-role">{modelId ?? "Assistant"}</div>
+      {reply.reasoning !== "" && (
+        <ThinkingBlock
+          reasoning={reply.reasoning}
+          summary={answering ? thinkingSummary(reply.reasoningTokenCount) : "Thinking…"}
+          live={!answering}
+          collapseWhen={answering}
+        />
+      )}
       <div className="message-content message-plain" data-testid="streaming-content">
         {reply.text}
         <span className="cursor" aria-hidden="true" />
@@ -24,7 +35,7 @@ export function StreamingMessage({ onGrow }: { onGrow: () => void }) {
       <div className="message-footer">
         <div className="message-stats" data-testid="live-stats">
           {reply.firstTokenAt === undefined ? (
-            <span>{reply.stopRequested ? "stopping…" : "thinking…"}</span>
+            <span>{reply.stopRequested ? "stopping…" : "starting…"}</span>
           ) : (
             <>
               <span>{stats.tokens} tokens</span>

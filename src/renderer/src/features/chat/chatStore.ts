@@ -26,8 +26,14 @@ export interface StreamingReply {
   conversationId: string;
   /** The id the stored reply will have, once known. */
   assistantMessageId?: string;
+  /** The answer so far. */
   text: string;
+  /** The model's thinking so far, apart from the answer ("" when it has not thought). */
+  reasoning: string;
+  /** Tokens so far, thinking included. */
   tokenCount: number;
+  /** Of those, the tokens of pieces that held only thinking. */
+  reasoningTokenCount: number;
   /** Clock times (ms) of the request, the first text and the latest text. */
   startedAt: number;
   firstTokenAt?: number;
@@ -107,6 +113,11 @@ function belongsTo(reply: StreamingReply, event: ChatStreamEvent): boolean {
   return reply.conversationId === event.conversationId;
 }
 
+/** A reply that has produced nothing yet. */
+function emptyReply(requestId: number, conversationId: string, startedAt: number): StreamingReply {
+  return { requestId, conversationId, text: "", reasoning: "", tokenCount: 0, reasoningTokenCount: 0, startedAt, stopRequested: false };
+}
+
 function summaryOf(conversation: Conversation): ConversationSummary {
   const { id, title, modelId, createdAt, updatedAt, messageCount } = conversation;
   return { id, title, ...(modelId !== undefined ? { modelId } : {}), createdAt, updatedAt, messageCount };
@@ -141,14 +152,16 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         if (!reply) {
           // A generation started elsewhere (another window) in the open conversation.
           if (event.conversationId !== get().activeId) continue;
-          reply = { requestId: 0, conversationId: event.conversationId, text: "", tokenCount: 0, startedAt: now(), stopRequested: false };
+          reply = emptyReply(0, event.conversationId, now());
         }
         if (!belongsTo(reply, event)) continue;
         reply = {
           ...reply,
           generationId: event.generationId,
           text: reply.text + event.text,
+          reasoning: reply.reasoning + (event.reasoning ?? ""),
           tokenCount: reply.tokenCount + event.tokenCount,
+          reasoningTokenCount: reply.reasoningTokenCount + (event.reasoning && event.text === "" ? event.tokenCount : 0),
         };
       }
       if (reply && reply !== start) {
@@ -224,7 +237,7 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
 
     /** Marks a reply as started (before the request is answered), so its first events are not lost. */
     const beginReply = (conversationId: string): StreamingReply => {
-      const reply: StreamingReply = { requestId: ++requestSerial, conversationId, text: "", tokenCount: 0, startedAt: now(), stopRequested: false };
+      const reply = emptyReply(++requestSerial, conversationId, now());
       set({ streaming: reply, error: null });
       return reply;
     };

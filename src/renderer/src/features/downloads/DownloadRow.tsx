@@ -3,7 +3,7 @@ import { Badge, type BadgeTone } from "../../components/Badge.js";
 import { ProgressBar } from "../../components/ProgressBar.js";
 import { useAppStores } from "../../app/StoresContext.js";
 import { formatBytes, formatDuration, formatSpeed } from "../../lib/format.js";
-import { isDownloadActive, isDownloadResumable } from "./downloadsStore.js";
+import { isDownloadActive, isDownloadResumable, isDownloadRetryable } from "./downloadsStore.js";
 
 const STATE_TONES: Record<DownloadProgress["state"], BadgeTone> = {
   queued: "neutral",
@@ -19,7 +19,8 @@ const STATE_TONES: Record<DownloadProgress["state"], BadgeTone> = {
 export function DownloadRow({ download }: { download: DownloadProgress }) {
   const { downloads } = useAppStores();
   const active = isDownloadActive(download);
-  const share = download.totalBytes ? download.receivedBytes / download.totalBytes : download.state === "completed" ? 1 : undefined;
+  // Unknown progress moves only while the download does; a stopped one without a total shows none.
+  const share = download.totalBytes ? download.receivedBytes / download.totalBytes : download.state === "completed" ? 1 : active ? undefined : 0;
   const name = download.modelId ?? download.ref.replace(/^hf:/, "");
   return (
     <li className="download" data-testid="download-row" data-state={download.state} data-ref={download.ref}>
@@ -61,9 +62,19 @@ export function DownloadRow({ download }: { download: DownloadProgress }) {
               Resume
             </button>
           )}
+          {isDownloadRetryable(download) && (
+            <button type="button" className="button button-small button-primary" onClick={() => void downloads.getState().resume(download.id)} aria-label={`Retry download of ${name}`}>
+              Retry
+            </button>
+          )}
           {!active && (
-            <button type="button" className="button button-small button-ghost" onClick={() => downloads.getState().dismiss(download.id)} aria-label={`Dismiss ${name}`}>
-              Dismiss
+            <button
+              type="button"
+              className="button button-small button-ghost"
+              onClick={() => downloads.getState().dismiss(download.id)}
+              aria-label={`${download.state === "completed" ? "Dismiss" : "Remove"} ${name}`}
+            >
+              {download.state === "completed" ? "Dismiss" : "Remove"}
             </button>
           )}
         </span>

@@ -12,9 +12,17 @@ export function isDownloadActive(download: DownloadProgress): boolean {
   return ACTIVE_DOWNLOAD_STATES.includes(download.state);
 }
 
-/** A cancelled or failed download can continue from its partial file. */
+/**
+ * A cancelled or failed download that got some bytes continues from its partial file (the core
+ * asks the server for the rest with a Range request, and starts over when the server cannot).
+ */
 export function isDownloadResumable(download: DownloadProgress): boolean {
-  return download.state === "cancelled" || download.state === "failed";
+  return (download.state === "cancelled" || download.state === "failed") && download.receivedBytes > 0;
+}
+
+/** A failed or cancelled download with nothing to continue from (not found, refused, cancelled before its first byte) is tried again from the start. */
+export function isDownloadRetryable(download: DownloadProgress): boolean {
+  return (download.state === "cancelled" || download.state === "failed") && download.receivedBytes === 0;
 }
 
 export interface DownloadsState {
@@ -30,7 +38,7 @@ export interface DownloadsState {
   /** Starts (or resumes) a download of `hf:owner/repo/file.gguf`, `hf:owner/repo:QUANT` or a URL. */
   start(ref: string): Promise<DownloadProgress | null>;
   cancel(id: string): Promise<void>;
-  /** Continues a cancelled or failed download from its partial file. */
+  /** Continues a cancelled or failed download from its partial file, or tries one without any again. */
   resume(id: string): Promise<void>;
   /** Removes a finished, failed or cancelled download from the list (the UI's list only). */
   dismiss(id: string): void;

@@ -4,6 +4,7 @@ import { Card } from "../../components/Card.js";
 import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { formatCount, formatDate } from "../../lib/format.js";
 import { HubRepoFiles } from "./HubRepoFiles.js";
+import { HubTokenField } from "./HubTokenField.js";
 
 const SORTS: Array<{ value: HubSearchSort; label: string }> = [
   { value: "downloads", label: "Most downloads" },
@@ -44,6 +45,7 @@ export function HubBrowser() {
           {hub.searching ? "Searching…" : "Search"}
         </button>
       </form>
+      <HubTokenField />
       {hub.searchError && (
         <p className="notice notice-error" role="alert">
           {hub.searchError}
@@ -60,7 +62,7 @@ export function HubBrowser() {
                   <span className="hub-repo">{result.repo}</span>
                   <span className="muted">
                     ↓ {formatCount(result.downloads)} · ♥ {formatCount(result.likes)} · updated {formatDate(result.updatedAt)}
-                    {result.gated && " · gated (needs HF_TOKEN)"}
+                    {result.gated && " · gated (needs a Hugging Face token)"}
                   </span>
                 </div>
                 <button

@@ -3,14 +3,24 @@ import { useAppStores, useDownloads, useModels } from "../../app/StoresContext.j
 import { formatBytes } from "../../lib/format.js";
 import { isDownloadActive } from "../downloads/downloadsStore.js";
 import { FitBadge } from "./FitBadge.js";
+import { ModelCard } from "./ModelCard.js";
 
-/** The open repository's GGUF files by quantization: size, fit badge, download. */
+/** The open repository: its GGUF files by quantization (size, fit with its numbers, the best fit marked, download) and its model card. */
 export function HubRepoFiles() {
+  return (
+    <div className="hub-repo-view" data-testid="hub-repo">
+      <HubFilesTable />
+      <ModelCard />
+    </div>
+  );
+}
+
+function HubFilesTable() {
   const hub = useModels((state) => state.hub);
   if (hub.loadingFiles) return <p className="muted hub-files">Reading the repository…</p>;
   if (hub.filesError) {
     return (
-      <p className="notice notice-error hub-files" role="alert">
+      <p className="notice notice-error hub-files" role="alert" data-testid="hub-files-error">
         {hub.filesError}
       </p>
     );
@@ -35,7 +45,7 @@ export function HubRepoFiles() {
         </thead>
         <tbody>
           {rows.map(({ quant, file }) => (
-            <HubFileRow key={file.path} repo={files.repo} quant={quant} file={file} />
+            <HubFileRow key={file.path} repo={files.repo} quant={quant} file={file} best={files.bestFit === file.path} />
           ))}
         </tbody>
       </table>
@@ -43,16 +53,21 @@ export function HubRepoFiles() {
   );
 }
 
-function HubFileRow({ repo, quant, file }: { repo: string; quant: string; file: HubModelFile }) {
+function HubFileRow({ repo, quant, file, best }: { repo: string; quant: string; file: HubModelFile; best: boolean }) {
   const { downloads } = useAppStores();
   const fit = useModels((state) => state.hub.files?.fit[file.path]);
   const ref = `hf:${repo}/${file.path}`;
   const active = useDownloads((state) => state.starting.includes(ref) || state.downloads.some((download) => download.ref === ref && isDownloadActive(download)));
   const owned = useModels((state) => state.library.some((model) => model.origin?.repo === repo && model.origin.file === file.path));
   return (
-    <tr data-testid="hub-file" data-path={file.path}>
+    <tr data-testid="hub-file" data-path={file.path} data-best-fit={best || undefined} className={best ? "hub-file-best" : undefined}>
       <td>
         <strong>{quant}</strong>
+        {best && (
+          <span className="badge badge-accent hub-best-fit" data-testid="best-fit" title="The best quantization that fits this machine (what downloading the repository would pick)">
+            best fit
+          </span>
+        )}
       </td>
       <td className="cell-file">
         {file.name}

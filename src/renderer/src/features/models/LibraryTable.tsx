@@ -73,7 +73,10 @@ function LibraryRow({ model, loaded, pending, onLoad, onDelete }: LibraryRowProp
       <td>{formatBytes(model.sizeBytes)}</td>
       <td>{model.quantization ?? "—"}</td>
       <td>{model.architecture ?? "—"}</td>
-      <td>{model.contextLength ? model.contextLength.toLocaleString() : "—"}</td>
+      <td>
+        <span title="Context the model was trained for">{model.contextLength ? model.contextLength.toLocaleString() : "—"}</span>
+        {isLoaded && loaded.contextSize !== undefined && <LoadedContext contextSize={loaded.contextSize} parallel={loaded.parallel} trained={model.contextLength} />}
+      </td>
       <td>
         {broken ? (
           <span className="broken-status" data-testid="model-broken">
@@ -118,6 +121,24 @@ function LibraryRow({ model, loaded, pending, onLoad, onDelete }: LibraryRowProp
         </button>
       </td>
     </tr>
+  );
+}
+
+/** The context a loaded model runs with, per sequence, and its sequences; a warning colour past the trained context. */
+function LoadedContext({ contextSize, parallel, trained }: { contextSize: number; parallel: number | undefined; trained: number | undefined }) {
+  const pastTrained = trained !== undefined && contextSize > trained;
+  const sequences = parallel === undefined ? "" : ` × ${parallel} ${parallel === 1 ? "sequence" : "sequences"}`;
+  return (
+    <span
+      className="loaded-context"
+      data-testid="loaded-context"
+      data-past-trained={pastTrained ? "true" : undefined}
+      title={pastTrained ? `Loaded past the ${trained.toLocaleString()} tokens it was trained for` : "Context it is loaded with, per sequence"}
+      style={pastTrained ? { color: "var(--warning)" } : undefined}
+    >
+      loaded: {contextSize.toLocaleString()}
+      {sequences}
+    </span>
   );
 }
 

@@ -15,11 +15,13 @@ export function ModelsScreen() {
     <div className="screen">
       <ScreenHeader title="Models" subtitle="GGUF models on this machine, and where to find more." />
       <ErrorNotice message={error} onDismiss={() => models.getState().clearError()} />
+      {/* Search first, the starters right below it; an empty library shows both before anything else. */}
+      {libraryEmpty && <HubBrowser />}
       {libraryEmpty && <StarterModels />}
       <DownloadsPanel />
       <LibraryCard />
+      {!libraryEmpty && <HubBrowser />}
       {!libraryEmpty && <StarterModels />}
-      <HubBrowser />
     </div>
   );
 }

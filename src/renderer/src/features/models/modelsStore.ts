@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { FitEstimate, HubModel, HubSearchSort, StarterModelInfo } from "../../../../shared/api/hub.js";
+import type { FitEstimate, HubModel, HubModelCard, HubSearchSort, HubTokenStatus, StarterModelFile, StarterModelInfo } from "../../../../shared/api/hub.js";
 import type { LibraryModel, LoadedModelState } from "../../../../shared/api/library.js";
 import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
@@ -20,6 +20,10 @@ export interface HubBrowserState {
   files: HubRepoWithFit | null;
   loadingFiles: boolean;
   filesError: string | null;
+  /** The open repository's model card (README). */
+  card: HubModelCard | null;
+  loadingCard: boolean;
+  cardError: string | null;
 }
 
 /** The load dialog's fit estimate for the options it shows. */
@@ -37,6 +41,12 @@ export interface ModelsState {
   libraryLoaded: boolean;
   loaded: LoadedModelState[];
   starters: StarterModelInfo[];
+  /** Starter name → the file it downloads on this machine, with its size (read from the hub after the starters). */
+  starterFiles: Record<string, StarterModelFile>;
+  /** Whether a Hugging Face token is in use (never the token); null until read. */
+  hubToken: HubTokenStatus | null;
+  /** Why saving or clearing the token failed. */
+  hubTokenError: string | null;
   /** Every model clients can ask for, remote ones and the router's aliases included; read again when providers change. */
   catalog: CatalogEntry[];
   /** Model id → what the UI asked for and is waiting on. */
@@ -68,6 +78,12 @@ export interface ModelsState {
   setHubSort(sort: HubSearchSort): Promise<void>;
   openRepo(repo: string): Promise<void>;
   closeRepo(): void;
+  /** Reads which file (and size) each starter downloads; failures leave the sizes unknown. */
+  loadStarterFiles(): Promise<void>;
+  loadHubToken(): Promise<void>;
+  /** Stores a Hugging Face token; false (and `hubTokenError`) when it is refused. */
+  saveHubToken(token: string): Promise<boolean>;
+  clearHubToken(): Promise<boolean>;
   clearError(): void;
 }
 
@@ -83,6 +99,9 @@ const initialHub: HubBrowserState = {
   files: null,
   loadingFiles: false,
   filesError: null,
+  card: null,
+  loadingCard: false,
+  cardError: null,
 };
 
 /** Sorts the library by id so rows do not jump around when events arrive. */
@@ -144,6 +163,9 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       libraryLoaded: false,
       loaded: [],
       starters: [],
+      starterFiles: {},
+      hubToken: null,
+      hubTokenError: null,
       catalog: [],
       pending: {},
       error: null,
@@ -172,6 +194,9 @@ export function createModelsStore(api: MardukApi): ModelsStore {
         if (library.status === "fulfilled") set({ library: sortLibrary(library.value), libraryLoaded: true });
         if (loaded.status === "fulfilled") set({ loaded: loaded.value });
         if (starters.status === "fulfilled") set({ starters: starters.value });
+        // Slower (hub calls): not waited for, the cards show "size unknown" until it answers.
+        if (starters.status === "fulfilled" && starters.value.length > 0) void get().loadStarterFiles();
+        void get().loadHubToken();
         const failed = [library, loaded, starters, catalog].find((result) => result.status === "rejected");
         if (failed) set({ error: errorMessage(failed.reason) });
       },
@@ -253,7 +278,11 @@ export function createModelsStore(api: MardukApi): ModelsStore {
 
       async openRepo(repo) {
         const serial = ++filesSerial;
-        setHub({ repo, files: null, loadingFiles: true, filesError: null });
+        setHub({ repo, files: null, loadingFiles: true, filesError: null, card: null, loadingCard: true, cardError: null });
+        void api.models.modelCard({ repo }).then(
+          (card) => serial === filesSerial && setHub({ card, loadingCard: false }),
+          (error: unknown) => serial === filesSerial && setHub({ loadingCard: false, cardError: errorMessage(error) }),
+        );
         try {
           const files = await api.models.hubFiles({ repo });
           if (serial === filesSerial) setHub({ files, loadingFiles: false });
@@ -264,7 +293,47 @@ export function createModelsStore(api: MardukApi): ModelsStore {
 
       closeRepo() {
         filesSerial++;
-        setHub({ repo: null, files: null, loadingFiles: false, filesError: null });
+        setHub({ repo: null, files: null, loadingFiles: false, filesError: null, card: null, loadingCard: false, cardError: null });
+      },
+
+      async loadStarterFiles() {
+        try {
+          const files = await api.models.starterFiles();
+          set({ starterFiles: Object.fromEntries(files.map((file) => [file.name, file])) });
+        } catch {
+          // The sizes stay unknown; the starters themselves still work.
+        }
+      },
+
+      async loadHubToken() {
+        try {
+          set({ hubToken: await api.models.hubToken() });
+        } catch {
+          // Shown as unknown; saving still reports its own error.
+        }
+      },
+
+      async saveHubToken(token) {
+        try {
+          set({ hubToken: await api.models.setHubToken({ token }), hubTokenError: null });
+          // A repository refused for want of a token is read again with it.
+          const { repo, filesError } = get().hub;
+          if (repo && filesError) void get().openRepo(repo);
+          return true;
+        } catch (error) {
+          set({ hubTokenError: errorMessage(error) });
+          return false;
+        }
+      },
+
+      async clearHubToken() {
+        try {
+          set({ hubToken: await api.models.clearHubToken(), hubTokenError: null });
+          return true;
+        } catch (error) {
+          set({ hubTokenError: errorMessage(error) });
+          return false;
+        }
       },
 
       clearError() {
