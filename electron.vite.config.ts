@@ -30,6 +30,8 @@ export default defineConfig({
     build: {
       // The same bundle is served to browsers by `serve`: ship it minified.
       minify: true,
+      // The CSP allows fonts from 'self' only: small assets (KaTeX's fonts) stay files, never data: URLs.
+      assetsInlineLimit: 0,
       rollupOptions: { input: { index: resolve(__dirname, "src/renderer/index.html") } },
     },
   },

@@ -35,6 +35,7 @@ import { createContractApi, type ContractApi, type ContractApiOptions } from "./
 import type { EngineBuildInfo } from "../shared/contract/engine.js";
 import { ENGINE_DIR_ENV, engineDirOf } from "./engine-build/engineBuildPaths.js";
 import { describeChoice, selectEngineBuild } from "./engine-build/selectEngineBuild.js";
+import { loadedModelMemoryBytes } from "./telemetry/modelMemory.js";
 
 /** Options of {@link createCore}. */
 export interface CoreOptions {
@@ -173,7 +174,7 @@ export function createCore(options: CoreOptions = {}): Core {
     return runtimePromise;
   };
   const metrics = new Metrics({
-    loadedModels: () => residency.loadedModels().map((model) => ({ id: model.id, ...model.sequences })),
+    loadedModels: () => residency.loadedModels().map((model) => ({ id: model.id, ...model.sequences, memoryBytes: loadedModelMemoryBytes(model.stats) })),
   });
   const engine = new Engine({
     runtime,

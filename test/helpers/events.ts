@@ -22,3 +22,8 @@ export function waitForEvent<T>(source: EventSource<T>, accept: (payload: T) => 
     if (settled) unsubscribe();
   });
 }
+
+/** Resolves with the first event of `source` whose `type` is `type` (a discriminated union's member). */
+export function waitForEventOfType<E extends { type: string }, T extends E["type"]>(source: EventSource<E>, type: T, timeoutMs?: number): Promise<Extract<E, { type: T }>> {
+  return waitForEvent(source, (event) => event.type === type, timeoutMs) as Promise<Extract<E, { type: T }>>;
+}

@@ -181,7 +181,7 @@ function contractSuite(transport: string, connect: Connect): void {
       expect(stored.messages.map((entry) => entry.id)).toEqual([first.userMessage!.id, again.assistantMessageId]);
     });
 
-    it("editAndResend changes a user message and drops everything after it", async () => {
+    it("editAndResend makes a new version (a branch) of a user message; the old branch stays a version", async () => {
       const conversation = await api.conversations.create({ modelId: "fixture", settings: { temperature: 0 } });
       const first = await api.chat.send({ conversationId: conversation.id, content: "First question" });
       await chat.finished(first.generationId);
@@ -190,7 +190,7 @@ function contractSuite(transport: string, connect: Connect): void {
       expect((await api.conversations.get({ id: conversation.id })).messages).toHaveLength(4);
 
       const edited = await api.chat.editAndResend({ conversationId: conversation.id, messageId: first.userMessage!.id, content: "Edited question" });
-      expect(edited.userMessage).toMatchObject({ id: first.userMessage!.id, content: "Edited question" });
+      expect(edited.userMessage).toMatchObject({ content: "Edited question", versionIds: [first.userMessage!.id, edited.userMessage!.id] });
       doneMessage((await chat.finished(edited.generationId)).end);
       const stored = await api.conversations.get({ id: conversation.id });
       expect(stored.messages.map((entry) => [entry.role, entry.content])).toEqual([
@@ -231,19 +231,20 @@ function contractSuite(transport: string, connect: Connect): void {
     });
 
     it("settings round-trip and notify", async () => {
-      await expect(api.settings.get()).resolves.toEqual({ defaultSystemPrompt: "", theme: "system" });
+      await expect(api.settings.get()).resolves.toEqual({ defaultSystemPrompt: "", theme: "system", defaultChatSettings: {} });
       const changed = waitForEvent(api.settings.onChanged, (settings) => settings.theme === "dark");
       await expect(api.settings.update({ theme: "dark", defaultModelId: "fixture", defaultSystemPrompt: "Be kind." })).resolves.toEqual({
         theme: "dark",
         defaultModelId: "fixture",
         defaultSystemPrompt: "Be kind.",
+        defaultChatSettings: {},
       });
       await changed;
       // New conversations take the defaults.
       await expect(api.conversations.create({})).resolves.toMatchObject({ modelId: "fixture", systemPrompt: "Be kind." });
       await expect(api.settings.update({ theme: "neon" } as never)).rejects.toMatchObject({ code: "invalid_argument", param: "theme" });
       await api.settings.update({ defaultModelId: "", theme: "system", defaultSystemPrompt: "" });
-      expect(await api.settings.get()).toEqual({ defaultSystemPrompt: "", theme: "system" });
+      expect(await api.settings.get()).toEqual({ defaultSystemPrompt: "", theme: "system", defaultChatSettings: {} });
     });
 
     it("server: status, keys that authenticate HTTP requests until revoked, CORS origins", async () => {

@@ -21,6 +21,7 @@ import { createSilentLogger } from "../../src/core/logger.js";
 import { AppDatabase } from "../../src/core/storage/AppDatabase.js";
 import { ConversationStore } from "../../src/core/storage/ConversationStore.js";
 import { MIGRATIONS } from "../../src/core/storage/migrations.js";
+import { waitForEventOfType } from "../helpers/events.js";
 
 const MODEL = "thinker";
 
@@ -58,13 +59,17 @@ beforeEach(() => {
       generations.push({ messages, stream });
       return { provider: "local", modelId: MODEL, stream };
     },
+    prepare: async () => ({ provider: "local", modelId: MODEL }),
   } as unknown as InferenceService;
   const catalog = {
     resolve: (id: string) => id,
     localContextUsage: async () => undefined,
     loadedContextSize: () => undefined,
   } as unknown as ModelCatalog;
-  const settings = { current: () => ({ defaultModelId: undefined }) } as unknown as SettingsService;
+  const settings = {
+    current: () => ({ defaultModelId: undefined }),
+    resolve: (_modelId: string | undefined, overrides = {}) => ({ settings: overrides, sources: {}, defaultSystemPrompt: "" }),
+  } as unknown as SettingsService;
   chat = new ChatService({ inference, catalog, store, settings, logger: createSilentLogger() });
   chat.onEvent((event) => events.push(event));
 });
@@ -77,13 +82,7 @@ afterEach(async () => {
 
 /** Resolves with the next event of `type`. */
 function next<T extends ChatStreamEvent["type"]>(type: T): Promise<Extract<ChatStreamEvent, { type: T }>> {
-  return new Promise((resolve) => {
-    const unsubscribe = chat.onEvent((event) => {
-      if (event.type !== type) return;
-      unsubscribe();
-      resolve(event as Extract<ChatStreamEvent, { type: T }>);
-    });
-  });
+  return waitForEventOfType(chat.onEvent, type);
 }
 
 /** Waits until the service has asked for generation number `count`. */

@@ -21,15 +21,16 @@ describe("the library's layer count and the loaded models' context", () => {
     const loading: LoadedModelState = { ...state, id: "other", state: "loading" };
     const residency = Object.assign(new EventEmitter(), {
       list: () => [state, loading],
-      get: (id: string) => (id === "m" ? { info: { contextSize: 100000, parallel: 2 } } : undefined),
+      get: (id: string) => (id === "m" ? { info: { contextSize: 100000, parallel: 2, stats: { modelBytes: 300, contextBytes: 200 } } } : undefined),
     });
     const service = new ModelsService({ residency } as unknown as ModelsServiceDeps);
-    expect(await service.loaded()).toEqual([{ ...state, contextSize: 100000, parallel: 2 }, loading]);
+    // The memory is the same figure the dashboard and /metrics show: weights plus context.
+    expect(await service.loaded()).toEqual([{ ...state, contextSize: 100000, parallel: 2, memoryBytes: 500 }, loading]);
     const events: LoadedModelState[][] = [];
     const unsubscribe = service.onLoadedChanged((models) => events.push(models));
     residency.emit("changed", [state]);
     unsubscribe();
     residency.emit("changed", [state]);
-    expect(events).toEqual([[{ ...state, contextSize: 100000, parallel: 2 }]]);
+    expect(events).toEqual([[{ ...state, contextSize: 100000, parallel: 2, memoryBytes: 500 }]]);
   });
 });

@@ -457,3 +457,87 @@ describe("chat store: stop, regenerate, edit", () => {
     expect(t.state().active?.messages.at(-1)?.content).toBe("Stored while offline");
   });
 });
+
+describe("chat store: versions, retry, defaults and presets", () => {
+  it("regenerate shows 2/2; switching back shows the old reply (1/2)", async () => {
+    const t = setup();
+    const first = { id: "a1", role: "assistant" as const, content: "Old reply", createdAt: 2 };
+    t.fake.addConversation({ id: "c1", title: "First", modelId: "m", messages: [{ id: "u1", role: "user", content: "hi", createdAt: 1 }, first] });
+    await t.state().init();
+    await t.state().select("c1");
+    expect(await t.state().regenerate()).toBe(true);
+    const generation = t.fake.generations.at(-1)!;
+    const reply = t.fake.finish(generation, "New reply");
+    // The core answers the new version with its siblings.
+    t.state().active!.messages.at(-1)!.versionIds = [first.id, reply.id];
+    const shown = t.state().active!.messages.at(-1)!;
+    expect([shown.content, shown.versionIds!.indexOf(shown.id) + 1, shown.versionIds!.length]).toEqual(["New reply", 2, 2]);
+
+    t.fake.versionViews.set("a1", [{ id: "u1", role: "user", content: "hi", createdAt: 1 }, { ...first, versionIds: ["a1", reply.id] }]);
+    await t.state().selectVersion("a1");
+    const old = t.state().active!.messages.at(-1)!;
+    expect([old.content, old.versionIds!.indexOf(old.id) + 1]).toEqual(["Old reply", 1]);
+    expect(t.fake.callsOf("conversations.selectVersion")).toEqual([{ conversationId: "c1", messageId: "a1" }]);
+  });
+
+  it("a failed send shows the message as failed; Retry answers it without a second copy", async () => {
+    const t = setup();
+    await openConversation(t);
+    const sendsBefore = t.state().sendSerial;
+    expect(await t.state().send("Hello?")).toBe(true);
+    expect(t.state().sendSerial).toBe(sendsBefore + 1);
+    // The core marks the unanswered message failed, then reports the error.
+    t.fake.conversation("c1").messages.at(-1)!.status = "failed";
+    t.fake.fail(t.fake.generations.at(-1)!, "The model was unloaded");
+    await settle();
+    expect(t.state().error).toBe("The model was unloaded");
+    expect(t.state().active!.messages.map((message) => [message.content, message.status])).toEqual([["Hello?", "failed"]]);
+
+    expect(await t.state().retry()).toBe(true);
+    expect(t.fake.callsOf("chat.retry")).toEqual([{ conversationId: "c1" }]);
+    expect(t.state().active!.messages.map((message) => [message.content, message.status])).toEqual([["Hello?", undefined]]);
+    t.fake.finish(t.fake.generations.at(-1)!, "Hi!");
+    expect(t.state().active!.messages.map((message) => message.content)).toEqual(["Hello?", "Hi!"]);
+    expect(t.state().sendSerial).toBe(sendsBefore + 2);
+  });
+
+  it("deletes a failed message", async () => {
+    const t = setup();
+    t.fake.addConversation({ id: "c1", title: "First", modelId: "m", messages: [{ id: "u1", role: "user", content: "lost", createdAt: 1, status: "failed" }] });
+    await t.state().init();
+    await t.state().select("c1");
+    await t.state().deleteMessage("u1");
+    expect(t.state().active!.messages).toEqual([]);
+  });
+
+  it("shows where each setting comes from, and saves model and app defaults", async () => {
+    const t = setup();
+    t.fake.settings = { ...t.fake.settings, defaultChatSettings: { temperature: 0.3 } };
+    await openConversation(t);
+    await settle();
+    expect(t.state().resolved?.sources).toEqual({ contextOverflow: "builtIn", temperature: "app" });
+    expect(await t.state().saveDefaults("model", { temperature: 0.6 }, "Model prompt")).toBe(true);
+    expect(t.fake.callsOf("settings.setModelDefaults")).toEqual([{ modelId: "m", settings: { temperature: 0.6 }, systemPrompt: "Model prompt" }]);
+    expect(t.state().resolved).toMatchObject({ settings: { temperature: 0.6 }, sources: { temperature: "model" }, defaultSystemPrompt: "Model prompt" });
+    await t.state().updateSettings({ temperature: 1 });
+    await settle();
+    expect(t.state().resolved?.sources.temperature).toBe("conversation");
+    expect(await t.state().saveDefaults("app", { topK: 5 }, "App prompt")).toBe(true);
+    expect(t.fake.settings).toMatchObject({ defaultChatSettings: { topK: 5 }, defaultSystemPrompt: "App prompt" });
+  });
+
+  it("saves a preset, applies it before the first message (a new chat) and to an open chat, and deletes it", async () => {
+    const t = setup();
+    await t.state().init();
+    expect(await t.state().savePreset("Precise", { temperature: 0.1 }, "Be exact.")).toBe(true);
+    expect(t.state().presets.map((preset) => preset.name)).toEqual(["Precise"]);
+    expect(await t.state().applyPreset("Precise")).toBe(true);
+    expect(t.state().active).toMatchObject({ settings: { temperature: 0.1 }, systemPrompt: "Be exact." });
+
+    await t.state().updateSettings({ topK: 3 });
+    expect(await t.state().applyPreset("Precise")).toBe(true);
+    expect(t.state().active?.settings).toEqual({ temperature: 0.1 });
+    await t.state().deletePreset("Precise");
+    expect(t.state().presets).toEqual([]);
+  });
+});

@@ -9,6 +9,9 @@ import type {
   ApiKeyInfo,
   AppSettings,
   CatalogEntry,
+  ChatPreset,
+  ChatSettings,
+  ChatSettingSource,
   ChatStreamEvent,
   Conversation,
   ConversationSummary,
@@ -19,6 +22,7 @@ import type {
   MardukApi,
   MessageStats,
   MetricsSample,
+  ModelChatDefaults,
   ProviderInfo,
   ProviderTestResult,
   SaveProviderRequest,
@@ -166,6 +170,10 @@ export class FakeMardukState {
   usage: UsageSummary = usageSummary();
   contextSize: number | null = 2048;
   generations: FakeGeneration[] = [];
+  /** What `conversations.selectVersion` shows for a message id (default: the conversation as it is). */
+  versionViews = new Map<string, StoredMessage[]>();
+  modelDefaults = new Map<string, ModelChatDefaults>();
+  presets: ChatPreset[] = [];
   /** What `engine.status` answers; `engine.startBuild` answers `engineBuild` (set it first). */
   engineStatus: EngineStatus = {
     current: { kind: "prebuilt", gpu: "cpu", llamaCppRelease: "v0.4.0", native: false, openmp: false, source: "runtime" },
@@ -408,6 +416,16 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
           if (conversation.messages.at(-1)?.role === "assistant") conversation.messages = conversation.messages.slice(0, -1);
           return s.startGeneration(request.conversationId);
         }),
+      retry: (request) =>
+        s.run("chat.retry", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          conversation.messages = conversation.messages.map((message, index, all) => {
+            if (index !== all.length - 1) return message;
+            const { status: _status, ...rest } = message;
+            return rest;
+          });
+          return s.startGeneration(request.conversationId);
+        }),
       editAndResend: (request) =>
         s.run("chat.editAndResend", request, () => {
           const conversation = s.conversation(request.conversationId);
@@ -447,6 +465,22 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
       remove: (request) =>
         s.run("conversations.remove", request, () => {
           s.conversations.delete(request.id);
+        }),
+      selectVersion: (request) =>
+        s.run("conversations.selectVersion", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          const view = s.versionViews.get(request.messageId);
+          if (view) conversation.messages = view;
+          conversation.messageCount = conversation.messages.length;
+          return structuredClone(conversation);
+        }),
+      deleteMessage: (request) =>
+        s.run("conversations.deleteMessage", request, () => {
+          const conversation = s.conversation(request.conversationId);
+          const index = conversation.messages.findIndex((message) => message.id === request.messageId);
+          if (index >= 0) conversation.messages = conversation.messages.slice(0, index);
+          conversation.messageCount = conversation.messages.length;
+          return structuredClone(conversation);
         }),
       export: (request) =>
         s.run("conversations.export", request, () => ({
@@ -493,6 +527,37 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
     settings: {
       get: () => s.run("settings.get", undefined, () => s.settings),
       update: (request) => s.run("settings.update", request, () => (s.settings = { ...s.settings, ...request })),
+      modelDefaults: (request) => s.run("settings.modelDefaults", request, () => s.modelDefaults.get(request.modelId) ?? { settings: {} }),
+      setModelDefaults: (request) =>
+        s.run("settings.setModelDefaults", request, () => {
+          const defaults = { settings: request.settings, ...(request.systemPrompt !== undefined ? { systemPrompt: request.systemPrompt } : {}) };
+          s.modelDefaults.set(request.modelId, defaults);
+          return defaults;
+        }),
+      resolveChat: (request) =>
+        s.run("settings.resolveChat", request, () => {
+          // The core's order (conversation > model > app > built in), simplified for the fake.
+          const layers: Array<[ChatSettingSource, ChatSettings]> = [
+            ["builtIn", { contextOverflow: "truncateMiddle" }],
+            ["app", s.settings.defaultChatSettings ?? {}],
+            ["model", (request.modelId ? s.modelDefaults.get(request.modelId)?.settings : undefined) ?? {}],
+            ["conversation", request.overrides ?? {}],
+          ];
+          const settings: Record<string, unknown> = {};
+          const sources: Record<string, ChatSettingSource> = {};
+          for (const [source, layer] of layers) {
+            for (const [key, value] of Object.entries(layer)) {
+              if (value === undefined) continue;
+              settings[key] = value;
+              sources[key] = source;
+            }
+          }
+          const modelPrompt = request.modelId ? s.modelDefaults.get(request.modelId)?.systemPrompt : undefined;
+          return { settings: settings as ChatSettings, sources, defaultSystemPrompt: modelPrompt ?? s.settings.defaultSystemPrompt };
+        }),
+      listPresets: () => s.run("settings.listPresets", undefined, () => s.presets),
+      savePreset: (request) => s.run("settings.savePreset", request, () => (s.presets = [...s.presets.filter((preset) => preset.name !== request.name), request])),
+      deletePreset: (request) => s.run("settings.deletePreset", request, () => (s.presets = s.presets.filter((preset) => preset.name !== request.name))),
       onChanged: s.settingsChanged.source,
     },
     engine: {

@@ -70,7 +70,7 @@ describe("models store", () => {
     const t = setup();
     await t.state().init();
     expect(await t.state().importFile("   ")).toBeNull();
-    expect(t.state().error).toMatch(/path/);
+    expect(t.state().importError).toMatch(/path/);
     const model = await t.state().importFile(" /tmp/models/new-model.gguf ");
     expect(model?.id).toBe("new-model");
     expect(t.fake.callsOf("models.importFile")).toEqual([{ path: "/tmp/models/new-model.gguf" }]);

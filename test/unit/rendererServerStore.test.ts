@@ -21,7 +21,9 @@ describe("server store", () => {
     const store = createServerStore(api);
     await store.getState().init();
     await store.getState().createKey("  ");
-    expect(store.getState().error).toMatch(/name/);
+    // Under the name field, not at the screen's top.
+    expect(store.getState().fieldErrors.keyName).toMatch(/name/);
+    expect(store.getState().error).toBeNull();
     await store.getState().createKey("my app");
     const created = store.getState().createdKey;
     expect(created?.key).toBe("mk-abcdef0123456789");
@@ -75,7 +77,8 @@ describe("server store", () => {
     const { api, fake } = createFakeMardukApi();
     const store = createServerStore(api);
     expect(await store.getState().setCorsOrigins(["https://app.example.com/path"])).toBe(false);
-    expect(store.getState().error).toMatch(/app\.example\.com\/path/);
+    expect(store.getState().fieldErrors.corsOrigins).toMatch(/app\.example\.com\/path/);
+    expect(store.getState().error).toBeNull();
     expect(await store.getState().setCorsOrigins(["https://app.example.com", "http://localhost:3000"])).toBe(true);
     expect(fake.status.corsOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
     expect(parseOrigins(" https://a.test/ ,\nhttps://b.test\n\nhttps://a.test")).toEqual(["https://a.test", "https://b.test"]);

@@ -16,10 +16,12 @@ import {
   editAndResendRequest,
   parseRequest,
   regenerateRequest,
+  retryRequest,
   sendRequest,
   stopRequest,
 } from "./requestSchemas.js";
 import type { SettingsService } from "./SettingsService.js";
+import { fitToContext } from "./fitToContext.js";
 
 /** What the chat group needs of the core. */
 export interface ChatServiceDeps {
@@ -34,6 +36,10 @@ interface RunningGeneration {
   readonly id: string;
   readonly conversationId: string;
   readonly assistantMessageId: string;
+  /** The user message being answered: the history ends with it, the reply goes under it. */
+  readonly replyTo: string;
+  /** Marked failed when no reply could be stored (so the UI offers Retry). */
+  readonly markFailedOnError: boolean;
   readonly controller: AbortController;
   /** Settles once the reply is stored (or the failure reported). */
   done: Promise<void>;
@@ -56,12 +62,18 @@ export function toGenerationOptions(settings: ChatSettings): ChatGenerationOptio
   return options;
 }
 
-function toStats(result: GenerationResult): MessageStats {
+/**
+ * A reply's stats. `timeToFirstTokenMs` is measured here, from the send (the core receiving the
+ * request) to the first streamed token, so it includes everything the user waits through (the
+ * queue, a model load, the model host): the definition the chat's live figure uses too. The
+ * engine's own `timings.firstTokenMs` starts later (at the engine's call) and is only the fallback.
+ */
+function toStats(result: GenerationResult, timeToFirstTokenMs = result.timings.firstTokenMs): MessageStats {
   return {
     promptTokens: result.usage.promptTokens,
     completionTokens: result.usage.completionTokens,
     ...(result.usage.reasoningTokens ? { reasoningTokens: result.usage.reasoningTokens } : {}),
-    timeToFirstTokenMs: result.timings.firstTokenMs,
+    timeToFirstTokenMs,
     decodeTokensPerSecond: result.timings.decodeTokensPerSecond,
     finishReason: result.finishReason,
   };
@@ -94,9 +106,9 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  * back as their answers only: thinking models' templates (Qwen3, DeepSeek-R1) drop earlier
  * turns' thinking, and it would only fill the context.
  */
-function toChatMessages(conversation: Conversation): ChatMessage[] {
+function toChatMessages(conversation: Conversation, history: readonly StoredMessage[] = conversation.messages): ChatMessage[] {
   const messages: ChatMessage[] = conversation.systemPrompt.trim() !== "" ? [{ role: "system", content: conversation.systemPrompt }] : [];
-  for (const message of conversation.messages) messages.push({ role: message.role, content: message.content });
+  for (const message of history) messages.push({ role: message.role, content: message.content });
   return messages;
 }
 
@@ -126,35 +138,50 @@ export class ChatService implements ChatApi {
     if (conversation.messages.length === 0 && conversation.title === UNTITLED_CONVERSATION) {
       store.update(conversationId, { title: titleFromMessage(content) });
     }
-    const userMessage = store.appendMessage(conversationId, { role: "user", content });
-    return { ...this.start(conversationId, modelId), userMessage };
+    // After a failed send, the unanswered message is replaced rather than left as an orphan.
+    const last = conversation.messages.at(-1);
+    const parentId = last?.role === "user" ? (conversation.messages.at(-2)?.id ?? null) : (last?.id ?? null);
+    const userMessage = store.appendMessage(conversationId, { role: "user", content, parentId });
+    return { ...this.start(conversationId, modelId, userMessage.id, true), userMessage };
   }
 
+  /** Adds a version of the last reply (under the same user message); a failed last message is retried. */
   async regenerate(request: { conversationId: string }): Promise<StartedChatGeneration> {
     const { conversationId } = parseRequest(regenerateRequest, request);
     const conversation = this.prepare(conversationId);
     const modelId = this.modelOf(conversation);
     const last = conversation.messages.at(-1);
-    if (!last) throw new InvalidArgumentError("The conversation has no message to answer", "conversationId");
-    if (last.role === "assistant") {
-      if (conversation.messages.at(-2)?.role !== "user") throw new InvalidArgumentError("The conversation has no message to answer", "conversationId");
-      this.deps.store.deleteMessage(conversationId, last.id);
-    }
-    return this.start(conversationId, modelId);
+    if (last?.role === "user") return this.retryLast(conversation, modelId);
+    const answered = conversation.messages.at(-2);
+    if (!last || answered?.role !== "user") throw new InvalidArgumentError("The conversation has no message to answer", "conversationId");
+    return this.start(conversationId, modelId, answered.id, false);
   }
 
+  async retry(request: { conversationId: string }): Promise<StartedChatGeneration> {
+    const { conversationId } = parseRequest(retryRequest, request);
+    const conversation = this.prepare(conversationId);
+    return this.retryLast(conversation, this.modelOf(conversation));
+  }
+
+  /** A new version of a user message (a branch beside the old one), answered at once. */
   async editAndResend(request: { conversationId: string; messageId: string; content: string }): Promise<StartedChatGeneration> {
     const { conversationId, messageId, content } = parseRequest(editAndResendRequest, request);
     const conversation = this.prepare(conversationId);
     const modelId = this.modelOf(conversation);
-    const message = conversation.messages.find((candidate) => candidate.id === messageId);
+    const index = conversation.messages.findIndex((candidate) => candidate.id === messageId);
+    const message = conversation.messages[index];
     if (!message) throw new InvalidArgumentError(`No message '${messageId}' in this conversation`, "messageId");
     if (message.role !== "user") throw new InvalidArgumentError("Only the user's messages can be edited", "messageId");
-    const { store } = this.deps;
-    store.updateMessageContent(conversationId, messageId, content);
-    store.deleteMessagesAfter(conversationId, messageId);
-    const userMessage: StoredMessage = { ...message, content };
-    return { ...this.start(conversationId, modelId), userMessage };
+    const parentId = index > 0 ? conversation.messages[index - 1]!.id : null;
+    const userMessage = this.deps.store.appendMessage(conversationId, { role: "user", content, parentId });
+    return { ...this.start(conversationId, modelId, userMessage.id, true), userMessage };
+  }
+
+  private retryLast(conversation: Conversation, modelId: string): StartedChatGeneration {
+    const last = conversation.messages.at(-1);
+    if (last?.role !== "user") throw new InvalidArgumentError("The last message is not one waiting for a reply", "conversationId");
+    this.deps.store.setMessageStatus(conversation.id, last.id, null);
+    return this.start(conversation.id, modelId, last.id, true);
   }
 
   /** Stops a generation and resolves once what it produced is stored (the `done` event went out). */
@@ -188,7 +215,8 @@ export class ChatService implements ChatApi {
     if (modelId !== undefined) {
       try {
         const exact = await this.deps.catalog.localContextUsage(modelId, messages);
-        if (exact) return exact;
+        // Past the context, the overflow policy decides what is sent: the bar never shows more than it holds.
+        if (exact) return { usedTokens: Math.min(exact.usedTokens, exact.contextSize), contextSize: exact.contextSize };
       } catch (error) {
         loaded = { contextSize: this.deps.catalog.loadedContextSize(modelId) ?? 0 };
         this.deps.logger.debug({ err: error }, "exact context usage failed; estimating");
@@ -243,11 +271,13 @@ export class ChatService implements ChatApi {
     return resolved;
   }
 
-  private start(conversationId: string, modelId: string): StartedChatGeneration {
+  private start(conversationId: string, modelId: string, replyTo: string, markFailedOnError: boolean): StartedChatGeneration {
     const generation: RunningGeneration = {
       id: randomUUID(),
       conversationId,
       assistantMessageId: randomUUID(),
+      replyTo,
+      markFailedOnError,
       controller: new AbortController(),
       done: Promise.resolve(),
     };
@@ -264,16 +294,21 @@ export class ChatService implements ChatApi {
 
   private async run(generation: RunningGeneration, modelId: string): Promise<void> {
     const { id: generationId, conversationId, controller } = generation;
+    // run() starts synchronously inside send/regenerate: this is when the user's request arrived.
+    const sentAt = performance.now();
+    let firstTokenAt: number | undefined;
     const { inference } = this.deps;
     let text = "";
     let reasoning = "";
     try {
       const conversation = this.requireConversation(conversationId);
+      const { settings, messages, maxTokens } = await untilAborted(this.promptFor(conversation, generation.replyTo, modelId), controller.signal);
       // Loading a big model takes a while: stopping must not wait for it (the load goes on, and
       // the generation it would start sees the aborted signal and ends at once).
       const started = await untilAborted(
-        inference.chat(modelId, toChatMessages(conversation), {
-          ...toGenerationOptions(conversation.settings),
+        inference.chat(modelId, messages, {
+          ...toGenerationOptions(settings),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
           signal: controller.signal,
           // A conversation stays on one target of a weighted route (its prompt cache stays warm).
           routing: { stickyKey: `conversation:${conversation.id}` },
@@ -281,6 +316,7 @@ export class ChatService implements ChatApi {
         controller.signal,
       );
       for await (const delta of started.stream) {
+        if (firstTokenAt === undefined && delta.tokenCount > 0) firstTokenAt = performance.now();
         text += delta.text;
         reasoning += delta.reasoning ?? "";
         if (delta.text !== "" || (delta.reasoning ?? "") !== "" || delta.tokenCount > 0) {
@@ -295,7 +331,7 @@ export class ChatService implements ChatApi {
         }
       }
       const result = await started.stream.result;
-      this.storeReply(generation, { content: result.text, reasoning: result.reasoning, modelId: started.modelId, stats: toStats(result) });
+      this.storeReply(generation, { content: result.text, reasoning: result.reasoning, modelId: started.modelId, stats: toStats(result, firstTokenAt === undefined ? undefined : firstTokenAt - sentAt) });
     } catch (error) {
       if (controller.signal.aborted && (text !== "" || reasoning !== "")) {
         // Stopped before the engine could report: keep what was streamed.
@@ -304,8 +340,36 @@ export class ChatService implements ChatApi {
       }
       const failure = controller.signal.aborted ? new AbortedError("The generation was stopped") : toMardukError(error);
       if (failure.code === "internal_error") this.deps.logger.error({ err: error, conversationId }, "chat generation failed");
+      if (generation.markFailedOnError) this.deps.store.setMessageStatus(conversationId, generation.replyTo, "failed");
       this.emit({ type: "error", generationId, conversationId, error: failure.toPayload() });
     }
+  }
+
+  /**
+   * The resolved settings and the messages to send for a reply to `replyTo`: the history of its
+   * branch, fitted to a local model's context by the overflow policy (counted exactly by the
+   * door); a remote model's context is not known here, so its history goes as it is.
+   */
+  private async promptFor(
+    conversation: Conversation,
+    replyTo: string,
+    modelId: string,
+  ): Promise<{ settings: ChatSettings; messages: ChatMessage[]; maxTokens?: number }> {
+    const { inference, catalog, settings: settingsService, store } = this.deps;
+    const settings = settingsService.resolve(conversation.modelId ?? modelId, conversation.settings).settings;
+    const history = toChatMessages(conversation, store.branchTo(conversation.id, replyTo));
+    await inference.prepare(modelId);
+    const contextSize = catalog.loadedContextSize(modelId);
+    if (contextSize === undefined) return { settings, messages: history };
+    const promptOptions = settings.responseFormat ? { responseFormat: settings.responseFormat } : {};
+    const fitted = await fitToContext(history, {
+      policy: settings.contextOverflow ?? "truncateMiddle",
+      contextSize,
+      maxTokens: settings.maxTokens,
+      count: async (messages) => (await inference.countChatTokens(modelId, messages, promptOptions)).tokens,
+    });
+    if (fitted.dropped > 0) this.deps.logger.debug({ conversationId: conversation.id, dropped: fitted.dropped }, "history fitted to the context");
+    return { settings, messages: fitted.messages, maxTokens: fitted.maxTokens };
   }
 
   private storeReply(generation: RunningGeneration, reply: { content: string; reasoning?: string; modelId: string; stats?: MessageStats }): void {
@@ -321,6 +385,7 @@ export class ChatService implements ChatApi {
     }
     const message = this.deps.store.appendMessage(conversationId, {
       id: assistantMessageId,
+      parentId: generation.replyTo,
       role: "assistant",
       content: reply.content,
       ...(reply.reasoning ? { reasoning: reply.reasoning } : {}),

@@ -7,6 +7,7 @@ import {
   conversationIdRequest,
   createConversationRequest,
   exportConversationRequest,
+  messageRequest,
   parseRequest,
   updateConversationRequest,
 } from "./requestSchemas.js";
@@ -85,15 +86,16 @@ export class ConversationsService implements ConversationsApi {
     return this.require(parseRequest(conversationIdRequest, request).id);
   }
 
-  /** Without a model or system prompt, the defaults of the settings apply. */
+  /** Without a model or system prompt, the defaults apply (the model's system prompt, else the app's). */
   async create(request: { title?: string; modelId?: string; systemPrompt?: string; settings?: ChatSettings } = {}): Promise<Conversation> {
     const fields = parseRequest(createConversationRequest, request ?? {});
     const defaults = this.settings.current();
     const title = fields.title?.trim();
+    const modelId = fields.modelId ?? defaults.defaultModelId;
     return this.store.create({
       ...(title ? { title } : {}),
-      modelId: fields.modelId ?? defaults.defaultModelId,
-      systemPrompt: fields.systemPrompt ?? defaults.defaultSystemPrompt,
+      modelId,
+      systemPrompt: fields.systemPrompt ?? this.settings.resolve(modelId).defaultSystemPrompt,
       settings: fields.settings ?? {},
     });
   }
@@ -118,6 +120,22 @@ export class ConversationsService implements ConversationsApi {
     this.require(id);
     await this.stopGeneration(id);
     this.store.remove(id);
+  }
+
+  async selectVersion(request: { conversationId: string; messageId: string }): Promise<Conversation> {
+    const { conversationId, messageId } = parseRequest(messageRequest, request);
+    this.require(conversationId, "conversationId");
+    if (!this.store.selectVersion(conversationId, messageId)) throw new InvalidArgumentError(`No message '${messageId}' in this conversation`, "messageId");
+    return this.require(conversationId, "conversationId");
+  }
+
+  /** Stops the conversation's generation, if any (it may be answering that message), then deletes. */
+  async deleteMessage(request: { conversationId: string; messageId: string }): Promise<Conversation> {
+    const { conversationId, messageId } = parseRequest(messageRequest, request);
+    this.require(conversationId, "conversationId");
+    await this.stopGeneration(conversationId);
+    if (!this.store.deleteMessage(conversationId, messageId)) throw new InvalidArgumentError(`No message '${messageId}' in this conversation`, "messageId");
+    return this.require(conversationId, "conversationId");
   }
 
   async export(request: { id: string; format: "json" | "markdown" }): Promise<{ fileName: string; mimeType: string; content: string }> {

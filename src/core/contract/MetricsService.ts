@@ -5,6 +5,7 @@ import type { ModelResidency } from "../engine/ModelResidency.js";
 import type { InferenceService } from "../inference/InferenceService.js";
 import type { Logger } from "../logger.js";
 import { createGpuProbe, type GpuProbeOptions } from "../telemetry/gpuProbe.js";
+import { loadedModelMemoryBytes } from "../telemetry/modelMemory.js";
 import { SystemSampler, type EngineLoad, type SystemSamplerOptions } from "../telemetry/SystemSampler.js";
 
 /** What the metrics group needs of the core. */
@@ -22,7 +23,7 @@ export interface MetricsServiceOptions extends Omit<SystemSamplerOptions, "sourc
   gpu?: Omit<GpuProbeOptions, "llama">;
 }
 
-/** The engine's requests and the memory of each loaded model (weights plus context state). */
+/** The engine's requests and the memory of each loaded model (weights plus context state, see loadedModelMemoryBytes). */
 export function engineLoad(residency: ModelResidency): EngineLoad {
   let activeRequests = 0;
   let queuedRequests = 0;
@@ -30,7 +31,7 @@ export function engineLoad(residency: ModelResidency): EngineLoad {
   for (const model of residency.loadedModels()) {
     activeRequests += model.sequences.busy;
     queuedRequests += model.sequences.waiting;
-    models.push({ id: model.id, memoryBytes: model.stats.modelBytes + model.stats.contextBytes });
+    models.push({ id: model.id, memoryBytes: loadedModelMemoryBytes(model.stats) });
   }
   return { activeRequests, queuedRequests, models };
 }

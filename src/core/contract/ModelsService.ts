@@ -32,6 +32,7 @@ import {
   setHubTokenRequest,
 } from "./requestSchemas.js";
 import { DEFAULT_PARALLEL } from "../engine/Engine.js";
+import { loadedModelMemoryBytes } from "../telemetry/modelMemory.js";
 
 /** What the models group needs of the core. */
 export interface ModelsServiceDeps {
@@ -347,7 +348,7 @@ export class ModelsService implements ModelsApi {
   private withRunInfo(models: LoadedModelState[]): LoadedModelState[] {
     return models.map((state) => {
       const info = this.deps.residency.get(state.id)?.info;
-      return info ? { ...state, contextSize: info.contextSize, parallel: info.parallel } : state;
+      return info ? { ...state, contextSize: info.contextSize, parallel: info.parallel, memoryBytes: loadedModelMemoryBytes(info.stats) } : state;
     });
   }
 

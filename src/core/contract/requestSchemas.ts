@@ -43,6 +43,7 @@ export const chatSettingsSchema = z.strictObject({
       z.strictObject({ type: z.literal("json_schema"), schema: boundedJsonObjectSchema, name: z.string().max(64).optional() }),
     ])
     .optional(),
+  contextOverflow: z.enum(["stopAtLimit", "truncateMiddle", "rollingWindow"]).optional(),
 });
 
 export const modelIdRequest = z.strictObject({ id });
@@ -100,6 +101,7 @@ export const downloadIdRequest = z.strictObject({ id });
 
 export const sendRequest = z.strictObject({ conversationId: id, content: z.string().min(1).max(1_000_000) });
 export const regenerateRequest = z.strictObject({ conversationId: id });
+export const retryRequest = z.strictObject({ conversationId: id });
 export const editAndResendRequest = z.strictObject({ conversationId: id, messageId: id, content: z.string().min(1).max(1_000_000) });
 export const stopRequest = z.strictObject({ generationId: id });
 export const contextUsageRequest = z.strictObject({ conversationId: id });
@@ -119,6 +121,7 @@ export const updateConversationRequest = z.strictObject({
   systemPrompt: text(100_000).optional(),
   settings: chatSettingsSchema.optional(),
 });
+export const messageRequest = z.strictObject({ conversationId: id, messageId: id });
 export const exportConversationRequest = z.strictObject({ id, format: z.enum(["json", "markdown"]) });
 
 export const startServerRequest = z.strictObject({
@@ -139,4 +142,10 @@ export const updateSettingsRequest = z.strictObject({
   defaultModelId: z.string().max(512).optional(),
   defaultSystemPrompt: text(100_000).optional(),
   theme: z.enum(["system", "light", "dark"]).optional(),
+  defaultChatSettings: chatSettingsSchema.optional(),
 });
+export const modelDefaultsRequest = z.strictObject({ modelId: id });
+export const setModelDefaultsRequest = z.strictObject({ modelId: id, settings: chatSettingsSchema, systemPrompt: text(100_000).optional() });
+export const resolveChatRequest = z.strictObject({ modelId: id.optional(), overrides: chatSettingsSchema.optional() });
+export const savePresetRequest = z.strictObject({ name: z.string().min(1).max(100), settings: chatSettingsSchema, systemPrompt: text(100_000).optional() });
+export const deletePresetRequest = z.strictObject({ name: z.string().min(1).max(100) });

@@ -18,6 +18,10 @@ export interface NewMessage {
   stats?: MessageStats;
   /** Default: now. */
   createdAt?: number;
+  /** The message it follows (null: the first one). Default: the shown branch's last message. */
+  parentId?: string | null;
+  /** Default: fine. */
+  status?: "failed";
 }
 
 /** Fields of a conversation that can change. */
@@ -43,17 +47,20 @@ interface ConversationRow {
   settings: string;
   created_at: number;
   updated_at: number;
+  current_leaf_id: string | null;
   message_count: number;
 }
 
 interface MessageRow {
   id: string;
+  parent_id: string | null;
   position: number;
   role: StoredMessage["role"];
   content: string;
   reasoning: string | null;
   model_id: string | null;
   stats: string | null;
+  status: string | null;
   created_at: number;
 }
 
@@ -68,7 +75,7 @@ function toSummary(row: ConversationRow): ConversationSummary {
   };
 }
 
-function toMessage(row: MessageRow): StoredMessage {
+function toMessage(row: MessageRow, versionIds?: string[]): StoredMessage {
   return {
     id: row.id,
     role: row.role,
@@ -77,7 +84,54 @@ function toMessage(row: MessageRow): StoredMessage {
     createdAt: row.created_at,
     ...(row.model_id !== null ? { modelId: row.model_id } : {}),
     ...(row.stats !== null ? { stats: JSON.parse(row.stats) as MessageStats } : {}),
+    ...(row.status === "failed" ? { status: "failed" as const } : {}),
+    ...(versionIds && versionIds.length > 1 ? { versionIds } : {}),
   };
+}
+
+/** A conversation's message tree: children by parent (oldest first), and the rows by id. */
+class MessageTree {
+  readonly byId = new Map<string, MessageRow>();
+  readonly children = new Map<string | null, MessageRow[]>();
+
+  constructor(rows: MessageRow[]) {
+    for (const row of rows) {
+      this.byId.set(row.id, row);
+      const siblings = this.children.get(row.parent_id) ?? [];
+      siblings.push(row);
+      this.children.set(row.parent_id, siblings);
+    }
+  }
+
+  /** The branch from the root to `leafId`. */
+  branch(leafId: string | null): MessageRow[] {
+    const rows: MessageRow[] = [];
+    for (let row = leafId === null ? undefined : this.byId.get(leafId); row; row = row.parent_id === null ? undefined : this.byId.get(row.parent_id)) {
+      rows.unshift(row);
+    }
+    return rows;
+  }
+
+  /** The newest leaf under `id` (following the newest child each time); `id` itself when it has none. */
+  newestLeaf(id: string | null): string | null {
+    let current = id;
+    for (;;) {
+      const next = this.children.get(current)?.at(-1);
+      if (!next) return current;
+      current = next.id;
+    }
+  }
+
+  /** `id` and everything under it. */
+  subtree(id: string): string[] {
+    const ids = [id];
+    for (let index = 0; index < ids.length; index++) for (const child of this.children.get(ids[index]!) ?? []) ids.push(child.id);
+    return ids;
+  }
+
+  versionIds(row: MessageRow): string[] {
+    return (this.children.get(row.parent_id) ?? []).map((sibling) => sibling.id);
+  }
 }
 
 function parseSettings(text: string): ChatSettings {
@@ -89,12 +143,15 @@ function parseSettings(text: string): ChatSettings {
   }
 }
 
-const SUMMARY_COLUMNS = `c.id, c.title, c.model_id, c.system_prompt, c.settings, c.created_at, c.updated_at,
-  (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count`;
+// The shown branch's length: its leaf's depth + 1 (position is the depth in the tree).
+const SUMMARY_COLUMNS = `c.id, c.title, c.model_id, c.system_prompt, c.settings, c.created_at, c.updated_at, c.current_leaf_id,
+  COALESCE((SELECT m.position + 1 FROM messages m WHERE m.id = c.current_leaf_id), 0) AS message_count`;
 
 /**
  * Conversations and their messages in SQLite (the `conversations` and `messages` tables).
- * Messages keep their order by position; every change emits `changed`.
+ * Messages form a tree (each has a parent; siblings are versions of one message, made by
+ * regenerate and edit); a conversation shows the branch that ends at its current leaf, and
+ * new messages are appended under it. Every change emits `changed`.
  */
 export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
   private lastTime = 0;
@@ -119,19 +176,42 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
     return rows.map(toSummary);
   }
 
-  /** One conversation with its messages, or undefined. */
+  /** One conversation with the messages of its shown branch, or undefined. */
   get(id: string): Conversation | undefined {
     const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM conversations c WHERE c.id = ?`).get(id) as ConversationRow | undefined;
     if (!row) return undefined;
     return { ...toSummary(row), systemPrompt: row.system_prompt, settings: parseSettings(row.settings), messages: this.messages(id) };
   }
 
-  /** A conversation's messages in order. */
+  /** The messages of a conversation's shown branch, in order, each with its versions. */
   messages(conversationId: string): StoredMessage[] {
+    const tree = this.tree(conversationId);
+    return tree.branch(this.leafOf(conversationId)).map((row) => toMessage(row, tree.versionIds(row)));
+  }
+
+  /** The messages from the first one down to `messageId` (empty when it is not in that conversation). */
+  branchTo(conversationId: string, messageId: string): StoredMessage[] {
+    const tree = this.tree(conversationId);
+    return tree.branch(messageId).map((row) => toMessage(row, tree.versionIds(row)));
+  }
+
+  private tree(conversationId: string): MessageTree {
     const rows = this.db
-      .prepare("SELECT id, position, role, content, reasoning, model_id, stats, created_at FROM messages WHERE conversation_id = ? ORDER BY position")
+      .prepare(
+        `SELECT id, parent_id, position, role, content, reasoning, model_id, stats, status, created_at
+         FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid`,
+      )
       .all(conversationId) as MessageRow[];
-    return rows.map(toMessage);
+    return new MessageTree(rows);
+  }
+
+  private leafOf(conversationId: string): string | null {
+    const row = this.db.prepare("SELECT current_leaf_id FROM conversations WHERE id = ?").get(conversationId) as { current_leaf_id: string | null } | undefined;
+    return row?.current_leaf_id ?? null;
+  }
+
+  private setLeaf(conversationId: string, leafId: string | null): void {
+    this.db.prepare("UPDATE conversations SET current_leaf_id = ?, updated_at = ? WHERE id = ?").run(leafId, this.now(), conversationId);
   }
 
   create(fields: { title?: string; modelId?: string; systemPrompt?: string; settings?: ChatSettings } = {}): Conversation {
@@ -182,43 +262,56 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
     return removed;
   }
 
-  /** Appends a message at the end of a conversation (which must exist). */
+  /**
+   * Appends a message under `message.parentId` (default: the shown branch's last message) and
+   * shows it: a sibling of an existing message is a new version of it. The conversation must exist.
+   */
   appendMessage(conversationId: string, message: NewMessage): StoredMessage {
     const id = message.id ?? randomUUID();
     const createdAt = message.createdAt ?? this.now();
-    this.db.transaction(() => {
-      const { next } = this.db.prepare("SELECT COALESCE(MAX(position), -1) + 1 AS next FROM messages WHERE conversation_id = ?").get(conversationId) as {
-        next: number;
+    const stored = this.db.transaction(() => {
+      const parentId = message.parentId !== undefined ? message.parentId : this.leafOf(conversationId);
+      const parent = parentId === null ? undefined : (this.db.prepare("SELECT position FROM messages WHERE id = ? AND conversation_id = ?").get(parentId, conversationId) as { position: number } | undefined);
+      if (parentId !== null && !parent) throw new RangeError(`No message '${parentId}' in conversation '${conversationId}'`);
+      const row: MessageRow = {
+        id,
+        parent_id: parentId,
+        position: parent ? parent.position + 1 : 0,
+        role: message.role,
+        content: message.content,
+        reasoning: message.reasoning || null,
+        model_id: message.modelId ?? null,
+        stats: message.stats ? JSON.stringify(message.stats) : null,
+        status: message.status ?? null,
+        created_at: createdAt,
       };
       this.db
         .prepare(
-          `INSERT INTO messages (id, conversation_id, position, role, content, reasoning, model_id, stats, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, conversation_id, parent_id, position, role, content, reasoning, model_id, stats, status, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          id,
-          conversationId,
-          next,
-          message.role,
-          message.content,
-          message.reasoning || null,
-          message.modelId ?? null,
-          message.stats ? JSON.stringify(message.stats) : null,
-          createdAt,
-        );
-      this.touch(conversationId);
+        .run(row.id, conversationId, row.parent_id, row.position, row.role, row.content, row.reasoning, row.model_id, row.stats, row.status, row.created_at);
+      this.setLeaf(conversationId, id);
+      return toMessage(row, this.tree(conversationId).versionIds(row));
     })();
     this.emit("changed");
-    return toMessage({
-      id,
-      position: 0,
-      role: message.role,
-      content: message.content,
-      reasoning: message.reasoning || null,
-      model_id: message.modelId ?? null,
-      stats: message.stats ? JSON.stringify(message.stats) : null,
-      created_at: createdAt,
-    });
+    return stored;
+  }
+
+  /** Marks a message failed (its reply failed) or fine again; false when it is not in that conversation. */
+  setMessageStatus(conversationId: string, messageId: string, status: "failed" | null): boolean {
+    const changed = this.db.prepare("UPDATE messages SET status = ? WHERE id = ? AND conversation_id = ?").run(status, messageId, conversationId).changes > 0;
+    if (changed) this.emit("changed");
+    return changed;
+  }
+
+  /** Shows the branch through `messageId` (down to its newest leaf); false when it is not in that conversation. */
+  selectVersion(conversationId: string, messageId: string): boolean {
+    const tree = this.tree(conversationId);
+    if (!tree.byId.has(messageId)) return false;
+    this.setLeaf(conversationId, tree.newestLeaf(messageId));
+    this.emit("changed");
+    return true;
   }
 
   /** Changes a message's text; false when it is not in that conversation. */
@@ -232,30 +325,43 @@ export class ConversationStore extends EventEmitter<ConversationStoreEvents> {
     return changed;
   }
 
-  /** Deletes every message after `messageId` (not that one); returns how many. */
+  /** Deletes every message under `messageId` (not that one) and shows it as the last; returns how many. */
   deleteMessagesAfter(conversationId: string, messageId: string): number {
     const deleted = this.db.transaction(() => {
-      const row = this.db.prepare("SELECT position FROM messages WHERE id = ? AND conversation_id = ?").get(messageId, conversationId) as
-        | { position: number }
-        | undefined;
-      if (!row) return 0;
-      const changes = this.db.prepare("DELETE FROM messages WHERE conversation_id = ? AND position > ?").run(conversationId, row.position).changes;
-      if (changes > 0) this.touch(conversationId);
-      return changes;
+      const tree = this.tree(conversationId);
+      if (!tree.byId.has(messageId)) return 0;
+      const ids = tree.subtree(messageId).slice(1);
+      this.deleteIds(ids);
+      this.setLeaf(conversationId, messageId);
+      return ids.length;
     })();
     if (deleted > 0) this.emit("changed");
     return deleted;
   }
 
-  /** Deletes one message; false when it is not in that conversation. */
+  /**
+   * Deletes one message with everything under it; when it was shown, the branch of its newest
+   * remaining sibling (or its parent) is shown. False when it is not in that conversation.
+   */
   deleteMessage(conversationId: string, messageId: string): boolean {
     const deleted = this.db.transaction(() => {
-      const changes = this.db.prepare("DELETE FROM messages WHERE id = ? AND conversation_id = ?").run(messageId, conversationId).changes;
-      if (changes > 0) this.touch(conversationId);
-      return changes > 0;
+      const tree = this.tree(conversationId);
+      const row = tree.byId.get(messageId);
+      if (!row) return false;
+      const ids = tree.subtree(messageId);
+      this.deleteIds(ids);
+      const leaf = this.leafOf(conversationId);
+      if (leaf !== null && ids.includes(leaf)) this.setLeaf(conversationId, this.tree(conversationId).newestLeaf(row.parent_id));
+      else this.touch(conversationId);
+      return true;
     })();
     if (deleted) this.emit("changed");
     return deleted;
+  }
+
+  private deleteIds(ids: readonly string[]): void {
+    const statement = this.db.prepare("DELETE FROM messages WHERE id = ?");
+    for (const id of ids) statement.run(id);
   }
 
   private touch(conversationId: string): void {

@@ -93,4 +93,32 @@ export const MIGRATIONS: readonly string[] = [
      input_items TEXT NOT NULL
    );
    CREATE INDEX responses_created ON responses (created_at);`,
+  // 8: message versions (regenerate, edit) as a tree: each message has a parent, siblings are its
+  // versions, and a conversation shows the branch that ends at its current leaf; a user message
+  // whose reply failed is marked 'failed'. position becomes the depth (so siblings share it).
+  `CREATE TABLE messages_tree (
+     id TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     parent_id TEXT,
+     position INTEGER NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+     content TEXT NOT NULL,
+     reasoning TEXT,
+     model_id TEXT,
+     stats TEXT,
+     status TEXT CHECK (status IS NULL OR status = 'failed'),
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO messages_tree (id, conversation_id, parent_id, position, role, content, reasoning, model_id, stats, created_at)
+     SELECT id, conversation_id,
+            LAG(id) OVER (PARTITION BY conversation_id ORDER BY position),
+            ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY position) - 1,
+            role, content, reasoning, model_id, stats, created_at
+     FROM messages;
+   DROP TABLE messages;
+   ALTER TABLE messages_tree RENAME TO messages;
+   CREATE INDEX messages_conversation ON messages (conversation_id, parent_id);
+   ALTER TABLE conversations ADD COLUMN current_leaf_id TEXT;
+   UPDATE conversations SET current_leaf_id =
+     (SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.position DESC LIMIT 1);`,
 ];

@@ -3,7 +3,8 @@ import type { GenerationResult } from "../../shared/api/generation.js";
 
 /** Live state read at scrape time (so gauges are never stale). */
 export interface MetricsStateSource {
-  loadedModels(): Array<{ id: string; busy: number; waiting: number; size: number }>;
+  /** `memoryBytes`: weights plus context state (see loadedModelMemoryBytes), the dashboard's and the library's figure. */
+  loadedModels(): Array<{ id: string; busy: number; waiting: number; size: number; memoryBytes?: number }>;
 }
 
 /**
@@ -109,6 +110,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const model of state.loadedModels()) this.set({ model: model.id }, model.size);
+      },
+    });
+    new Gauge({
+      name: "marduk_model_memory_bytes",
+      help: "Memory of each loaded model: weights plus context state (the figure the app's library and dashboard show)",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const model of state.loadedModels()) if (model.memoryBytes !== undefined) this.set({ model: model.id }, model.memoryBytes);
       },
     });
     new Gauge({

@@ -86,7 +86,13 @@ export interface LoadedModelState {
   keepAliveMs: number;
   /** When it unloads if it stays idle (ms since the epoch); undefined while in use or kept forever. */
   expiresAt?: number;
+  /** The memory the load was admitted with (an estimate, taken before the load). */
   memory: MemoryEstimate;
+  /**
+   * Measured once loaded: weights plus the context state of all its sequences, in bytes. The
+   * figure the library and the dashboard (and /metrics) show. Undefined while loading.
+   */
+  memoryBytes?: number;
   /** Context size per sequence it runs with, in tokens; undefined while loading (and where the server does not say). */
   contextSize?: number;
   /** Sequences it generates at once; undefined while loading (and where the server does not say). */

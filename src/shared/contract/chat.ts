@@ -23,9 +23,11 @@ export type ChatStreamEvent =
 export interface ChatApi {
   /** Stores the user's message and generates the reply with the conversation's model and settings. */
   send(request: { conversationId: string; content: string }): Promise<StartedChatGeneration>;
-  /** Replaces the last assistant reply with a new one. */
+  /** Adds a new version of the last assistant reply (the previous ones stay, see `StoredMessage.versionIds`). */
   regenerate(request: { conversationId: string }): Promise<StartedChatGeneration>;
-  /** Changes a user message, drops everything after it, and generates again. */
+  /** Answers the last user message again after its send failed (the message is not stored twice). */
+  retry(request: { conversationId: string }): Promise<StartedChatGeneration>;
+  /** Makes a new version (a branch) of a user message with the new text, and generates its reply. */
   editAndResend(request: { conversationId: string; messageId: string; content: string }): Promise<StartedChatGeneration>;
   /** Stops a generation; what was generated is kept. */
   stop(request: { generationId: string }): Promise<void>;

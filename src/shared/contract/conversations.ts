@@ -1,6 +1,14 @@
 import type { ResponseFormat } from "../api/generation.js";
 import type { EventSource } from "./common.js";
 
+/**
+ * What a conversation does when its history no longer fits the model's context:
+ * - "stopAtLimit": send everything; a reply stops where the context ends (max tokens "auto" is what is left).
+ * - "truncateMiddle": keep the system prompt, the first exchange and the latest messages; drop the middle.
+ * - "rollingWindow": drop the oldest messages after the system prompt.
+ */
+export type ContextOverflowPolicy = "stopAtLimit" | "truncateMiddle" | "rollingWindow";
+
 /** The sampling and output settings of a conversation (the chat playground's panel). */
 export interface ChatSettings {
   temperature?: number;
@@ -15,6 +23,8 @@ export interface ChatSettings {
   ignoreEos?: boolean;
   /** Constrain replies to JSON (the JSON-schema output mode). Default: free text. */
   responseFormat?: ResponseFormat;
+  /** When the history outgrows the context. Default: "truncateMiddle" (see BUILT_IN_CHAT_SETTINGS). */
+  contextOverflow?: ContextOverflowPolicy;
 }
 
 /** Per-message generation statistics. */
@@ -40,6 +50,13 @@ export interface StoredMessage {
   /** The model that wrote an assistant message. */
   modelId?: string;
   stats?: MessageStats;
+  /** "failed": a user message whose reply failed (retry or delete it). Absent: fine. */
+  status?: "failed";
+  /**
+   * The versions of this message (its siblings: regenerated replies, edited user messages), in
+   * the order they were made, this one included. Absent: the only version.
+   */
+  versionIds?: string[];
 }
 
 export interface ConversationSummary {
@@ -64,6 +81,10 @@ export interface ConversationsApi {
   create(request: { title?: string; modelId?: string; systemPrompt?: string; settings?: ChatSettings }): Promise<Conversation>;
   update(request: { id: string; title?: string; modelId?: string; systemPrompt?: string; settings?: ChatSettings }): Promise<Conversation>;
   remove(request: { id: string }): Promise<void>;
+  /** Shows another version of a message (and the history that goes with it); later sends continue from it. */
+  selectVersion(request: { conversationId: string; messageId: string }): Promise<Conversation>;
+  /** Deletes a message with everything after it on every branch (a failed send's user message). */
+  deleteMessage(request: { conversationId: string; messageId: string }): Promise<Conversation>;
   /** The conversation as a file: JSON (everything) or Markdown (readable). */
   export(request: { id: string; format: "json" | "markdown" }): Promise<{ fileName: string; mimeType: string; content: string }>;
   /** The list changed (created, renamed, removed, new message). */

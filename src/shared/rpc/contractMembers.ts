@@ -38,12 +38,12 @@ export const CONTRACT_MEMBERS = {
     events: ["onLibraryChanged", "onLoadedChanged"],
   },
   downloads: { calls: ["start", "cancel", "list"], events: ["onProgress"] },
-  chat: { calls: ["send", "regenerate", "editAndResend", "stop", "contextUsage"], events: ["onEvent"] },
-  conversations: { calls: ["list", "get", "create", "update", "remove", "export"], events: ["onChanged"] },
+  chat: { calls: ["send", "regenerate", "retry", "editAndResend", "stop", "contextUsage"], events: ["onEvent"] },
+  conversations: { calls: ["list", "get", "create", "update", "remove", "export", "selectVersion", "deleteMessage"], events: ["onChanged"] },
   metrics: { calls: ["history"], events: ["onSample"] },
   server: { calls: ["status", "start", "stop", "listKeys", "createKey", "revokeKey", "setCorsOrigins"], events: ["onStatus"] },
   providers: { calls: ["list", "save", "remove", "test", "usage"], events: ["onChanged"] },
-  settings: { calls: ["get", "update"], events: ["onChanged"] },
+  settings: { calls: ["get", "update", "modelDefaults", "setModelDefaults", "resolveChat", "listPresets", "savePreset", "deletePreset"], events: ["onChanged"] },
   engine: { calls: ["status", "startBuild", "cancelBuild"], events: ["onProgress"] },
 } as const satisfies ContractMembers;
 

@@ -16,15 +16,22 @@ export function CopyButton({ text, label = "Copy", testId }: CopyButtonProps) {
     const timer = setTimeout(() => setState("idle"), 1500);
     return () => clearTimeout(timer);
   }, [state]);
+  const feedback = state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : "";
   return (
-    <button
-      type="button"
-      className="button button-small"
-      aria-label={label}
-      data-testid={testId}
-      onClick={() => void copyText(text).then((ok) => setState(ok ? "copied" : "failed"))}
-    >
-      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : "Copy"}
-    </button>
+    <>
+      <button
+        type="button"
+        className="button button-small"
+        aria-label={label}
+        data-testid={testId}
+        onClick={() => void copyText(text).then((ok) => setState(ok ? "copied" : "failed"))}
+      >
+        {feedback || "Copy"}
+      </button>
+      {/* Said once by screen readers (the button's own text change is not announced). */}
+      <span role="status" className="visually-hidden">
+        {feedback}
+      </span>
+    </>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.js";
 import { useAppStores, useChat } from "../../app/StoresContext.js";
 import { saveTextFile } from "../../lib/saveFile.js";
+import { countOf } from "../../lib/plural.js";
 import { ContextUsageBar } from "./ContextUsageBar.js";
 import { ModelPicker } from "./ModelPicker.js";
 import { RenameConversationDialog } from "./RenameConversationDialog.js";
@@ -68,7 +69,7 @@ export function ChatHeader() {
           }}
         >
           <p>
-            “{active.title || "Untitled"}” and its {active.messages.length} messages will be deleted.
+            “{active.title || "Untitled"}” and its {countOf(active.messages.length, "message")} will be deleted.
           </p>
         </ConfirmDialog>
       )}

@@ -1,5 +1,6 @@
 import { useAppStores, useChat } from "../../app/StoresContext.js";
 import { routeHash } from "../../app/router.js";
+import { countOf } from "../../lib/plural.js";
 
 function relativeTime(time: number): string {
   const minutes = Math.round((Date.now() - time) / 60_000);
@@ -34,7 +35,7 @@ export function ConversationList() {
             >
               <span className="conversation-title">{conversation.title || "Untitled"}</span>
               <span className="conversation-meta">
-                {conversation.messageCount} messages · {relativeTime(conversation.updatedAt)}
+                {countOf(conversation.messageCount, "message")} · {relativeTime(conversation.updatedAt)}
               </span>
             </a>
           </li>

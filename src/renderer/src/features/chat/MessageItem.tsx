@@ -22,16 +22,48 @@ interface MessageItemProps {
   message: StoredMessage;
   canRegenerate: boolean;
   canEdit: boolean;
+  /** The last message shown (a failed one there offers Retry). */
+  isLast: boolean;
+}
+
+/** ‹ 2/3 › : switches between the versions of a message (regenerated replies, edited messages). */
+function VersionSwitcher({ message, disabled }: { message: StoredMessage; disabled: boolean }) {
+  const { chat } = useAppStores();
+  const ids = message.versionIds;
+  if (!ids || ids.length < 2) return null;
+  const index = ids.indexOf(message.id);
+  const go = (target: string | undefined): void => {
+    if (target) void chat.getState().selectVersion(target);
+  };
+  return (
+    <span className="version-switcher" data-testid="version-switcher">
+      <button type="button" className="button button-small button-ghost" aria-label="Previous version" disabled={disabled || index <= 0} onClick={() => go(ids[index - 1])}>
+        ‹
+      </button>
+      <span className="small" data-testid="version-label">
+        {index + 1}/{ids.length}
+      </span>
+      <button type="button" className="button button-small button-ghost" aria-label="Next version" disabled={disabled || index >= ids.length - 1} onClick={() => go(ids[index + 1])}>
+        ›
+      </button>
+    </span>
+  );
 }
 
 /** One stored message: Markdown for replies (their thinking collapsed above), plain text for the user's; edit, regenerate, copy. */
-export const MessageItem = memo(function MessageItem({ message, canRegenerate, canEdit }: MessageItemProps) {
+export const MessageItem = memo(function MessageItem({ message, canRegenerate, canEdit, isLast }: MessageItemProps) {
   const { chat } = useAppStores();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const isUser = message.role === "user";
   return (
-    <li className={`message message-${message.role}`} data-testid="message" data-role={message.role} data-message-id={message.id}>
+    <li
+      className={`message message-${message.role}${message.status === "failed" ? " message-failed" : ""}`}
+      data-testid="message"
+      data-role={message.role}
+      data-message-id={message.id}
+      data-status={message.status ?? "ok"}
+    >
       <div className="message-role">{isUser ? "You" : (message.modelId ?? "Assistant")}</div>
       {!isUser && message.reasoning && <ThinkingBlock reasoning={message.reasoning} summary={thinkingSummary(message.stats?.reasoningTokens)} />}
       {editing ? (
@@ -66,7 +98,23 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, c
       {!editing && (
         <div className="message-footer">
           {message.stats && <MessageStatsLine stats={message.stats} />}
+          {message.status === "failed" && (
+            <span className="message-failed-note small" role="status">
+              Not answered: the reply failed.
+            </span>
+          )}
           <div className="message-actions">
+            <VersionSwitcher message={message} disabled={!canEdit} />
+            {message.status === "failed" && isLast && canEdit && (
+              <>
+                <button type="button" className="button button-small button-primary" onClick={() => void chat.getState().retry()}>
+                  Retry
+                </button>
+                <button type="button" className="button button-small button-ghost" onClick={() => void chat.getState().deleteMessage(message.id)}>
+                  Delete
+                </button>
+              </>
+            )}
             {isUser && canEdit && !isLocalMessage(message) && (
               <button
                 type="button"

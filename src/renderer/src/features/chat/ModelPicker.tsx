@@ -4,6 +4,11 @@ import { chatModelChoices, choiceDetail, pickDefaultModel, type ChatModelChoice 
 
 const GROUP_LABELS: Record<ChatModelChoice["kind"], string> = { local: "This machine", remote: "Remote providers", alias: "Router aliases" };
 
+/** What a local model's option says of its residency, kept current by the models store's loaded-models event. */
+function residencySuffix(state: "loading" | "loaded" | "unloading" | undefined): string {
+  return state === "loaded" ? " · loaded" : state === "loading" ? " · loading…" : "";
+}
+
 /** Picks the open conversation's model (or the model of the next new one): this machine's, remote ones and aliases. */
 export function ModelPicker() {
   const { chat } = useAppStores();
@@ -27,7 +32,7 @@ export function ModelPicker() {
   const option = (choice: ChatModelChoice) => (
     <option key={choice.id} value={choice.id}>
       {choice.id}
-      {choice.kind === "local" ? (loaded.some((state) => state.id === choice.id && state.state === "loaded") ? " · loaded" : "") : choiceDetail(choice)}
+      {choice.kind === "local" ? residencySuffix(loaded.find((state) => state.id === choice.id)?.state) : choiceDetail(choice)}
     </option>
   );
   const kinds = [...new Set(choices.map((choice) => choice.kind))];

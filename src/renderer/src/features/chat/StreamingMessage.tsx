@@ -1,6 +1,7 @@
 import { useLayoutEffect } from "react";
 import { useChat } from "../../app/StoresContext.js";
 import { formatMs, formatRate } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 import { liveStats } from "./liveStats.js";
 import { ThinkingBlock, thinkingSummary } from "./ThinkingBlock.js";
 
@@ -38,7 +39,7 @@ export function StreamingMessage({ onGrow }: { onGrow: () => void }) {
             <span>{reply.stopRequested ? "stopping…" : "starting…"}</span>
           ) : (
             <>
-              <span>{stats.tokens} tokens</span>
+              <span>{countOf(stats.tokens, "token")}</span>
               <span>{formatRate(stats.tokensPerSecond)} tok/s</span>
               <span>TTFT {formatMs(stats.timeToFirstTokenMs)}</span>
               {reply.stopRequested && <span>stopping…</span>}

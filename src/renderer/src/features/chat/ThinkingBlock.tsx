@@ -1,10 +1,11 @@
 import { useEffect, useState } from "react";
 import { formatCount } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 
 /** "Thought for N tokens" when the count is known, else "Thinking". */
 export function thinkingSummary(tokens: number | undefined): string {
   if (!tokens) return "Thinking";
-  return `Thought for ${formatCount(tokens)} ${tokens === 1 ? "token" : "tokens"}`;
+  return `Thought for ${countOf(tokens, "token", undefined, formatCount)}`;
 }
 
 interface ThinkingBlockProps {

@@ -1,4 +1,4 @@
-import type { ChatSettings } from "../../../../shared/contract/index.js";
+import type { ChatSettings, ContextOverflowPolicy } from "../../../../shared/contract/index.js";
 
 /** The sampling panel's fields as the user typed them. */
 export interface ChatSettingsForm {
@@ -15,7 +15,16 @@ export interface ChatSettingsForm {
   outputMode: "text" | "json_object" | "json_schema";
   /** The JSON schema's text (json_schema mode). */
   schema: string;
+  /** "" inherits the default (model, app, built in). */
+  contextOverflow: "" | ContextOverflowPolicy;
 }
+
+/** The overflow policies as the panel names them. */
+export const CONTEXT_OVERFLOW_LABELS: Record<ContextOverflowPolicy, string> = {
+  truncateMiddle: "Truncate middle",
+  rollingWindow: "Rolling window",
+  stopAtLimit: "Stop at limit",
+};
 
 const text = (value: number | undefined): string => (value === undefined ? "" : String(value));
 
@@ -33,6 +42,7 @@ export function settingsToForm(settings: ChatSettings): ChatSettingsForm {
     ignoreEos: settings.ignoreEos ?? false,
     outputMode: format?.type ?? "text",
     schema: format?.type === "json_schema" ? JSON.stringify(format.schema, null, 2) : "",
+    contextOverflow: settings.contextOverflow ?? "",
   };
 }
 
@@ -72,6 +82,7 @@ export function formToSettings(form: ChatSettingsForm): { settings: ChatSettings
     if (stop.length > 16) throw new Error("At most 16 stop sequences.");
     if (stop.length > 0) settings.stop = stop;
     if (form.ignoreEos) settings.ignoreEos = true;
+    if (form.contextOverflow !== "") settings.contextOverflow = form.contextOverflow;
     if (form.outputMode === "json_object") settings.responseFormat = { type: "json_object" };
     if (form.outputMode === "json_schema") {
       let schema: unknown;

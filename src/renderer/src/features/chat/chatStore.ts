@@ -1,6 +1,8 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type {
+  ChatPreset,
   ChatSettings,
+  ResolvedChatSettings,
   ChatStreamEvent,
   Conversation,
   ConversationSummary,
@@ -66,6 +68,11 @@ export interface ChatState {
   streaming: StreamingReply | null;
   contextUsage: ContextUsage | null;
   error: string | null;
+  /** The settings that apply to the open conversation (or to a new one), and where each comes from. */
+  resolved: ResolvedChatSettings | null;
+  presets: ChatPreset[];
+  /** Bumped whenever the user sends, regenerates, retries or edits (the list sticks to the bottom again). */
+  sendSerial: number;
 
   init(): Promise<void>;
   dispose(): void;
@@ -86,6 +93,20 @@ export interface ChatState {
   regenerate(): Promise<boolean>;
   editAndResend(messageId: string, content: string): Promise<boolean>;
   refreshContextUsage(): Promise<void>;
+  /** Answers the last user message again after its send failed. */
+  retry(): Promise<boolean>;
+  /** Deletes a message and what follows it (a failed send's message). */
+  deleteMessage(messageId: string): Promise<void>;
+  /** Shows another version of a message (and its branch). */
+  selectVersion(messageId: string): Promise<void>;
+  refreshResolved(): Promise<void>;
+  /** Stores settings as the open model's defaults or the app's (under every conversation's own). */
+  saveDefaults(level: "model" | "app", settings: ChatSettings, systemPrompt: string): Promise<boolean>;
+  loadPresets(): Promise<void>;
+  savePreset(name: string, settings: ChatSettings, systemPrompt: string): Promise<boolean>;
+  /** Applies a preset to the open conversation (or starts a new one with it). */
+  applyPreset(name: string): Promise<boolean>;
+  deletePreset(name: string): Promise<void>;
   clearError(): void;
 }
 
@@ -187,6 +208,8 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
       const reply = get().streaming;
       if (reply && belongsTo(reply, event)) set({ streaming: null, error: event.error.message });
       else if (event.conversationId === get().activeId) set({ error: event.error.message });
+      // The unanswered message is now marked failed (Retry, Delete).
+      if (event.conversationId === get().activeId) void reloadActive(event.conversationId);
     };
 
     const onEvent = (event: ChatStreamEvent): void => {
@@ -238,7 +261,7 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
     /** Marks a reply as started (before the request is answered), so its first events are not lost. */
     const beginReply = (conversationId: string): StreamingReply => {
       const reply = emptyReply(++requestSerial, conversationId, now());
-      set({ streaming: reply, error: null });
+      set({ streaming: reply, error: null, sendSerial: get().sendSerial + 1 });
       return reply;
     };
 
@@ -313,6 +336,7 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         // Stored before anything is sent in it (the core generates with the stored model).
         if (picked && picked !== conversation.modelId) await updateActive({ modelId: picked });
         void get().refreshContextUsage();
+        void get().refreshResolved();
         return get().active?.id === conversation.id ? get().active : conversation;
       } catch (error) {
         set({ error: errorMessage(error) });
@@ -330,12 +354,17 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
       streaming: null,
       contextUsage: null,
       error: null,
+      resolved: null,
+      presets: [],
+      sendSerial: 0,
 
       async init() {
         if (subscriptions.length === 0) {
           subscriptions = [api.chat.onEvent(onEvent), api.conversations.onChanged(onListChanged)];
         }
         await get().refresh();
+        void get().loadPresets();
+        void get().refreshResolved();
       },
 
       dispose() {
@@ -361,6 +390,7 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
       async select(id) {
         if (id === null) {
           set({ activeId: null, active: null, loadingActive: false, contextUsage: null });
+          void get().refreshResolved();
           return;
         }
         set({ activeId: id, loadingActive: true, contextUsage: null, ...(get().active?.id === id ? {} : { active: null }) });
@@ -371,6 +401,7 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
           set({ active: conversation, loadingActive: false });
           if (conversation.modelId) set({ preferredModelId: conversation.modelId });
           void get().refreshContextUsage();
+          void get().refreshResolved();
         } catch (error) {
           if (get().activeId !== id) return;
           set({ activeId: null, active: null, loadingActive: false, error: errorMessage(error) });
@@ -422,18 +453,21 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         set({ preferredModelId: modelId });
         if (!get().active) {
           pickSerial++;
+          void get().refreshResolved();
           return;
         }
         await updateActive({ modelId });
         void get().refreshContextUsage();
+        void get().refreshResolved();
       },
 
       setSystemPrompt(systemPrompt) {
         return updateActive({ systemPrompt });
       },
 
-      updateSettings(settings) {
-        return updateActive({ settings });
+      async updateSettings(settings) {
+        await updateActive({ settings });
+        void get().refreshResolved();
       },
 
       async send(content) {
@@ -448,7 +482,8 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
         const conversationId = active.id;
         const messagesBefore = active.messages;
         const local: StoredMessage = { id: `${LOCAL_ID_PREFIX}${++localSerial}`, role: "user", content: text, createdAt: now() };
-        setActiveMessages(conversationId, (messages) => [...messages, local]);
+        // An unanswered (failed) last message becomes a hidden version of the new one, as the core stores it.
+        setActiveMessages(conversationId, (messages) => [...(messages.at(-1)?.role === "user" ? messages.slice(0, -1) : messages), local]);
         const reply = beginReply(conversationId);
         try {
           const started = await api.chat.send({ conversationId, content: text });
@@ -525,6 +560,113 @@ export function createChatStore(api: MardukApi, options: ChatStoreOptions): Chat
           if (serial === usageSerial && get().activeId === id) set({ contextUsage: usage });
         } catch {
           if (serial === usageSerial) set({ contextUsage: null });
+        }
+      },
+
+      async retry() {
+        const active = get().active;
+        const last = active?.messages.at(-1);
+        if (!active || !last || last.role !== "user" || get().streaming) return false;
+        const messagesBefore = active.messages;
+        const { status: _status, ...pending } = last;
+        setActiveMessages(active.id, (messages) => [...messages.slice(0, -1), pending]);
+        const reply = beginReply(active.id);
+        try {
+          adoptStarted(reply.requestId, await api.chat.retry({ conversationId: active.id }));
+          return true;
+        } catch (error) {
+          fail(reply.requestId, active.id, messagesBefore, error);
+          return false;
+        }
+      },
+
+      async deleteMessage(messageId) {
+        const active = get().active;
+        if (!active) return;
+        try {
+          const conversation = await api.conversations.deleteMessage({ conversationId: active.id, messageId });
+          if (get().activeId === conversation.id) set({ active: conversation, error: null });
+          void get().refreshContextUsage();
+        } catch (error) {
+          set({ error: errorMessage(error) });
+        }
+      },
+
+      async selectVersion(messageId) {
+        const active = get().active;
+        if (!active || get().streaming) return;
+        try {
+          const conversation = await api.conversations.selectVersion({ conversationId: active.id, messageId });
+          if (get().activeId === conversation.id) set({ active: conversation });
+          void get().refreshContextUsage();
+        } catch (error) {
+          set({ error: errorMessage(error) });
+        }
+      },
+
+      async refreshResolved() {
+        const active = get().active;
+        const modelId = active ? active.modelId : (get().preferredModelId ?? options.newConversationDefaults?.().modelId);
+        try {
+          const resolved = await api.settings.resolveChat({ ...(modelId ? { modelId } : {}), overrides: active?.settings ?? {} });
+          if (get().active?.id === active?.id) set({ resolved });
+        } catch {
+          // Shown without sources until the next change.
+        }
+      },
+
+      async saveDefaults(level, settings, systemPrompt) {
+        try {
+          if (level === "app") {
+            await api.settings.update({ defaultChatSettings: settings, defaultSystemPrompt: systemPrompt });
+          } else {
+            const modelId = get().active?.modelId ?? get().preferredModelId ?? options.newConversationDefaults?.().modelId;
+            if (!modelId) throw new Error("Pick a model first: its defaults are saved under its name.");
+            await api.settings.setModelDefaults({ modelId, settings, systemPrompt });
+          }
+          await get().refreshResolved();
+          return true;
+        } catch (error) {
+          set({ error: errorMessage(error) });
+          return false;
+        }
+      },
+
+      async loadPresets() {
+        try {
+          set({ presets: await api.settings.listPresets() });
+        } catch (error) {
+          set({ error: errorMessage(error) });
+        }
+      },
+
+      async savePreset(name, settings, systemPrompt) {
+        try {
+          set({ presets: await api.settings.savePreset({ name, settings, systemPrompt }) });
+          return true;
+        } catch (error) {
+          set({ error: errorMessage(error) });
+          return false;
+        }
+      },
+
+      async applyPreset(name) {
+        const preset = get().presets.find((candidate) => candidate.name === name);
+        if (!preset) return false;
+        if (!get().active) {
+          const created = await get().create({ settings: preset.settings, ...(preset.systemPrompt !== undefined ? { systemPrompt: preset.systemPrompt } : {}) });
+          return created !== null;
+        }
+        if (preset.systemPrompt !== undefined) await get().setSystemPrompt(preset.systemPrompt);
+        await get().updateSettings(preset.settings);
+        return true;
+      },
+
+      async deletePreset(name) {
+        try {
+          set({ presets: await api.settings.deletePreset({ name }) });
+        } catch (error) {
+          set({ error: errorMessage(error) });
         }
       },
 

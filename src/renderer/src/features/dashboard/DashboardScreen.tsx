@@ -3,7 +3,7 @@ import { ScreenHeader } from "../../components/ScreenHeader.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { useDashboard } from "../../app/StoresContext.js";
 import { formatBytes, formatMs, formatRate } from "../../lib/format.js";
-import { modelIds, peak, toChartRows } from "./chartData.js";
+import { modelIds, modelMemory, peak, toChartRows } from "./chartData.js";
 import { MetricChart, type ChartSeries } from "./MetricChart.js";
 import { StatTile } from "./StatTile.js";
 import { UsageCard } from "./UsageCard.js";
@@ -21,6 +21,7 @@ export function DashboardScreen() {
   const gpu = latest?.gpu ?? null;
   const decodePeak = peak(samples, (sample) => sample.decodeTokensPerSecond);
   const promptPeak = peak(samples, (sample) => sample.promptTokensPerSecond);
+  const memory = modelMemory(latest);
   const lastTtft = [...samples].reverse().find((sample) => sample.timeToFirstTokenMs !== null)?.timeToFirstTokenMs ?? null;
 
   return (
@@ -39,9 +40,24 @@ export function DashboardScreen() {
             <StatTile label="Decode tokens/s" value={formatRate(latest.decodeTokensPerSecond)} detail={`peak ${formatRate(decodePeak)} in 5 min`} testId="stat-decode" />
             <StatTile label="Peak decode tokens/s" value={formatRate(decodePeak)} detail="last 5 minutes" testId="stat-decode-peak" />
             <StatTile label="Prompt tokens/s" value={formatRate(latest.promptTokensPerSecond)} detail={`peak ${formatRate(promptPeak)}`} testId="stat-prompt" />
-            <StatTile label="Time to first token" value={formatMs(lastTtft)} detail="latest finished generation" testId="stat-ttft" />
+            <StatTile label="Time to first token" value={formatMs(lastTtft)} detail="latest generation, from the engine taking it" testId="stat-ttft" />
             <StatTile label="Requests" value={`${latest.activeRequests} active`} detail={`${latest.queuedRequests} queued`} testId="stat-requests" />
             <StatTile label="GPU" value={gpu ? gpu.name : "None"} detail={gpu ? `${formatBytes(gpu.vramUsedBytes)} of ${formatBytes(gpu.vramTotalBytes)} VRAM` : "running on CPU"} testId="stat-gpu" />
+            <StatTile
+              label="Model memory"
+              value={memory.length === 0 ? "None loaded" : formatBytes(memory.reduce((total, model) => total + model.memoryBytes, 0))}
+              detail={
+                memory.length === 0
+                  ? "weights + context of loaded models"
+                  : memory.map((model, index) => (
+                      <span key={model.id} data-testid="model-memory-item" data-model-id={model.id}>
+                        {index > 0 && " · "}
+                        {model.id} {formatBytes(model.memoryBytes)}
+                      </span>
+                    ))
+              }
+              testId="stat-model-memory"
+            />
           </div>
           <div className="chart-grid">
             <MetricChart title="CPU" unit="%" yMax={100} rows={rows} series={[{ key: "cpu", label: "CPU %", color: "var(--chart-1)" }]} testId="chart-cpu" />

@@ -3,6 +3,7 @@ import { Card } from "../../components/Card.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
 import { useAppStores, useDashboard } from "../../app/StoresContext.js";
 import { formatCount, formatPercent, formatUsd } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 import { StatTile } from "./StatTile.js";
 import { providerLabel, usageByProvider } from "./usageData.js";
 
@@ -27,7 +28,7 @@ export function UsageCard() {
             <StatTile
               label="Served on this machine"
               value={formatPercent(usage.localShare)}
-              detail={`${formatCount(usage.localRequests)} of ${formatCount(usage.requests)} requests`}
+              detail={`${formatCount(usage.localRequests)} of ${countOf(usage.requests, "request", undefined, formatCount)}`}
               testId="usage-local-share"
             />
           </div>

@@ -4,6 +4,7 @@ import { Card } from "../../components/Card.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog.js";
 import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { formatBytes } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 import { ImportModelForm } from "./ImportModelForm.js";
 import { LibraryTable } from "./LibraryTable.js";
 import { LoadModelDialog } from "./LoadModelDialog.js";
@@ -19,7 +20,7 @@ export function LibraryCard() {
   const totalBytes = library.reduce((sum, model) => sum + model.sizeBytes, 0);
 
   return (
-    <Card title="Library" testId="library" actions={<span className="muted">{library.length > 0 && `${library.length} ${library.length === 1 ? "model" : "models"} · ${formatBytes(totalBytes)}`}</span>}>
+    <Card title="Library" testId="library" actions={<span className="muted">{library.length > 0 && `${countOf(library.length, "model")} · ${formatBytes(totalBytes)}`}</span>}>
       {!libraryLoaded ? (
         <p className="muted">Reading the models folder…</p>
       ) : library.length === 0 ? (

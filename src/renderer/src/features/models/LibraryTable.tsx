@@ -2,6 +2,8 @@ import type { LibraryModel, LoadedModelState } from "../../../../shared/api/libr
 import { Badge } from "../../components/Badge.js";
 import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { formatBytes, formatCount } from "../../lib/format.js";
+import { loadedMemoryBytes } from "../../lib/modelMemory.js";
+import { countOf } from "../../lib/plural.js";
 import type { ModelAction } from "./modelsStore.js";
 
 interface LibraryTableProps {
@@ -87,7 +89,7 @@ function LibraryRow({ model, loaded, pending, onLoad, onDelete }: LibraryRowProp
           <ResidencyBadge state={loaded} pending={pending} />
         )}
       </td>
-      <td>{loaded ? formatBytes(loaded.memory.ramBytes + loaded.memory.vramBytes) : "—"}</td>
+      <td data-testid="model-memory">{loaded ? formatBytes(loadedMemoryBytes(loaded)) : "—"}</td>
       <td className="cell-actions">
         {!broken && model.kind === "model" && (loaded ? (
           <button
@@ -127,7 +129,7 @@ function LibraryRow({ model, loaded, pending, onLoad, onDelete }: LibraryRowProp
 /** The context a loaded model runs with, per sequence, and its sequences; a warning colour past the trained context. */
 function LoadedContext({ contextSize, parallel, trained }: { contextSize: number; parallel: number | undefined; trained: number | undefined }) {
   const pastTrained = trained !== undefined && contextSize > trained;
-  const sequences = parallel === undefined ? "" : ` × ${parallel} ${parallel === 1 ? "sequence" : "sequences"}`;
+  const sequences = parallel === undefined ? "" : ` × ${countOf(parallel, "sequence")}`;
   return (
     <span
       className="loaded-context"
@@ -148,7 +150,7 @@ function ResidencyBadge({ state, pending }: { state: LoadedModelState | undefine
   if (pending === "removing") return <Badge tone="warning" testId="model-state">deleting…</Badge>;
   if (state?.state === "loaded") {
     return (
-      <Badge tone="success" testId="model-state" title={state.activeRequests > 0 ? `${state.activeRequests} requests running` : undefined}>
+      <Badge tone="success" testId="model-state" title={state.activeRequests > 0 ? `${countOf(state.activeRequests, "request")} running` : undefined}>
         loaded{state.activeRequests > 0 ? ` · ${state.activeRequests} active` : ""}
       </Badge>
     );

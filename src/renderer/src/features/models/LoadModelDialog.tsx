@@ -15,6 +15,7 @@ import { Badge } from "../../components/Badge.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ProgressBar } from "../../components/ProgressBar.js";
 import { formatBytes } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 import {
   DEFAULT_LOAD_DIALOG_FORM,
   effectiveContextSize,
@@ -152,7 +153,7 @@ export function LoadModelDialog({ model, adapters, draftCandidates, onLoad, onCa
             <div className="field">
               <span className="field-label">Layers</span>
               <span className="field-hint" data-testid="gpu-layer-count">
-                {layerCount !== undefined ? `${layerCount} layers` : "Layer count unknown"}
+                {layerCount !== undefined ? countOf(layerCount, "layer") : "Layer count unknown"}
                 {fit?.gpu === false ? "; no GPU in use, they run on the CPU" : ""}
               </span>
             </div>
@@ -344,7 +345,7 @@ function MemoryBars({ fit, headroomFraction, contextSize, sequences }: { fit: Me
         );
       })}
       <span className="field-hint">
-        For {contextSize.toLocaleString()} tokens × {sequences} {sequences === 1 ? "sequence" : "sequences"}
+        For {contextSize.toLocaleString()} tokens × {countOf(sequences, "sequence")}
         {fit.gpu === false ? "; no GPU in use" : ` on ${fit.gpu}`}. {Math.round(headroomFraction * 100)}% of the free memory is kept in reserve.
       </span>
     </div>

@@ -3,6 +3,7 @@ import type { FitEstimate, HubModel, HubModelCard, HubSearchSort, HubTokenStatus
 import type { LibraryModel, LoadedModelState } from "../../../../shared/api/library.js";
 import type { CatalogEntry, HubRepoWithFit, LoadModelOptions, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { fieldOfError } from "../../lib/fieldErrors.js";
 
 /** What is being done to a model right now. */
 export type ModelAction = "loading" | "unloading" | "removing";
@@ -53,6 +54,8 @@ export interface ModelsState {
   pending: Record<string, ModelAction>;
   /** The last failure, for the screen's error notice. */
   error: string | null;
+  /** The import form's path error (a failure that names the `path`), shown under the field. */
+  importError: string | null;
   hub: HubBrowserState;
   /** The load dialog's estimate; null when no dialog asked for one. */
   loadEstimate: LoadEstimateState | null;
@@ -169,6 +172,7 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       catalog: [],
       pending: {},
       error: null,
+      importError: null,
       hub: initialHub,
       loadEstimate: null,
 
@@ -251,15 +255,18 @@ export function createModelsStore(api: MardukApi): ModelsStore {
       async importFile(path) {
         const trimmed = path.trim();
         if (!trimmed) {
-          set({ error: "Enter the path of a .gguf file." });
+          set({ importError: "Enter the path of a .gguf file." });
           return null;
         }
+        set({ importError: null });
         try {
           const model = await api.models.importFile({ path: trimmed });
           set({ library: sortLibrary([...get().library.filter((existing) => existing.id !== model.id), model]) });
           return model;
         } catch (error) {
-          set({ error: errorMessage(error) });
+          // An error about the path goes under the field; anything else stays at the screen's top.
+          if (fieldOfError(error, { path: "path" })) set({ importError: errorMessage(error) });
+          else set({ error: errorMessage(error) });
           return null;
         }
       },

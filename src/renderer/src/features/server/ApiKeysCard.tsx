@@ -1,8 +1,9 @@
-import { useState } from "react";
+import { useId, useState } from "react";
 import type { ApiKeyInfo, ApiKeyScope } from "../../../../shared/contract/index.js";
 import { Card } from "../../components/Card.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog.js";
 import { CopyButton } from "../../components/CopyButton.js";
+import { FieldError, fieldErrorProps } from "../../components/FieldError.js";
 import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { formatDateTime } from "../../lib/format.js";
 import { pageMayNeedAdminKey } from "./serverStore.js";
@@ -20,6 +21,9 @@ export function ApiKeysCard() {
   const status = useServer((state) => state.status);
   const created = useServer((state) => state.createdKey);
   const busy = useServer((state) => state.busy);
+  const nameError = useServer((state) => state.fieldErrors.keyName);
+  const nameId = useId();
+  const nameErrorId = `${nameId}-error`;
   const [name, setName] = useState("");
   const [scope, setScope] = useState<ApiKeyScope>("inference");
   const [localOnly, setLocalOnly] = useState(false);
@@ -53,13 +57,29 @@ export function ApiKeysCard() {
           void server
             .getState()
             .createKey(name, scope, { localOnly })
-            .then(() => setName(""));
+            .then(() => {
+              if (!server.getState().fieldErrors.keyName) setName("");
+            });
         }}
       >
-        <label className="field field-grow">
-          <span className="field-label">Key name</span>
-          <input type="text" placeholder="e.g. my-script" value={name} onChange={(event) => setName(event.target.value)} />
-        </label>
+        <div className="field field-grow">
+          <label className="field-label" htmlFor={nameId}>
+            Key name
+          </label>
+          <input
+            id={nameId}
+            type="text"
+            placeholder="e.g. my-script"
+            value={name}
+            data-testid="key-name-input"
+            {...fieldErrorProps(nameErrorId, nameError)}
+            onChange={(event) => {
+              setName(event.target.value);
+              server.getState().clearFieldError("keyName");
+            }}
+          />
+          <FieldError id={nameErrorId} message={nameError} testId="key-name-error" />
+        </div>
         <label className="field">
           <span className="field-label">Scope</span>
           <select value={scope} onChange={(event) => setScope(event.target.value as ApiKeyScope)} data-testid="key-scope">

@@ -1,6 +1,7 @@
-import { useState } from "react";
+import { useId, useState } from "react";
 import type { ServerStatus } from "../../../../shared/contract/index.js";
 import { Card } from "../../components/Card.js";
+import { FieldError, fieldErrorProps } from "../../components/FieldError.js";
 import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { parseOrigins } from "./serverStore.js";
 
@@ -8,6 +9,9 @@ import { parseOrigins } from "./serverStore.js";
 export function CorsOriginsCard({ status }: { status: ServerStatus }) {
   const { server } = useAppStores();
   const busy = useServer((state) => state.busy);
+  const error = useServer((state) => state.fieldErrors.corsOrigins);
+  const inputId = useId();
+  const errorId = `${inputId}-error`;
   const [text, setText] = useState(status.corsOrigins.join("\n"));
   const [saved, setSaved] = useState(false);
   const dirty = JSON.stringify(parseOrigins(text)) !== JSON.stringify(status.corsOrigins);
@@ -23,9 +27,14 @@ export function CorsOriginsCard({ status }: { status: ServerStatus }) {
             .then((ok) => setSaved(ok));
         }}
       >
-        <label className="field">
-          <span className="field-label">Allowed origins, one per line</span>
+        <div className="field">
+          <label className="field-label" htmlFor={inputId}>
+            Allowed origins, one per line
+          </label>
           <textarea
+            id={inputId}
+            data-testid="cors-origins-input"
+            {...fieldErrorProps(errorId, error)}
             rows={3}
             className="code-input"
             spellCheck={false}
@@ -34,10 +43,12 @@ export function CorsOriginsCard({ status }: { status: ServerStatus }) {
             onChange={(event) => {
               setText(event.target.value);
               setSaved(false);
+              server.getState().clearFieldError("corsOrigins");
             }}
           />
+          <FieldError id={errorId} message={error} testId="cors-origins-error" />
           <span className="field-hint">Exact origins only (scheme, host and port). Other web pages are refused.</span>
-        </label>
+        </div>
         <div className="row">
           <button type="submit" className="button button-primary" disabled={busy || !dirty}>
             Save origins

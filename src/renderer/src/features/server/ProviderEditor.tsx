@@ -1,8 +1,10 @@
 import { useId, useState, type ReactNode } from "react";
 import type { ProviderInfo } from "../../../../shared/contract/index.js";
 import { ErrorNotice } from "../../components/ErrorNotice.js";
+import { FieldError, fieldErrorProps } from "../../components/FieldError.js";
 import { useAppStores, useProviders } from "../../app/StoresContext.js";
 import { formatMs } from "../../lib/format.js";
+import { countOf } from "../../lib/plural.js";
 import { EMPTY_PROVIDER_FORM, providerFormFrom, type ProviderForm, type ProviderFormField } from "./providersStore.js";
 
 interface ProviderEditorProps {
@@ -29,14 +31,8 @@ function Field({ field, label, hint, children, grow }: FieldProps) {
       <label className="field-label" htmlFor={id}>
         {label}
       </label>
-      {children({ id, "aria-invalid": Boolean(error), ...(error ? { "aria-describedby": errorId } : {}) })}
-      {error ? (
-        <span className="field-error" id={errorId} data-testid={`provider-error-${field}`}>
-          {error}
-        </span>
-      ) : (
-        hint && <span className="field-hint">{hint}</span>
-      )}
+      {children({ id, ...fieldErrorProps(errorId, error) })}
+      {error ? <FieldError id={errorId} message={error} testId={`provider-error-${field}`} /> : hint && <span className="field-hint">{hint}</span>}
     </div>
   );
 }
@@ -114,7 +110,7 @@ export function ProviderEditor({ editing, onClose }: ProviderEditorProps) {
         <div className={`notice ${outcome.ok ? "notice-success" : "notice-error"}`} role="status" data-testid="provider-test-result" data-ok={String(outcome.ok)}>
           {outcome.ok ? (
             <p>
-              Connected in {formatMs(outcome.latencyMs)}: {outcome.models.length === 0 ? "no models listed." : `${outcome.models.length} model${outcome.models.length === 1 ? "" : "s"} (${outcome.models.join(", ")}).`}
+              Connected in {formatMs(outcome.latencyMs)}: {outcome.models.length === 0 ? "no models listed." : `${countOf(outcome.models.length, "model")} (${outcome.models.join(", ")}).`}
             </p>
           ) : (
             <span>Connection failed: {outcome.message}</span>

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { MardukApi, ProviderInfo, SaveProviderRequest, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { errorParam } from "../../lib/fieldErrors.js";
 import type { BadgeTone } from "../../components/Badge.js";
 
 /** The provider form as typed: every field is text until it is saved. */
@@ -103,10 +104,6 @@ export function formFieldOfParam(param: string | undefined): ProviderFormField |
   return undefined;
 }
 
-function paramOf(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "param" in error && typeof error.param === "string" ? error.param : undefined;
-}
-
 /** How a provider's health reads in a badge. */
 export function providerHealthLabel(provider: ProviderInfo): { label: string; tone: BadgeTone } {
   const health = provider.health;
@@ -162,7 +159,7 @@ export function createProvidersStore(api: MardukApi): ProvidersStore {
   return createStore<ProvidersState>()((set, get) => {
     /** Puts a core error next to its field, or above the form. */
     const showFormError = (error: unknown): void => {
-      const field = formFieldOfParam(paramOf(error));
+      const field = formFieldOfParam(errorParam(error));
       if (field) set({ fieldErrors: { ...get().fieldErrors, [field]: errorMessage(error) } });
       else set({ formError: errorMessage(error) });
     };
@@ -231,7 +228,7 @@ export function createProvidersStore(api: MardukApi): ProvidersStore {
         } catch (error) {
           if (serial !== testSerial) return;
           // A bad field goes next to it; anything else (unreachable, 401, ...) is the test's outcome.
-          if (formFieldOfParam(paramOf(error))) showFormError(error);
+          if (formFieldOfParam(errorParam(error))) showFormError(error);
           else set({ testOutcome: { ok: false, message: errorMessage(error) } });
         } finally {
           if (serial === testSerial) set({ testing: false });

@@ -1,6 +1,14 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { ApiKeyInfo, ApiKeyScope, MardukApi, ServerStatus, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { fieldOfError } from "../../lib/fieldErrors.js";
+
+/** The Server screen's form fields that can show an error of their own. */
+export type ServerFormField = "corsOrigins" | "keyName";
+
+/** Which field a core error's `param` names, per request. */
+const CORS_FIELDS = { origins: "corsOrigins" } as const satisfies Record<string, ServerFormField>;
+const KEY_FIELDS = { name: "keyName", scope: "keyName", localOnly: "keyName" } as const satisfies Record<string, ServerFormField>;
 
 export interface ServerState {
   status: ServerStatus | null;
@@ -8,7 +16,10 @@ export interface ServerState {
   /** A key just created: the only time its secret is available. Cleared by `dismissCreatedKey`. */
   createdKey: { key: string; info: ApiKeyInfo } | null;
   busy: boolean;
+  /** An error that names no field, shown at the screen's top. */
   error: string | null;
+  /** Errors shown under the field that caused them. */
+  fieldErrors: Partial<Record<ServerFormField, string>>;
 
   init(): Promise<void>;
   dispose(): void;
@@ -23,6 +34,8 @@ export interface ServerState {
   dismissCreatedKey(): void;
   setCorsOrigins(origins: string[]): Promise<boolean>;
   clearError(): void;
+  /** Clears one field's error (the field was edited). */
+  clearFieldError(field: ServerFormField): void;
 }
 
 export type ServerStore = StoreApi<ServerState>;
@@ -54,14 +67,16 @@ export function createServerStore(api: MardukApi): ServerStore {
   let unsubscribe: Unsubscribe | undefined;
 
   return createStore<ServerState>()((set, get) => {
-    /** Runs a request with `busy` set; reports its failure in `error`. */
-    const run = async (request: () => Promise<void>): Promise<boolean> => {
+    /** Runs a request with `busy` set; reports its failure under the field its `param` names, else in `error`. */
+    const run = async (request: () => Promise<void>, fields: Readonly<Record<string, ServerFormField>> = {}): Promise<boolean> => {
       set({ busy: true, error: null });
       try {
         await request();
         return true;
       } catch (error) {
-        set({ error: errorMessage(error) });
+        const field = fieldOfError(error, fields);
+        if (field) set({ fieldErrors: { ...get().fieldErrors, [field]: errorMessage(error) } });
+        else set({ error: errorMessage(error) });
         return false;
       } finally {
         set({ busy: false });
@@ -74,6 +89,7 @@ export function createServerStore(api: MardukApi): ServerStore {
       createdKey: null,
       busy: false,
       error: null,
+      fieldErrors: {},
 
       async init() {
         unsubscribe ??= api.server.onStatus((status) => set({ status }));
@@ -104,13 +120,14 @@ export function createServerStore(api: MardukApi): ServerStore {
       async createKey(name, scope = "inference", options = {}) {
         const trimmed = name.trim();
         if (!trimmed) {
-          set({ error: "Give the key a name, e.g. the app that will use it." });
+          set({ fieldErrors: { ...get().fieldErrors, keyName: "Give the key a name, e.g. the app that will use it." } });
           return;
         }
+        set({ fieldErrors: { ...get().fieldErrors, keyName: undefined } });
         await run(async () => {
           const created = await api.server.createKey({ name: trimmed, scope, ...(options.localOnly ? { localOnly: true } : {}) });
           set({ createdKey: created, keys: [...get().keys.filter((key) => key.id !== created.info.id), created.info] });
-        });
+        }, KEY_FIELDS);
       },
 
       async revokeKey(id) {
@@ -128,14 +145,19 @@ export function createServerStore(api: MardukApi): ServerStore {
       setCorsOrigins(origins) {
         const invalid = invalidOrigins(origins);
         if (invalid.length > 0) {
-          set({ error: `Not an origin (scheme://host[:port]): ${invalid.join(", ")}` });
+          set({ fieldErrors: { ...get().fieldErrors, corsOrigins: `Not an origin (scheme://host[:port]): ${invalid.join(", ")}` } });
           return Promise.resolve(false);
         }
-        return run(async () => set({ status: await api.server.setCorsOrigins({ origins }) }));
+        set({ fieldErrors: { ...get().fieldErrors, corsOrigins: undefined } });
+        return run(async () => set({ status: await api.server.setCorsOrigins({ origins }) }), CORS_FIELDS);
       },
 
       clearError() {
         set({ error: null });
+      },
+
+      clearFieldError(field) {
+        if (get().fieldErrors[field] !== undefined) set({ fieldErrors: { ...get().fieldErrors, [field]: undefined } });
       },
     };
   });

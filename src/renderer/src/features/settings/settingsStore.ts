@@ -1,11 +1,15 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { AppSettings, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { errorParam, paramRoot } from "../../lib/fieldErrors.js";
 
 export interface SettingsState {
   /** null until read. */
   settings: AppSettings | null;
+  /** A failure that names no setting. */
   error: string | null;
+  /** Failures of an update that name the setting (the core's `param`), shown under its field. */
+  fieldErrors: Partial<Record<keyof AppSettings, string>>;
 
   init(): Promise<void>;
   dispose(): void;
@@ -22,6 +26,7 @@ export function createSettingsStore(api: MardukApi): SettingsStore {
   return createStore<SettingsState>()((set, get) => ({
     settings: null,
     error: null,
+    fieldErrors: {},
 
     async init() {
       unsubscribe ??= api.settings.onChanged((settings) => set({ settings }));
@@ -45,9 +50,13 @@ export function createSettingsStore(api: MardukApi): SettingsStore {
       const before = get().settings;
       if (before) set({ settings: { ...before, ...patch } });
       try {
-        set({ settings: await api.settings.update(patch), error: null });
+        const cleared = Object.fromEntries(Object.keys(patch).map((key) => [key, undefined]));
+        set({ settings: await api.settings.update(patch), error: null, fieldErrors: { ...get().fieldErrors, ...cleared } });
       } catch (error) {
-        set({ settings: before, error: errorMessage(error) });
+        const param = errorParam(error);
+        const field = param === undefined ? undefined : paramRoot(param);
+        if (field !== undefined && field in patch) set({ settings: before, fieldErrors: { ...get().fieldErrors, [field]: errorMessage(error) } });
+        else set({ settings: before, error: errorMessage(error) });
       }
     },
   }));
