@@ -64,6 +64,24 @@ export default tseslint.config(
     [...ADAPTER_FORBIDDEN_IMPORTS, "!**/storage/ResponseStore.js"],
     "The Responses API adapter reaches the core through ApiServices (the inference door, the catalogue, the ResponseStore) only.",
   ),
+  // The memory API adapter also keeps the memory collections (ApiServices.memory), and no other storage.
+  layer(
+    ["src/core/api/memory/**"],
+    [...ADAPTER_FORBIDDEN_IMPORTS, "!**/storage/MemoryStore.js"],
+    "The memory API adapter reaches the core through ApiServices (the inference door, the catalogue, the MemoryStore) only.",
+  ),
+  // The client SDK (marduk-local/client) runs in Node and browsers: the openai package and src/shared types only.
+  layer(
+    ["src/client/**"],
+    ["**/core/**", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**", "electron", "electron/*", "node-llama-cpp", "node:*", "fastify"],
+    "src/client (marduk-local/client) imports only src/shared and the openai package: it must run in browsers too.",
+  ),
+  // The Batch API adapter also keeps its files (ApiServices.files), and no other storage.
+  layer(
+    ["src/core/api/batches/**"],
+    [...ADAPTER_FORBIDDEN_IMPORTS, "!**/storage/FileStore.js"],
+    "The Batch API adapter reaches the core through ApiServices (the inference door, the FileStore, the batch runner) only.",
+  ),
   layer(
     ["src/cli/**"],
     ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**"],

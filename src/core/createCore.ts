@@ -17,6 +17,12 @@ import { UsageLedger } from "./router/UsageLedger.js";
 import { UserAliasStore } from "./router/UserAliasStore.js";
 import { ProviderStore } from "./storage/ProviderStore.js";
 import { ResponseStore, type ResponseStoreOptions } from "./storage/ResponseStore.js";
+import { createBatchLineExecutor } from "./api/batches/batchLineExecutor.js";
+import { BatchRunner } from "./batches/BatchRunner.js";
+import { registerBatchMetrics } from "./batches/batchMetrics.js";
+import { BatchStore } from "./storage/BatchStore.js";
+import { FileStore } from "./storage/FileStore.js";
+import { MemoryStore } from "./storage/MemoryStore.js";
 import { Metrics } from "./telemetry/Metrics.js";
 import { AppDatabase } from "./storage/AppDatabase.js";
 import { AuditLog } from "./storage/AuditLog.js";
@@ -129,6 +135,12 @@ export interface Core {
   readonly database: AppDatabase;
   /** Stored responses of the OpenAI Responses API (`previous_response_id`). */
   readonly responses: ResponseStore;
+  /** Agents' memory: collections of embedded texts (sqlite-vec), `/v1/memory/...`. */
+  readonly memory: MemoryStore;
+  /** Files of the Files API (batch inputs and outputs, in SQLite). */
+  readonly files: FileStore;
+  /** The Batch API's jobs: runs them in the background below interactive requests, resumes them after a restart. */
+  readonly batches: BatchRunner;
   /** Every API request: who, what, how many tokens, status. */
   readonly auditLog: AuditLog;
   /** The Hugging Face hub (or HF_ENDPOINT's mirror): search, files by quantization, fit estimates. */
@@ -237,6 +249,14 @@ export function createCore(options: CoreOptions = {}): Core {
   }));
   remoteProviders.start([...(routing?.providers ?? []).map((config) => ({ config, source: "config" as const })), ...upstreams]);
   const inference = new InferenceService({ router, residency, metrics, logger });
+  // The memory store embeds through the door, as any client would (routing, metrics, the ledger).
+  const memory = new MemoryStore(database, async (model, texts, request) => (await inference.embed(model, texts, request)).embeddings);
+  // Batch lines go through the door as their routes' requests do (background priority).
+  const files = new FileStore(database);
+  const batchStore = new BatchStore(database);
+  const batches = new BatchRunner({ batches: batchStore, files, execute: createBatchLineExecutor({ inference }), logger: logger.child({ component: "batches" }) });
+  const stopBatchMetrics = registerBatchMetrics(metrics.registry, batchStore, batches);
+  batches.start();
   const catalog = new ModelCatalog({ registry: providers, router, library, residency, engine, userAliases, downloads: () => downloads });
   // Fit estimates and quantization picks use the llama.cpp runtime for VRAM when it starts.
   const llamaForEstimates = async () => (await runtime().catch(() => undefined))?.llama;
@@ -275,6 +295,9 @@ export function createCore(options: CoreOptions = {}): Core {
     metrics,
     database,
     responses,
+    memory,
+    files,
+    batches,
     auditLog,
     hub,
     hubToken,
@@ -292,6 +315,9 @@ export function createCore(options: CoreOptions = {}): Core {
     async dispose() {
       // First: stopped chat generations store their partial replies while the database is open.
       await contract?.dispose();
+      // Before the models go: the running line is aborted, unrecorded, and runs again at the next start.
+      await batches.dispose();
+      stopBatchMetrics();
       await downloads.dispose();
       hub.dispose();
       library.dispose();
@@ -301,6 +327,9 @@ export function createCore(options: CoreOptions = {}): Core {
       await engine.dispose();
       metrics.dispose();
       responses.dispose();
+      memory.dispose();
+      files.dispose();
+      batchStore.dispose();
       database.dispose();
       if (runtimePromise) await (await runtimePromise.catch(() => undefined))?.dispose();
     },

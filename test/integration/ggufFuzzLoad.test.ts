@@ -11,8 +11,8 @@ import { startTestServer, type TestServer } from "../helpers/testServer.js";
  * error) and the server stays up for the next.
  */
 const MUTANTS = 240;
-// Each load spawns a model host (~5 s here): 10 keep the suite within its time budget.
-const MAX_LOADS = 10;
+// Each load spawns a model host (~5 s here): 6 keep the suite within its time budget.
+const MAX_LOADS = 6;
 let server: TestServer;
 
 beforeAll(async () => {

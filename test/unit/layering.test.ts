@@ -21,6 +21,8 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/core/api/openai/x.ts", 'import { ResponseStore } from "../../storage/ResponseStore.js";\nexport const x = ResponseStore;\n'],
     ["src/core/api/responses/x.ts", 'import { AppDatabase } from "../../storage/AppDatabase.js";\nexport const x = AppDatabase;\n'],
     ["src/core/api/responses/x.ts", 'import { Router } from "../../router/Router.js";\nexport const x = Router;\n'],
+    ["src/client/x.ts", 'import { getLlama } from "node-llama-cpp";\nexport const x = getLlama;\n'],
+    ["src/client/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
   ])("refuses the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toHaveLength(1);
   });
@@ -31,6 +33,7 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/main/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
     ["src/cli/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
     ["src/core/api/responses/x.ts", 'import { ResponseStore } from "../../storage/ResponseStore.js";\nexport const x = ResponseStore;\n'],
+    ["src/client/x.ts", 'import OpenAI from "openai";\nexport const x = OpenAI;\n'],
   ])("allows the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toEqual([]);
   });

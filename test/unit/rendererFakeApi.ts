@@ -19,6 +19,7 @@ import type {
   EngineStatus,
   EventSource,
   HubRepoWithFit,
+  JobSummary,
   MardukApi,
   MessageStats,
   MetricsSample,
@@ -182,6 +183,7 @@ export class FakeMardukState {
     restartNeeded: false,
   };
   engineBuild: EngineBuildProgress = { id: "b1", phase: "starting", percent: 0, message: "Starting the build", gpu: "cpu", startedAt: 1 };
+  jobs: JobSummary[] = [];
   /** Every call, in order: "group.method" and its request. */
   readonly calls: Array<{ method: string; request: unknown }> = [];
 
@@ -195,6 +197,7 @@ export class FakeMardukState {
   readonly settingsChanged = new Emitter<AppSettings>();
   readonly providersChanged = new Emitter<ProviderInfo[]>();
   readonly engineProgress = new Emitter<EngineBuildProgress>();
+  readonly jobsChanged = new Emitter<JobSummary>();
 
   private readonly failures = new Map<string, unknown>();
   private readonly gates = new Map<string, Promise<void>>();
@@ -565,6 +568,16 @@ export function createFakeMardukApi(state = new FakeMardukState()): { api: Mardu
       startBuild: (request) => s.run("engine.startBuild", request, () => s.engineBuild),
       cancelBuild: () => s.run("engine.cancelBuild", undefined, () => undefined),
       onProgress: s.engineProgress.source,
+    },
+    jobs: {
+      list: () => s.run("jobs.list", undefined, () => s.jobs),
+      cancel: (request) =>
+        s.run("jobs.cancel", request, () => {
+          const job = { ...s.jobs.find((candidate) => candidate.id === request.id)!, status: "cancelling" as const };
+          s.jobs = s.jobs.map((candidate) => (candidate.id === job.id ? job : candidate));
+          return job;
+        }),
+      onChanged: s.jobsChanged.source,
     },
   };
   return { api, fake: s };

@@ -6,9 +6,13 @@ import { registerAnthropicRoutes } from "./anthropic/registerAnthropicRoutes.js"
 import { errorBodyForUrl } from "./errorDialect.js";
 import { registerOllamaRoutes } from "./ollama/registerOllamaRoutes.js";
 import { registerResponsesRoutes } from "./responses/responsesRoutes.js";
+import { registerBatchesRoutes } from "./batches/batchesRoutes.js";
+import { registerFilesRoutes } from "./batches/filesRoutes.js";
 import { registerChatCompletionsRoute } from "./openai/chatCompletionsRoute.js";
 import { registerCompletionsRoute } from "./openai/completionsRoute.js";
 import { registerEmbeddingsRoute } from "./openai/embeddingsRoute.js";
+import { registerRerankRoute } from "./openai/rerankRoute.js";
+import { registerMemoryRoutes } from "./memory/memoryRoutes.js";
 import { registerModelsRoutes } from "./openai/modelsRoutes.js";
 import { lazySchemaCompilers } from "./lazySchemaCompilers.js";
 import { registerObservability } from "./registerObservability.js";
@@ -105,7 +109,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     app.addHook("onClose", async () => detach?.());
   }
   // Adapters get the door, the catalogue and the Responses API's store, nothing else of the core.
-  const services = { inference: core.inference, catalog: core.catalog, responses: core.responses };
+  const services = { inference: core.inference, catalog: core.catalog, responses: core.responses, memory: core.memory, files: core.files, batches: core.batches };
   registerHealthRoutes(app, services, { runtimeReady: () => core.runtimeReady, providers: () => core.providers.status(), engine: () => core.engineBuild() });
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await core.metrics.render();
@@ -115,8 +119,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   registerChatCompletionsRoute(app, services);
   registerCompletionsRoute(app, services);
   registerEmbeddingsRoute(app, services);
+  registerRerankRoute(app, services);
+  registerMemoryRoutes(app, services);
   registerOllamaRoutes(app, services);
   registerResponsesRoutes(app, services);
+  registerFilesRoutes(app, services);
+  registerBatchesRoutes(app, services);
   registerAnthropicRoutes(app, services);
   if (options.ui !== false) await registerUi(app, typeof options.ui === "object" ? options.ui : {});
   return app;

@@ -11,6 +11,7 @@ import { ConversationsService } from "./ConversationsService.js";
 import { DownloadsService } from "./DownloadsService.js";
 import { EngineBuilder } from "../engine-build/EngineBuilder.js";
 import { EngineService } from "./EngineService.js";
+import { JobsService } from "./JobsService.js";
 import { MetricsService, type MetricsServiceOptions } from "./MetricsService.js";
 import { ModelsService } from "./ModelsService.js";
 import { ProvidersService, type ProvidersServiceOptions } from "./ProvidersService.js";
@@ -56,6 +57,7 @@ export type ContractCore = Pick<
   | "remoteProviders"
   | "providers"
   | "usage"
+  | "batches"
   | "database"
   | "hub"
   | "hubToken"
@@ -117,6 +119,7 @@ export function createContractApi(core: ContractCore, options: ContractApiOption
     providers,
     settings,
     engine,
+    jobs: new JobsService(core.batches),
     access: server.access,
     attachServer: (controller) => server.attach(controller),
     dispose() {

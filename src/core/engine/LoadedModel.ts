@@ -13,7 +13,8 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { LlamaEmbeddingContext, LlamaGrammar } from "node-llama-cpp";
+import type { LlamaEmbeddingContext, LlamaGrammar, LlamaRankingContext } from "node-llama-cpp";
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type {
   ChatGenerationOptions,
   ChatMessage,
@@ -44,7 +45,7 @@ import { GenerationStream } from "../inference/GenerationStream.js";
 import { findEndOfGenerationTokens, toLlamaSamplingOptions } from "./samplingOptions.js";
 import type { LocalModel } from "./LocalModel.js";
 import { chooseSequence } from "./prefixMatch.js";
-import { SequencePool, type SequencePoolOptions, type SequencePoolState } from "./SequencePool.js";
+import { SequencePool, type RequestPriority, type SequencePoolOptions, type SequencePoolState } from "./SequencePool.js";
 import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOptions } from "./SequenceStateStore.js";
 import { StopStringMatcher } from "./StopStringMatcher.js";
 import { hasThoughtSegments, resolveReasoningOptions, thinkingWanted, thoughtTokenBudget, withoutThinking } from "./reasoning.js";
@@ -110,6 +111,8 @@ export interface PromptCacheStats {
 export interface GenerateCallOptions extends GenerationOptions {
   /** Aborts the generation (or its wait for a sequence). */
   signal?: AbortSignal;
+  /** Its place in the wait for a sequence (see RequestPriority). Default: "interactive". */
+  priority?: RequestPriority;
 }
 
 /** What shapes a chat prompt besides its messages (the tools the template renders). */
@@ -119,6 +122,8 @@ export type ChatPromptOptions = Pick<ChatGenerationOptions, "tools" | "toolChoic
 export interface ChatCallOptions extends ChatGenerationOptions {
   /** Aborts the generation (or its wait for a sequence). */
   signal?: AbortSignal;
+  /** Its place in the wait for a sequence (see RequestPriority). Default: "interactive". */
+  priority?: RequestPriority;
 }
 
 interface RunOutput {
@@ -170,6 +175,7 @@ export class LoadedModel implements LocalModel {
   private readonly running = new Set<Promise<unknown>>();
   private embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
   private embeddingQueue: Promise<unknown> = Promise.resolve();
+  private rankingContext: Promise<LlamaRankingContext> | undefined;
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
   private readonly sequenceListeners = new Set<(state: SequencePoolState) => void>();
@@ -300,7 +306,7 @@ export class LoadedModel implements LocalModel {
    * "required" or a named tool, and JSON response formats, constrain the reply with a grammar.
    */
   chat(messages: readonly ChatMessage[], options: ChatCallOptions = {}): GenerationStream {
-    const { signal, responseFormat = { type: "text" }, tools = [], toolChoice, reasoning, ...rest } = options;
+    const { signal, priority, responseFormat = { type: "text" }, tools = [], toolChoice, reasoning, ...rest } = options;
     const resolved = resolveGenerationOptions(rest);
     const reasoningOptions = resolveReasoningOptions(reasoning);
     const { selected, forcedCall, nativeFunctions, skipThinking, history, tokens: promptTokens } = this.chatPrompt(messages, { tools, toolChoice, responseFormat, reasoning });
@@ -310,7 +316,7 @@ export class LoadedModel implements LocalModel {
     }
     const grammarFormat = forcedCall ? ({ type: "json_schema", schema: forcedToolCallSchema(selected) } as const) : responseFormat;
 
-    return this.generate({ tokens: promptTokens, count: promptTokens.length }, resolved, signal, {
+    return this.generate({ tokens: promptTokens, count: promptTokens.length }, resolved, { signal, priority }, {
       prepare: () => createResponseGrammar(this.model.llama, grammarFormat),
       run: async (sequence, common, grammar) => {
         const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
@@ -392,14 +398,14 @@ export class LoadedModel implements LocalModel {
 
   /** Continues a raw prompt, with no chat template. */
   complete(prompt: string, options: GenerateCallOptions = {}): GenerationStream {
-    const { signal, ...rest } = options;
+    const { signal, priority, ...rest } = options;
     const resolved = resolveGenerationOptions(rest);
     const count = this.model.tokenize(prompt, false).length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
     // The tokens LlamaCompletion evaluates, for the prefix match: after a BOS it trims the
     // text's leading space (its exact BOS rule is internal; this covers the usual vocabularies).
     const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
     const tokens = bos === null ? this.model.tokenize(prompt, false) : [bos, ...this.model.tokenize(prompt, false, "trimLeadingSpace")];
-    return this.generate({ tokens, count }, resolved, signal, {
+    return this.generate({ tokens, count }, resolved, { signal, priority }, {
       run: async (sequence, common) => {
         const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
         try {
@@ -442,7 +448,7 @@ export class LoadedModel implements LocalModel {
     /** The tokens the run will evaluate (to pick a sequence) and the count reported and checked against the context. */
     prompt: { tokens: readonly Token[]; count: number },
     options: ResolvedGenerationOptions,
-    signal: AbortSignal | undefined,
+    { signal, priority }: Pick<GenerateCallOptions, "signal" | "priority">,
     steps: {
       /** Async set-up that may fail with a client error (e.g. building a grammar). */
       prepare?: () => Promise<LlamaGrammar | undefined>;
@@ -480,7 +486,7 @@ export class LoadedModel implements LocalModel {
 
     const task = (async () => {
       const grammar = await steps.prepare?.();
-      const lease = await this.pool.acquire(abortSignal, (free) => this.chooseSequenceFor(prompt.tokens, free));
+      const lease = await this.pool.acquire(abortSignal, (free) => this.chooseSequenceFor(prompt.tokens, free), priority);
       stream.markStarted();
       try {
         const evaluationStartedAt = performance.now();
@@ -600,6 +606,36 @@ export class LoadedModel implements LocalModel {
   }
 
   /**
+   * Scores each document's relevance to the query with the model's ranking head (a separate
+   * ranking context, created on first use; calls share the embedding queue, one at a time).
+   * @throws InvalidArgumentError (param `model`) when the model is not a reranker
+   */
+  rerank(query: string, documents: readonly string[], signal?: AbortSignal): Promise<RerankResult> {
+    const run = async (): Promise<RerankResult> => {
+      if (this.disposed) throw new AbortedError("The model is being unloaded");
+      this.rankingContext ??= this.model.createRankingContext({ contextSize: this.contextSize, threads: this.threads }).catch(() => {
+        this.rankingContext = undefined;
+        // node-llama-cpp refuses models without a ranking head (cls.weight / cls.output.weight).
+        throw new InvalidArgumentError(`'${this.id}' is not a reranking model`, "model");
+      });
+      const context = await this.rankingContext;
+      const scores: number[] = [];
+      let promptTokens = 0;
+      for (const [index, document] of documents.entries()) {
+        if (signal?.aborted) throw new AbortedError();
+        const tokens = context.calculateInputLength(query, document);
+        if (tokens >= context.contextSize) throw new ContextLengthExceededError(tokens, 0, context.contextSize).withParam(`documents[${index}]`);
+        promptTokens += tokens;
+        scores.push(await context.rank(query, document));
+      }
+      return { scores, promptTokens };
+    };
+    const result = this.embeddingQueue.then(run, run);
+    this.embeddingQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
    * Token ids a client sent to embed, checked against the vocabulary: llama.cpp must never see
    * an id outside it. @throws InvalidArgumentError
    */
@@ -649,6 +685,8 @@ export class LoadedModel implements LocalModel {
     await Promise.allSettled([...this.running, this.embeddingQueue]);
     const embeddingContext = await this.embeddingContext?.catch(() => undefined);
     if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
+    const rankingContext = await this.rankingContext?.catch(() => undefined);
+    if (rankingContext && !rankingContext.disposed) await rankingContext.dispose();
     await this.savedStates.dispose();
     if (!this.context.disposed) await this.context.dispose();
     if (this.draft && !this.draft.context.disposed) await this.draft.context.dispose();

@@ -22,7 +22,16 @@ export interface Lease<T> {
   release(): void;
 }
 
+/**
+ * Who asks: an interactive request (a client waiting for its answer) or background work (a
+ * batch line). Background work waits behind every interactive waiter and, in a pool of more
+ * than one item, never takes the last free item: an interactive request always finds one free
+ * unless other interactive requests hold them all.
+ */
+export type RequestPriority = "interactive" | "background";
+
 interface Waiter<T> {
+  priority: RequestPriority;
   resolve(lease: Lease<T>): void;
   reject(error: Error): void;
   cleanup(): void;
@@ -65,13 +74,15 @@ export class SequencePool<T> {
 
   /**
    * Resolves with a lease as soon as an item is free. When several are free, `choose` picks
-   * one (default: the least recently used); a waiter gets the next item released (FIFO).
+   * one (default: the least recently used); a waiter gets the next item released (FIFO among
+   * interactive waiters, then among background ones; see {@link RequestPriority}).
+   * @param priority Default: "interactive".
    * @throws QueueFullError at once when the queue is full; QueueTimeoutError or AbortedError while waiting.
    */
-  acquire(signal?: AbortSignal, choose?: ItemChooser<T>): Promise<Lease<T>> {
+  acquire(signal?: AbortSignal, choose?: ItemChooser<T>, priority: RequestPriority = "interactive"): Promise<Lease<T>> {
     if (this.disposed) return Promise.reject(new AbortedError("The model is being unloaded"));
     if (signal?.aborted) return Promise.reject(new AbortedError());
-    if (this.free.length > 0) {
+    if (priority === "interactive" ? this.free.length > 0 : this.backgroundMayTakeFree()) {
       const chosen = this.free.length > 1 && choose ? choose(this.free) : 0;
       const index = Number.isInteger(chosen) && chosen >= 0 && chosen < this.free.length ? chosen : 0;
       const [item] = this.free.splice(index, 1) as [T];
@@ -91,6 +102,7 @@ export class SequencePool<T> {
         reject(new QueueTimeoutError(this.queueTimeoutMs));
       }, this.queueTimeoutMs);
       const waiter: Waiter<T> = {
+        priority,
         resolve,
         reject,
         cleanup: () => {
@@ -99,7 +111,10 @@ export class SequencePool<T> {
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+      // Interactive waiters go before every background one, in arrival order among themselves.
+      const firstBackground = this.waiters.findIndex((queued) => queued.priority === "background");
+      if (priority === "interactive" && firstBackground >= 0) this.waiters.splice(firstBackground, 0, waiter);
+      else this.waiters.push(waiter);
       this.notify();
     });
   }
@@ -127,20 +142,35 @@ export class SequencePool<T> {
   }
 
   private handBack(item: T): void {
-    const next = this.waiters.shift();
-    if (next) {
-      next.cleanup();
-      next.resolve(this.lease(item));
-    } else {
-      this.free.push(item);
-    }
+    this.free.push(item);
+    this.serveWaiters();
     this.notify();
+  }
+
+  /** Background work may take a free item when no interactive request waits and one stays free for interactive work (unless the pool has one item only). */
+  private backgroundMayTakeFree(): boolean {
+    if (this.waiters.some((waiter) => waiter.priority === "interactive")) return false;
+    return this.free.length >= (this.items.length > 1 ? 2 : 1);
+  }
+
+  /** Hands free items to waiters in queue order, as far as their priority allows. */
+  private serveWaiters(): void {
+    while (this.free.length > 0 && this.waiters.length > 0) {
+      const next = this.waiters[0]!;
+      if (next.priority === "background" && !this.backgroundMayTakeFree()) return;
+      this.waiters.shift();
+      next.cleanup();
+      // The least recently used, as `acquire` gives without a chooser.
+      next.resolve(this.lease(this.free.shift()!));
+    }
   }
 
   private removeWaiter(waiter: Waiter<T>): void {
     const index = this.waiters.indexOf(waiter);
     if (index >= 0) this.waiters.splice(index, 1);
     waiter.cleanup();
+    // A background waiter behind it may now take a free item.
+    this.serveWaiters();
     this.notify();
   }
 

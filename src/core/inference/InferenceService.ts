@@ -1,3 +1,4 @@
+import type { RerankResult } from "./rerankTypes.js";
 import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
 import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { ModelResidency } from "../engine/ModelResidency.js";
@@ -48,6 +49,13 @@ export class InferenceService {
 
   async embed(model: string, inputs: readonly EmbeddingInput[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & ServedBy> {
     const result = await this.deps.router.embed(model, inputs, options);
+    this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
+    return result;
+  }
+
+  /** Scores documents' relevance to a query with a reranking model (`POST /v1/rerank`). */
+  async rerank(model: string, query: string, documents: readonly string[], options: InferenceRequestOptions = {}): Promise<RerankResult & ServedBy> {
+    const result = await this.deps.router.rerank(model, query, documents, options);
     this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
     return result;
   }

@@ -1,4 +1,5 @@
 import type { ModelLoadOptions } from "../engine/Engine.js";
+import type { RequestPriority } from "../engine/SequencePool.js";
 import type { GenerationStream } from "./GenerationStream.js";
 
 /** Knobs that only mean something for a model on this machine (ignored by remote targets). */
@@ -31,6 +32,12 @@ export interface InferenceRequestOptions {
   /** Local-only knobs. */
   local?: LocalModelOptions;
   routing?: RoutingHints;
+  /**
+   * "background" (batch lines): waits for a sequence of this machine's model behind every
+   * interactive request, and leaves one free for them (see RequestPriority). Remotes ignore it.
+   * Default: "interactive".
+   */
+  priority?: RequestPriority;
 }
 
 /** Who served a request: the provider and the model id there. */

@@ -1,4 +1,5 @@
 import type { ChatMessage, EmbeddingInput, EmbeddingResult } from "../../shared/api/generation.js";
+import type { RerankResult } from "../inference/rerankTypes.js";
 import { RpcError } from "../../shared/rpc/rpcErrors.js";
 import type { ChatCallOptions, ChatPromptOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "../engine/LoadedModel.js";
 import type { LocalModel } from "../engine/LocalModel.js";
@@ -96,6 +97,21 @@ export class HostedModel implements LocalModel {
     signal?.addEventListener("abort", abort, { once: true });
     try {
       return await this.host.api.model.embed({ requestId, inputs });
+    } catch (error) {
+      throw await this.failureOf(error);
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  async rerank(query: string, documents: readonly string[], signal?: AbortSignal): Promise<RerankResult> {
+    this.assertUsable();
+    if (signal?.aborted) throw new AbortedError();
+    const requestId = this.nextRequestId++;
+    const abort = (): void => void this.host.api.model.abort({ requestId }).catch(() => undefined);
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      return await this.host.api.model.rerank({ requestId, query, documents });
     } catch (error) {
       throw await this.failureOf(error);
     } finally {

@@ -2,6 +2,7 @@
  * The typed channel between the server and a model host process: what the parent calls and
  * what the host reports, carried by src/shared/rpc over the child's IPC channel.
  */
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type {
   ChatGenerationOptions,
   ChatMessage,
@@ -66,7 +67,8 @@ export interface ModelHostApi {
     /** Runs one generation to its end; its progress arrives as {@link onGeneration} events first. */
     generate(request: HostGenerationRequest): Promise<GenerationResult>;
     embed(request: { requestId: number; inputs: readonly EmbeddingInput[] }): Promise<EmbeddingResult>;
-    /** Aborts a generation or an embedding; unknown ids are ignored. */
+    rerank(request: { requestId: number; query: string; documents: readonly string[] }): Promise<RerankResult>;
+    /** Aborts a generation, an embedding or a ranking; unknown ids are ignored. */
     abort(request: { requestId: number }): Promise<void>;
     /** Exact prompt tokens of a conversation (and the tools its template renders). */
     countChatTokens(request: { messages: readonly ChatMessage[]; options?: ChatPromptOptions }): Promise<number>;
@@ -78,7 +80,7 @@ export interface ModelHostApi {
 /** Every call and event of the host's channel: its RPC allowlist. */
 export const MODEL_HOST_MEMBERS = {
   host: { calls: ["estimate", "load", "ping", "unload"], events: [] },
-  model: { calls: ["generate", "embed", "abort", "countChatTokens"], events: ["onGeneration", "onSequences"] },
+  model: { calls: ["generate", "embed", "rerank", "abort", "countChatTokens"], events: ["onGeneration", "onSequences"] },
 } as const satisfies RpcMembers<ModelHostApi>;
 
 /**

@@ -9,6 +9,7 @@
  * channel closes (an unload, or the server gone).
  */
 import type { EmbeddingInput, EmbeddingResult, GenerationResult } from "../../shared/api/generation.js";
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type { MemoryEstimate } from "../../shared/api/library.js";
 import { createRpcServerFor } from "../../shared/rpc/createRpcServer.js";
 import { createMessagePortTransport } from "../../shared/rpc/messagePortTransport.js";
@@ -136,6 +137,17 @@ async function embed(request: { requestId: number; inputs: readonly EmbeddingInp
   }
 }
 
+async function rerank(request: { requestId: number; query: string; documents: readonly string[] }): Promise<RerankResult> {
+  const model = requireModel();
+  const controller = new AbortController();
+  running.set(request.requestId, controller);
+  try {
+    return await model.rerank(request.query, request.documents, controller.signal);
+  } finally {
+    running.delete(request.requestId);
+  }
+}
+
 async function unload(): Promise<void> {
   unloading ??= (async () => {
     await loading?.catch(() => undefined);
@@ -163,6 +175,7 @@ const api: ModelHostApi = {
   model: {
     generate,
     embed,
+    rerank,
     abort: async ({ requestId }) => {
       running.get(requestId)?.abort();
     },

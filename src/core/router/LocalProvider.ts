@@ -1,3 +1,4 @@
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
 import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { ModelLease, ModelResidency } from "../engine/ModelResidency.js";
@@ -64,6 +65,15 @@ export class LocalProvider implements Provider {
     const lease = await this.residency.acquire(modelId, { keepAliveMs: options.local?.keepAliveMs, load: options.local?.load });
     try {
       return { ...(await lease.model.embed(inputs, options.signal)), modelId: lease.model.id };
+    } finally {
+      lease.release();
+    }
+  }
+
+  async rerank(modelId: string, query: string, documents: readonly string[], options: ProviderCallOptions): Promise<RerankResult & { modelId: string }> {
+    const lease = await this.residency.acquire(modelId, { keepAliveMs: options.local?.keepAliveMs, load: options.local?.load });
+    try {
+      return { ...(await lease.model.rerank(query, documents, options.signal)), modelId: lease.model.id };
     } finally {
       lease.release();
     }

@@ -10,7 +10,9 @@ import type {
   GenerationResult,
   ToolCall,
 } from "../../shared/api/generation.js";
+import { z } from "zod";
 import { AbortedError, MardukError, UpstreamError } from "../errors.js";
+import type { RerankResult } from "../inference/rerankTypes.js";
 import { GenerationStream } from "../inference/GenerationStream.js";
 import type { ModelCapabilities, Provider, ProviderCallOptions, ProviderGeneration, ProviderModel, TokenPrice } from "./Provider.js";
 
@@ -128,6 +130,13 @@ function retryAfterOf(headers: Headers | undefined): number | undefined {
 }
 
 /** Texts, or token-id arrays (OpenAI takes either kind, not a mix; the API adapters send one kind). */
+/** What a remote's `/rerank` answers (llama-server's and Cohere's shape); extra fields are ignored. */
+const remoteRerankSchema = z.object({
+  model: z.string().optional(),
+  results: z.array(z.object({ index: z.number().int().min(0), relevance_score: z.number().finite() })),
+  usage: z.object({ prompt_tokens: z.number().optional(), total_tokens: z.number().optional() }).partial().optional(),
+});
+
 function toOpenAiEmbeddingInput(inputs: readonly EmbeddingInput[]): string[] | number[][] {
   return inputs.every((input) => typeof input === "string") ? [...inputs] : inputs.map((input) => (typeof input === "string" ? [] : [...input]));
 }
@@ -222,6 +231,23 @@ export class OpenAiCompatibleProvider implements Provider {
       const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
       if (embeddings.length !== inputs.length) throw new UpstreamError(this.id, `${this.id} returned ${embeddings.length} embeddings for ${inputs.length} inputs`);
       return { embeddings, promptTokens: response.usage?.prompt_tokens ?? 0, modelId: response.model || modelId };
+    });
+  }
+
+  /**
+   * Reranks at the remote's `/rerank` (llama-server, vLLM, Jina and Cohere-style servers). Its
+   * answer is untrusted: every document must get one finite score, else an UpstreamError.
+   */
+  async rerank(modelId: string, query: string, documents: readonly string[], options: ProviderCallOptions): Promise<RerankResult & { modelId: string }> {
+    return this.withDeadline(options.signal, this.timeouts.firstTokenMs, async (signal) => {
+      const answer = await (await this.client()).post<unknown>("/rerank", { body: { model: modelId, query, documents, return_documents: false }, signal });
+      const parsed = remoteRerankSchema.safeParse(answer);
+      if (!parsed.success) throw new UpstreamError(this.id, `${this.id} answered /rerank with an unexpected body`);
+      const scores = new Array<number>(documents.length).fill(Number.NaN);
+      for (const result of parsed.data.results) if (result.index < documents.length) scores[result.index] = result.relevance_score;
+      if (scores.some(Number.isNaN)) throw new UpstreamError(this.id, `${this.id} returned scores for ${parsed.data.results.length} of ${documents.length} documents`);
+      const promptTokens = parsed.data.usage?.prompt_tokens ?? parsed.data.usage?.total_tokens ?? 0;
+      return { scores, promptTokens, modelId: parsed.data.model || modelId };
     });
   }
 

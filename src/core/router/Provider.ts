@@ -1,3 +1,4 @@
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationOptions } from "../../shared/api/generation.js";
 import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
@@ -49,6 +50,11 @@ export interface Provider {
   chat(modelId: string, messages: readonly ChatMessage[], options: ChatGenerationOptions & ProviderCallOptions): Promise<ProviderGeneration>;
   complete(modelId: string, prompt: string, options: GenerationOptions & ProviderCallOptions): Promise<ProviderGeneration>;
   embed(modelId: string, inputs: readonly EmbeddingInput[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }>;
+  /**
+   * Scores documents against a query with a reranking model. Absent: the provider cannot rank
+   * (the router refuses the request clearly).
+   */
+  rerank?(modelId: string, query: string, documents: readonly string[], options: ProviderCallOptions): Promise<RerankResult & { modelId: string }>;
   /**
    * Exact prompt tokens of a chat request (its messages and the tools its template renders).
    * Absent (remotes: OpenAI-compatible servers have no such call): the router estimates.

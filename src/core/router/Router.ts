@@ -1,6 +1,7 @@
+import type { RerankResult } from "../inference/rerankTypes.js";
 import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResult, GenerationDelta, GenerationOptions, GenerationResult } from "../../shared/api/generation.js";
 import type { ChatPromptOptions } from "../engine/LoadedModel.js";
-import { AbortedError, type MardukError, ModelNotFoundError, NoTargetAvailableError, QueueFullError, UpstreamError, toMardukError } from "../errors.js";
+import { AbortedError, type MardukError, ModelNotFoundError, NoTargetAvailableError, QueueFullError, UnsupportedError, UpstreamError, toMardukError } from "../errors.js";
 import { estimateChatTokenCount, estimateTokenCount } from "../inference/estimateTokens.js";
 import { GenerationStream } from "../inference/GenerationStream.js";
 import type { InferenceRequestOptions, StartedGeneration } from "../inference/inferenceTypes.js";
@@ -154,6 +155,22 @@ export class Router {
     const startedAt = performance.now();
     return this.attempt(requested, routed, options.signal, async (candidate) => {
       const result = await candidate.provider.embed(candidate.modelId, inputs, { signal: options.signal, local: options.local });
+      this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
+      return { ...result, provider: candidate.provider.id };
+    });
+  }
+
+  /**
+   * Ranks documents against a query at the target that serves the model (routed as an
+   * embedding request: rerankers are encoder models). A target that cannot rank is refused.
+   */
+  async rerank(requested: string, query: string, documents: readonly string[], options: InferenceRequestOptions): Promise<RerankResult & { modelId: string; provider: string }> {
+    const routed = await this.candidates(requested, { kind: "embeddings" }, options);
+    const { alternativePrice } = routed;
+    const startedAt = performance.now();
+    return this.attempt(requested, routed, options.signal, async (candidate) => {
+      if (!candidate.provider.rerank) throw new UnsupportedError(`The provider '${candidate.provider.id}' does not support reranking`, "model");
+      const result = await candidate.provider.rerank(candidate.modelId, query, documents, { signal: options.signal, local: options.local });
       this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
       return { ...result, provider: candidate.provider.id };
     });

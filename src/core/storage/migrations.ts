@@ -121,4 +121,49 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE conversations ADD COLUMN current_leaf_id TEXT;
    UPDATE conversations SET current_leaf_id =
      (SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.position DESC LIMIT 1);`,
+  // 9: the Batch API: uploaded files (contents as blobs, bounded by the upload limit), batch jobs,
+  // and each batch line's result, recorded before the next line runs (a restart skips them).
+  // owner_key_id: the API key that made a file or batch (null: none); only it sees them.
+  `CREATE TABLE files (
+     id TEXT PRIMARY KEY,
+     filename TEXT NOT NULL,
+     purpose TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     owner_key_id TEXT,
+     content BLOB NOT NULL
+   );
+   CREATE TABLE batches (
+     id TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     owner_key_id TEXT,
+     batch TEXT NOT NULL
+   );
+   CREATE INDEX batches_status ON batches (status, created_at);
+   CREATE TABLE batch_results (
+     batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+     line_index INTEGER NOT NULL,
+     failed INTEGER NOT NULL,
+     result TEXT NOT NULL,
+     PRIMARY KEY (batch_id, line_index)
+   );`,
+  // 10: agents' memory: named collections of texts with metadata; each collection's vectors live
+  // in a sqlite-vec vec0 table (memory_vec_<id>, keyed by the item's rowid) its store creates.
+  `CREATE TABLE memory_collections (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     model TEXT NOT NULL,
+     dimensions INTEGER,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE memory_items (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     collection_id INTEGER NOT NULL REFERENCES memory_collections (id) ON DELETE CASCADE,
+     item_id TEXT NOT NULL,
+     text TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     UNIQUE (collection_id, item_id)
+   );`,
 ];

@@ -2,6 +2,7 @@ import type { ChatApi } from "./chat.js";
 import type { ConversationsApi } from "./conversations.js";
 import type { DownloadsApi } from "./downloads.js";
 import type { EngineApi } from "./engine.js";
+import type { JobsApi } from "./jobs.js";
 import type { MetricsApi } from "./metrics.js";
 import type { ModelsApi } from "./models.js";
 import type { ProvidersApi } from "./providers.js";
@@ -13,6 +14,7 @@ export type * from "./common.js";
 export type * from "./conversations.js";
 export type * from "./downloads.js";
 export type * from "./engine.js";
+export type * from "./jobs.js";
 export type * from "./metrics.js";
 export type * from "./models.js";
 export type * from "./providers.js";
@@ -35,9 +37,11 @@ export interface MardukApi {
   settings: SettingsApi;
   /** Compiling llama.cpp for this machine, and which build runs. */
   engine: EngineApi;
+  /** Background jobs (the Batch API's batches): progress and cancel. */
+  jobs: JobsApi;
 }
 
 export type ContractGroup = keyof MardukApi;
 
 /** Every group's name, for transports that must list channels (the preload bridge). */
-export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "providers", "settings", "engine"];
+export const CONTRACT_GROUPS: readonly ContractGroup[] = ["models", "downloads", "chat", "conversations", "metrics", "server", "providers", "settings", "engine", "jobs"];

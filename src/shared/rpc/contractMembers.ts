@@ -45,6 +45,7 @@ export const CONTRACT_MEMBERS = {
   providers: { calls: ["list", "save", "remove", "test", "usage"], events: ["onChanged"] },
   settings: { calls: ["get", "update", "modelDefaults", "setModelDefaults", "resolveChat", "listPresets", "savePreset", "deletePreset"], events: ["onChanged"] },
   engine: { calls: ["status", "startBuild", "cancelBuild"], events: ["onProgress"] },
+  jobs: { calls: ["list", "cancel"], events: ["onChanged"] },
 } as const satisfies ContractMembers;
 
 // Compile-time completeness: every member of every group is listed, and every member is

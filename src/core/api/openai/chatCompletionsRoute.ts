@@ -31,6 +31,32 @@ function toOpenAiToolCalls(calls: readonly ToolCall[]) {
   return calls.map((call) => ({ id: call.id, type: "function" as const, function: { name: call.name, arguments: call.arguments } }));
 }
 
+/** The `chat.completion` object of a finished generation (the route's answer, and a batch line's body). */
+export function toChatCompletion(id: string, created: number, modelId: string, result: GenerationResult) {
+  return {
+    id,
+    object: "chat.completion",
+    created,
+    model: modelId,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: result.toolCalls ? (result.text || null) : result.text,
+          // The thinking, apart from the answer (as DeepSeek, llama-server and vLLM name it).
+          ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
+          refusal: null,
+          ...(result.toolCalls ? { tool_calls: toOpenAiToolCalls(result.toolCalls) } : {}),
+        },
+        logprobs: null,
+        finish_reason: toOpenAiFinishReason(result.finishReason),
+      },
+    ],
+    usage: toOpenAiUsage(result),
+  };
+}
+
 /** `POST /v1/chat/completions`, streaming (SSE) or not. */
 export function registerChatCompletionsRoute(app: FastifyInstance, { inference }: ApiServices): void {
   app.post("/v1/chat/completions", async (request, reply) => {
@@ -48,28 +74,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, { inference }
     if (!body.stream) {
       const result = await stream.collect();
       recordAudit(request, { usage: result.usage });
-      return {
-        id,
-        object: "chat.completion",
-        created,
-        model: modelId,
-        choices: [
-          {
-            index: 0,
-            message: {
-              role: "assistant",
-              content: result.toolCalls ? (result.text || null) : result.text,
-              // The thinking, apart from the answer (as DeepSeek, llama-server and vLLM name it).
-              ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
-              refusal: null,
-              ...(result.toolCalls ? { tool_calls: toOpenAiToolCalls(result.toolCalls) } : {}),
-            },
-            logprobs: null,
-            finish_reason: toOpenAiFinishReason(result.finishReason),
-          },
-        ],
-        usage: toOpenAiUsage(result),
-      };
+      return toChatCompletion(id, created, modelId, result);
     }
 
     const chunk = (delta: object, finishReason: string | null = null) => ({

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import type { GenerationResult } from "../../../shared/api/generation.js";
 import type { ApiServices } from "../apiServices.js";
 import { recordAudit } from "../auditContext.js";
 import { announceServedBy, routingHintsOf } from "../routingHeaders.js";
@@ -9,6 +10,18 @@ import { parseBody } from "../validation.js";
 import { completionRequestSchema } from "./chatCompletionSchema.js";
 import { toOpenAiFinishReason, toOpenAiUsage } from "./chatCompletionsRoute.js";
 import { toCompletionOptions } from "./toEngineRequest.js";
+
+/** The `text_completion` object of a finished generation (the route's answer, and a batch line's body). */
+export function toTextCompletion(id: string, created: number, modelId: string, result: GenerationResult) {
+  return {
+    id,
+    object: "text_completion",
+    created,
+    model: modelId,
+    choices: [{ index: 0, text: result.text, logprobs: null, finish_reason: toOpenAiFinishReason(result.finishReason) }],
+    usage: toOpenAiUsage(result),
+  };
+}
 
 /** `POST /v1/completions`: raw text continuation, streaming (SSE) or not. */
 export function registerCompletionsRoute(app: FastifyInstance, { inference }: ApiServices): void {
@@ -28,14 +41,7 @@ export function registerCompletionsRoute(app: FastifyInstance, { inference }: Ap
     if (!body.stream) {
       const result = await stream.collect();
       recordAudit(request, { usage: result.usage });
-      return {
-        id,
-        object: "text_completion",
-        created,
-        model: modelId,
-        choices: [choice(result.text, toOpenAiFinishReason(result.finishReason))],
-        usage: toOpenAiUsage(result),
-      };
+      return toTextCompletion(id, created, modelId, result);
     }
 
     const chunk = (text: string, finishReason: string | null) => ({

@@ -4,6 +4,7 @@ import type { ChatState } from "../features/chat/chatStore.js";
 import type { DashboardState } from "../features/dashboard/dashboardStore.js";
 import type { DownloadsState } from "../features/downloads/downloadsStore.js";
 import type { EngineState } from "../features/server/engineStore.js";
+import type { JobsState } from "../features/jobs/jobsStore.js";
 import type { ModelsState } from "../features/models/modelsStore.js";
 import type { ProvidersState } from "../features/server/providersStore.js";
 import type { ServerState } from "../features/server/serverStore.js";
@@ -38,6 +39,7 @@ export const useChat = <T,>(selector: (state: ChatState) => T): T => useStore(us
 export const useDashboard = <T,>(selector: (state: DashboardState) => T): T => useStore(useAppStores().dashboard, selector);
 export const useServer = <T,>(selector: (state: ServerState) => T): T => useStore(useAppStores().server, selector);
 export const useEngine = <T,>(selector: (state: EngineState) => T): T => useStore(useAppStores().engine, selector);
+export const useJobs = <T,>(selector: (state: JobsState) => T): T => useStore(useAppStores().jobs, selector);
 export const useProviders = <T,>(selector: (state: ProvidersState) => T): T => useStore(useAppStores().providers, selector);
 export const useSettings = <T,>(selector: (state: SettingsState) => T): T => useStore(useAppStores().settings, selector);
 export const useConnection = <T,>(selector: (state: ConnectionState) => T): T => useStore(useConnectionControls().store, selector);

@@ -2,6 +2,7 @@ import type { MardukApi } from "../../../shared/contract/index.js";
 import { createChatStore, type ChatStore } from "../features/chat/chatStore.js";
 import { createDashboardStore, type DashboardStore } from "../features/dashboard/dashboardStore.js";
 import { createDownloadsStore, type DownloadsStore } from "../features/downloads/downloadsStore.js";
+import { createJobsStore, type JobsStore } from "../features/jobs/jobsStore.js";
 import { createModelsStore, type ModelsStore } from "../features/models/modelsStore.js";
 import { createProvidersStore, type ProvidersStore } from "../features/server/providersStore.js";
 import { createEngineStore, type EngineStore } from "../features/server/engineStore.js";
@@ -21,6 +22,8 @@ export interface AppStores {
   providers: ProvidersStore;
   /** Which llama.cpp build runs, and building one (on the Server screen). */
   engine: EngineStore;
+  /** Background jobs: the Batch API's batches (on the Server screen). */
+  jobs: JobsStore;
   settings: SettingsStore;
   /** Loads every store and subscribes to the app's events. */
   init(): Promise<void>;
@@ -53,7 +56,8 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
   const server = createServerStore(api);
   const providers = createProvidersStore(api);
   const engine = createEngineStore(api);
-  const all = [models, settings, downloads, chat, dashboard, server, providers, engine];
+  const jobs = createJobsStore(api);
+  const all = [models, settings, downloads, chat, dashboard, server, providers, engine, jobs];
 
   return {
     models,
@@ -63,6 +67,7 @@ export function createAppStores(api: MardukApi, options: AppStoresOptions): AppS
     server,
     providers,
     engine,
+    jobs,
     settings,
     async init() {
       await Promise.all(all.map((store) => store.getState().init()));

@@ -4,6 +4,7 @@ import { useAppStores, useServer } from "../../app/StoresContext.js";
 import { ApiKeysCard } from "./ApiKeysCard.js";
 import { CorsOriginsCard } from "./CorsOriginsCard.js";
 import { EngineCard } from "./EngineCard.js";
+import { JobsCard } from "../jobs/JobsCard.js";
 import { ProvidersCard } from "./ProvidersCard.js";
 import { ServerStatusCard } from "./ServerStatusCard.js";
 import { SnippetsCard } from "./SnippetsCard.js";
@@ -23,6 +24,7 @@ export function ServerScreen() {
         <>
           <ServerStatusCard status={status} />
           <ProvidersCard />
+          <JobsCard />
           <SnippetsCard status={status} />
           <ApiKeysCard />
           <CorsOriginsCard status={status} />
