@@ -4,9 +4,9 @@
  * (‹ 2/2 ›), and a failed send (context full under "stop at limit") with Retry.
  */
 import { existsSync } from "node:fs";
-import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
+import type { Locator } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const poll = { timeout: 30_000, interval: 100 };
@@ -30,38 +30,32 @@ interface ScrollState {
 }
 
 describe.skipIf(!hasChromium)("chat behaviour", () => {
-  let env: UiEnvironment;
-  let page: Page;
-
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(30_000);
-    await page.setViewportSize({ width: 1400, height: 900 });
-    await openApp(env, page);
-    await page.getByTestId("nav-chat").click();
-  }, 180_000);
-
-  afterAll(async () => {
-    await env?.dispose();
+  const ui = useUiEnvironment({
+    pageTimeoutMs: 30_000,
+    beforeOpen: async ({ page }) => {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    },
+    afterOpen: async ({ page }) => {
+      await page.getByTestId("nav-chat").click();
+    },
   });
 
-  const panel = (): Locator => page.getByTestId("chat-settings");
-  const scrollState = (): Promise<ScrollState> => page.evaluate<ScrollState>(SCROLL_STATE);
-  const replies = (): Locator => page.locator('[data-testid="message"][data-role="assistant"]');
-  const idle = (): Promise<void> => page.getByTestId("send-button").waitFor();
+  const panel = (): Locator => ui.page.getByTestId("chat-settings");
+  const scrollState = (): Promise<ScrollState> => ui.page.evaluate<ScrollState>(SCROLL_STATE);
+  const replies = (): Locator => ui.page.locator('[data-testid="message"][data-role="assistant"]');
+  const idle = (): Promise<void> => ui.page.getByTestId("send-button").waitFor();
 
   async function newChat(): Promise<void> {
-    const before = page.url();
-    await page.getByTestId("new-conversation").click();
-    await expect.poll(() => page.url(), poll).not.toBe(before);
-    await page.waitForURL(/#\/chat\/.+/);
-    await page.getByTestId("model-picker").selectOption(FIXTURE_MODEL_ID);
+    const before = ui.page.url();
+    await ui.page.getByTestId("new-conversation").click();
+    await expect.poll(() => ui.page.url(), poll).not.toBe(before);
+    await ui.page.waitForURL(/#\/chat\/.+/);
+    await ui.page.getByTestId("model-picker").selectOption(FIXTURE_MODEL_ID);
   }
 
   async function send(text: string): Promise<void> {
-    await page.getByTestId("composer-input").fill(text);
-    await page.getByTestId("composer-input").press("Enter");
+    await ui.page.getByTestId("composer-input").fill(text);
+    await ui.page.getByTestId("composer-input").press("Enter");
   }
 
   it("saves app defaults before any chat exists, and a new chat starts with them", async () => {
@@ -77,8 +71,8 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     const maxTokens = panel().getByRole("spinbutton", { name: "Max tokens" });
     expect(await maxTokens.inputValue()).toBe("");
     expect(await maxTokens.getAttribute("placeholder")).toBe("500");
-    expect(await panel().locator("label.field").filter({ has: page.getByRole("spinbutton", { name: "Max tokens" }) }).getByTestId("setting-source").innerText()).toBe("from app default");
-    await env.screenshot("chat-behaviour-app-defaults");
+    expect(await panel().locator("label.field").filter({ has: ui.page.getByRole("spinbutton", { name: "Max tokens" }) }).getByTestId("setting-source").innerText()).toBe("from app default");
+    await ui.env.screenshot("chat-behaviour-app-defaults");
   });
 
   it("follows the reply at the bottom, stops when scrolled up, and Jump to latest returns", async () => {
@@ -87,31 +81,31 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     // Ignore end of text + 500 max tokens (the app defaults): a reply much longer than one sentence.
     expect((await replies().last().getByTestId("message-content").innerText()).split(" ").length).toBeGreaterThan(300);
     await send("two");
-    await page.getByTestId("streaming-message").waitFor();
-    await page.evaluate(SCROLL_TO_TOP);
-    await page.getByTestId("jump-to-latest").waitFor();
+    await ui.page.getByTestId("streaming-message").waitFor();
+    await ui.page.evaluate(SCROLL_TO_TOP);
+    await ui.page.getByTestId("jump-to-latest").waitFor();
     await idle();
     // Scrolled up: the view stayed where the user put it.
     expect((await scrollState()).top).toBe(0);
-    await page.getByTestId("jump-to-latest").click();
+    await ui.page.getByTestId("jump-to-latest").click();
     await expect.poll(async () => (await scrollState()).fromBottom, poll).toBeLessThan(48);
-    await expect.poll(() => page.getByTestId("jump-to-latest").count(), poll).toBe(0);
+    await expect.poll(() => ui.page.getByTestId("jump-to-latest").count(), poll).toBe(0);
   });
 
   it("sticks to the bottom again in a new chat after scrolling up", async () => {
-    await page.evaluate(SCROLL_TO_TOP);
-    await page.getByTestId("jump-to-latest").waitFor();
+    await ui.page.evaluate(SCROLL_TO_TOP);
+    await ui.page.getByTestId("jump-to-latest").waitFor();
     await newChat();
     await send("three");
-    await page.getByTestId("streaming-message").waitFor();
+    await ui.page.getByTestId("streaming-message").waitFor();
     await idle();
     await send("four");
     await idle();
     const state = await scrollState();
     expect(state.scrollable).toBe(true);
     expect(state.fromBottom).toBeLessThan(48);
-    expect(await page.getByTestId("jump-to-latest").count()).toBe(0);
-    await env.screenshot("chat-behaviour-stuck-to-bottom");
+    expect(await ui.page.getByTestId("jump-to-latest").count()).toBe(0);
+    await ui.env.screenshot("chat-behaviour-stuck-to-bottom");
   });
 
   it("regenerate keeps the old reply as version 1/2", async () => {
@@ -124,10 +118,10 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     await replies().last().getByRole("button", { name: "Previous version" }).click();
     await expect.poll(() => replies().last().getAttribute("data-message-id"), poll).toBe(firstId);
     expect(await replies().last().getByTestId("version-label").innerText()).toBe("1/2");
-    await env.screenshot("chat-behaviour-versions");
-    await page.setViewportSize({ width: 390, height: 844 });
-    await env.screenshot("chat-behaviour-versions-390");
-    await page.setViewportSize({ width: 1400, height: 900 });
+    await ui.env.screenshot("chat-behaviour-versions");
+    await ui.page.setViewportSize({ width: 390, height: 844 });
+    await ui.env.screenshot("chat-behaviour-versions-390");
+    await ui.page.setViewportSize({ width: 1400, height: 900 });
     await replies().last().getByRole("button", { name: "Next version" }).click();
     await expect.poll(() => replies().last().getByTestId("version-label").innerText(), poll).toBe("2/2");
   });
@@ -142,7 +136,7 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     await panel().getByLabel("Preset", { exact: true }).selectOption("E2E precise");
     await panel().getByRole("button", { name: "Apply preset" }).click();
     await expect.poll(() => panel().getByRole("spinbutton", { name: "Temperature" }).inputValue(), poll).toBe("0.42");
-    await env.screenshot("chat-behaviour-preset");
+    await ui.env.screenshot("chat-behaviour-preset");
   });
 
   it("a send that overflows the context under 'stop at limit' fails, keeps the message, and Retry succeeds", async () => {
@@ -154,18 +148,18 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     await send("fox ".repeat(1500).trim());
     await idle();
     await send("dog ".repeat(600).trim());
-    const failed = page.locator('[data-testid="message"][data-status="failed"]');
+    const failed = ui.page.locator('[data-testid="message"][data-status="failed"]');
     await failed.waitFor();
     await failed.getByRole("button", { name: "Retry" }).waitFor();
     await failed.getByRole("button", { name: "Delete" }).waitFor();
-    await env.screenshot("chat-behaviour-failed-1400");
+    await ui.env.screenshot("chat-behaviour-failed-1400");
     // The failed mark and the switcher use the theme's colours: the dark theme too.
-    await page.emulateMedia({ colorScheme: "dark" });
-    await env.screenshot("chat-behaviour-failed-1400-dark");
-    await page.emulateMedia({ colorScheme: "light" });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await env.screenshot("chat-behaviour-failed-390");
-    await page.setViewportSize({ width: 1400, height: 900 });
+    await ui.page.emulateMedia({ colorScheme: "dark" });
+    await ui.env.screenshot("chat-behaviour-failed-1400-dark");
+    await ui.page.emulateMedia({ colorScheme: "light" });
+    await ui.page.setViewportSize({ width: 390, height: 844 });
+    await ui.env.screenshot("chat-behaviour-failed-390");
+    await ui.page.setViewportSize({ width: 1400, height: 900 });
 
     await panel().getByLabel("When the context is full").selectOption("rollingWindow");
     await panel().getByRole("button", { name: "Apply", exact: true }).click();
@@ -175,11 +169,11 @@ describe.skipIf(!hasChromium)("chat behaviour", () => {
     await idle();
     await expect.poll(() => replies().count(), poll).toBe(2);
     // Retried, not sent twice.
-    expect(await page.locator('[data-testid="message"][data-role="user"]').count()).toBe(2);
-    await page.setViewportSize({ width: 390, height: 844 });
-    await env.screenshot("chat-behaviour-retried-390");
-    await page.setViewportSize({ width: 1400, height: 900 });
+    expect(await ui.page.locator('[data-testid="message"][data-role="user"]').count()).toBe(2);
+    await ui.page.setViewportSize({ width: 390, height: 844 });
+    await ui.env.screenshot("chat-behaviour-retried-390");
+    await ui.page.setViewportSize({ width: 1400, height: 900 });
     // The failed send's error is expected; a blocked font (the Markdown view's, not this feature's) is not ours.
-    expect(env.pageErrors.filter((error) => !/context|Loading the font/i.test(error))).toEqual([]);
+    expect(ui.env.pageErrors.filter((error) => !/context|Loading the font/i.test(error))).toEqual([]);
   });
 });

@@ -6,11 +6,11 @@
 import { existsSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
 import path from "node:path";
-import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Locator } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { getThinkingModelPath, THINKING_FIXTURE_ANSWER, THINKING_FIXTURE_THOUGHT } from "../fixtures/gguf/index.js";
 import { CURRENT_THEME } from "./pageScripts.js";
-import { CHROMIUM_PATH, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
+import { CHROMIUM_PATH, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const THINKING_MODEL_ID = "marduk-thinking";
@@ -27,24 +27,18 @@ const RECORD_STREAMED_THINKING = `(() => {
 })()`;
 
 describe.skipIf(!hasChromium)("a thinking model's reply in the chat UI", () => {
-  let env: UiEnvironment;
-  let page: Page;
-
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(30_000);
-    // The models folder is watched: the copied file joins the library.
-    await copyFile(await getThinkingModelPath(), path.join(env.modelsDir, `${THINKING_MODEL_ID}.gguf`));
-    await openApp(env, page);
-    await page.locator(`[data-testid="library-row"][data-model-id="${THINKING_MODEL_ID}"]`).waitFor();
-  }, 180_000);
-
-  afterAll(async () => {
-    await env?.dispose();
+  const ui = useUiEnvironment({
+    pageTimeoutMs: 30_000,
+    beforeOpen: async ({ modelsDir }) => {
+      // The models folder is watched: the copied file joins the library.
+      await copyFile(await getThinkingModelPath(), path.join(modelsDir, `${THINKING_MODEL_ID}.gguf`));
+    },
+    afterOpen: async ({ page }) => {
+      await page.locator(`[data-testid="library-row"][data-model-id="${THINKING_MODEL_ID}"]`).waitFor();
+    },
   });
 
-  const reply = (): Locator => page.locator('[data-testid="message"][data-role="assistant"]').first();
+  const reply = (): Locator => ui.page.locator('[data-testid="message"][data-role="assistant"]').first();
 
   /** Checks the stored reply: the thought in a collapsed disclosure, the answer alone below it. */
   async function expectThoughtApartFromAnswer(): Promise<void> {
@@ -61,29 +55,29 @@ describe.skipIf(!hasChromium)("a thinking model's reply in the chat UI", () => {
   }
 
   it("shows the thought collapsed above the answer, streaming and stored", async () => {
-    await page.evaluate(RECORD_STREAMED_THINKING);
-    await page.getByTestId("nav-chat").click();
-    await page.getByTestId("new-conversation").click();
-    await page.waitForURL(/#\/chat\/.+/);
-    await page.getByTestId("model-picker").selectOption(THINKING_MODEL_ID);
-    await page.getByTestId("composer-input").fill("Think first, then answer.");
-    await page.getByTestId("composer-input").press("Enter");
+    await ui.page.evaluate(RECORD_STREAMED_THINKING);
+    await ui.page.getByTestId("nav-chat").click();
+    await ui.page.getByTestId("new-conversation").click();
+    await ui.page.waitForURL(/#\/chat\/.+/);
+    await ui.page.getByTestId("model-picker").selectOption(THINKING_MODEL_ID);
+    await ui.page.getByTestId("composer-input").fill("Think first, then answer.");
+    await ui.page.getByTestId("composer-input").press("Enter");
     await expectThoughtApartFromAnswer();
     // Whatever frames showed the thought while it streamed held a part of it, never the answer.
-    const streamed = await page.evaluate<string[]>("window.__thoughts ?? []");
+    const streamed = await ui.page.evaluate<string[]>("window.__thoughts ?? []");
     for (const text of streamed) expect(THINKING_FIXTURE_THOUGHT.startsWith(text.trim())).toBe(true);
     console.info(`[e2e] the streaming reply showed ${streamed.length} thinking texts`);
-    await env.screenshot("chat-thinking");
+    await ui.env.screenshot("chat-thinking");
 
-    await page.getByLabel("Theme").selectOption("dark");
-    await expect.poll(() => page.evaluate<string>(CURRENT_THEME), poll).toBe("dark");
-    await env.screenshot("chat-thinking-dark");
-    await page.getByLabel("Theme").selectOption("system");
-    expect(env.pageErrors).toEqual([]);
+    await ui.page.getByLabel("Theme").selectOption("dark");
+    await expect.poll(() => ui.page.evaluate<string>(CURRENT_THEME), poll).toBe("dark");
+    await ui.env.screenshot("chat-thinking-dark");
+    await ui.page.getByLabel("Theme").selectOption("system");
+    expect(ui.env.pageErrors).toEqual([]);
   });
 
   it("keeps the thought apart from the answer across a reload", async () => {
-    await page.reload();
+    await ui.page.reload();
     await expectThoughtApartFromAnswer();
   });
 });

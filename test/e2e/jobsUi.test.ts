@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import OpenAI, { toFile } from "openai";
-import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, openApp, startUiEnvironment, type UiEnvironment } from "./uiEnvironment.js";
+import type { Locator } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`[marduk-local tests] ${CHROMIUM_PATH} is missing (apt-get install chromium): the browser tests are skipped.`);
@@ -15,40 +15,28 @@ if (!hasChromium) console.warn(`[marduk-local tests] ${CHROMIUM_PATH} is missing
 const poll = { timeout: 30_000, interval: 100 };
 
 describe.skipIf(!hasChromium)("the Jobs card in the browser UI", () => {
-  let env: UiEnvironment;
-  let page: Page;
-
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(20_000);
-    await openApp(env, page);
-  }, 240_000);
-
-  afterAll(async () => {
-    await env?.dispose();
-  });
+  const ui = useUiEnvironment({ setupTimeoutMs: 240_000 });
 
   it("shows a running batch with its progress, and cancels it", async () => {
-    const client = new OpenAI({ baseURL: `${env.serve.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${ui.env.serve.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const lines = Array.from({ length: 300 }, (_, index) =>
       JSON.stringify({ custom_id: `ui-${index}`, method: "POST", url: "/v1/chat/completions", body: { model: FIXTURE_MODEL_ID, messages: [{ role: "user", content: `Hi ${index}` }] } }),
     );
     const file = await client.files.create({ file: await toFile(Buffer.from(lines.join("\n")), "ui.jsonl"), purpose: "batch" });
     const batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
 
-    await page.getByTestId("nav-server").click();
-    const job: Locator = page.locator(`[data-testid="job"][data-job-id="${batch.id}"]`);
+    await ui.page.getByTestId("nav-server").click();
+    const job: Locator = ui.page.locator(`[data-testid="job"][data-job-id="${batch.id}"]`);
     await expect.poll(() => job.getAttribute("data-status"), poll).toBe("in_progress");
     // Progress events move the bar and the counts while the batch runs.
     await expect.poll(async () => Number(/^\S+ · (\d+)\/300/.exec(await job.getByTestId("job-counts").innerText())?.[1] ?? 0), poll).toBeGreaterThan(0);
     expect(await job.getByTestId("job-progress").getAttribute("role")).toBe("progressbar");
-    await env.screenshot("jobs-card");
+    await ui.env.screenshot("jobs-card");
 
     await job.getByTestId("job-cancel").click();
     await expect.poll(() => job.getAttribute("data-status"), poll).toBe("cancelled");
     expect(await job.getByTestId("job-cancel").count()).toBe(0);
     expect((await client.batches.retrieve(batch.id)).status).toBe("cancelled");
-    expect(env.pageErrors).toEqual([]);
+    expect(ui.env.pageErrors).toEqual([]);
   });
 });

@@ -11,11 +11,11 @@
  * tested is how the UI renders a reply, not what a model writes.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import type { CDPSession, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CDPSession } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURE_SENTENCE } from "../fixtures/gguf/fixtureModel.js";
 import { connectWebSocket, recordChat, type ContractConnection } from "../helpers/rpcConnections.js";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const poll = { timeout: 30_000, interval: 100 };
@@ -108,59 +108,55 @@ function rendererCpuSeconds(): number {
 }
 
 describe.skipIf(!hasChromium)("the app at phone and desktop sizes, and the chat's polish", () => {
-  let env: UiEnvironment;
-  let page: Page;
   let contract: ContractConnection;
   let markdownConversationId: string;
   let singleMessageConversationId: string;
 
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(30_000);
-    contract = await connectWebSocket(env.serve.url);
-    const { api } = contract;
-    const chat = recordChat(api);
-    // A conversation with a reply (shown as Markdown), and one whose reply was deleted: one message.
-    const withReply = await api.conversations.create({ title: "Markdown reply", modelId: FIXTURE_MODEL_ID });
-    const first = await api.chat.send({ conversationId: withReply.id, content: "Show me code and maths." });
-    expect((await chat.finished(first.generationId)).end.type).toBe("done");
-    markdownConversationId = withReply.id;
-    const single = await api.conversations.create({ title: "Single message", modelId: FIXTURE_MODEL_ID });
-    const second = await api.chat.send({ conversationId: single.id, content: "Hello" });
-    expect((await chat.finished(second.generationId)).end.type).toBe("done");
-    await api.conversations.deleteMessage({ conversationId: single.id, messageId: second.assistantMessageId });
-    singleMessageConversationId = single.id;
-    chat.stop();
+  const ui = useUiEnvironment({
+    pageTimeoutMs: 30_000,
+    beforeOpen: async ({ serve, page }) => {
+      contract = await connectWebSocket(serve.url);
+      const { api } = contract;
+      const chat = recordChat(api);
+      // A conversation with a reply (shown as Markdown), and one whose reply was deleted: one message.
+      const withReply = await api.conversations.create({ title: "Markdown reply", modelId: FIXTURE_MODEL_ID });
+      const first = await api.chat.send({ conversationId: withReply.id, content: "Show me code and maths." });
+      expect((await chat.finished(first.generationId)).end.type).toBe("done");
+      markdownConversationId = withReply.id;
+      const single = await api.conversations.create({ title: "Single message", modelId: FIXTURE_MODEL_ID });
+      const second = await api.chat.send({ conversationId: single.id, content: "Hello" });
+      expect((await chat.finished(second.generationId)).end.type).toBe("done");
+      await api.conversations.deleteMessage({ conversationId: single.id, messageId: second.assistantMessageId });
+      singleMessageConversationId = single.id;
+      chat.stop();
 
-    await page.routeWebSocket(
-      () => true,
-      (socket) => {
-        const server = socket.connectToServer();
-        const historyCalls = new Set<number>();
-        socket.onMessage((message) => {
-          if (typeof message === "string" && message.includes('"metrics.history"')) historyCalls.add((JSON.parse(message) as { id: number }).id);
-          server.send(message);
-        });
-        server.onMessage((message) => socket.send(typeof message === "string" ? rewriteFrame(fillHistory(message, historyCalls)) : message));
-      },
-    );
-    await openApp(env, page);
-  }, 180_000);
-
+      await page.routeWebSocket(
+        () => true,
+        (socket) => {
+          const server = socket.connectToServer();
+          const historyCalls = new Set<number>();
+          socket.onMessage((message) => {
+            if (typeof message === "string" && message.includes('"metrics.history"')) historyCalls.add((JSON.parse(message) as { id: number }).id);
+            server.send(message);
+          });
+          server.onMessage((message) => socket.send(typeof message === "string" ? rewriteFrame(fillHistory(message, historyCalls)) : message));
+        },
+      );
+    },
+  });
+  // Registered after the environment's hooks, so it runs before the environment is disposed (afterAll hooks run in reverse).
   afterAll(async () => {
     await contract?.close();
-    await env?.dispose();
   });
 
   async function show(screen: string, viewport: { width: number; height: number }, theme: "light" | "dark"): Promise<void> {
-    await page.setViewportSize(viewport);
-    await page.emulateMedia({ colorScheme: theme });
-    await page.evaluate(`window.location.hash = "#/${screen}"`);
-    await page.getByTestId(`screen-${screen.split("/")[0]}`).waitFor();
+    await ui.page.setViewportSize(viewport);
+    await ui.page.emulateMedia({ colorScheme: theme });
+    await ui.page.evaluate(`window.location.hash = "#/${screen}"`);
+    await ui.page.getByTestId(`screen-${screen.split("/")[0]}`).waitFor();
   }
 
-  const horizontalOverflow = (): Promise<number> => page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+  const horizontalOverflow = (): Promise<number> => ui.page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
 
   /** The deepest elements that reach past the window's right edge (to say what overflows). */
   const OVERFLOWING = `[...document.querySelectorAll("body *")]
@@ -174,59 +170,59 @@ describe.skipIf(!hasChromium)("the app at phone and desktop sizes, and the chat'
       for (const viewport of [NARROW, WIDE]) {
         for (const screen of SCREENS) {
           await show(screen, viewport, theme);
-          if (screen === "dashboard") await page.getByTestId("stat-cpu").waitFor();
-          if (screen === "models") await page.locator(`[data-testid="library-row"][data-model-id="${FIXTURE_MODEL_ID}"]`).first().waitFor();
-          await env.screenshot(`layout-${screen}-${viewport.width}-${theme}`);
+          if (screen === "dashboard") await ui.page.getByTestId("stat-cpu").waitFor();
+          if (screen === "models") await ui.page.locator(`[data-testid="library-row"][data-model-id="${FIXTURE_MODEL_ID}"]`).first().waitFor();
+          await ui.env.screenshot(`layout-${screen}-${viewport.width}-${theme}`);
           const overflow = await horizontalOverflow();
-          if (overflow > 0) tooWide.push(`${screen} at ${viewport.width} px (${theme}): ${overflow} px too wide: ${(await page.evaluate<string[]>(OVERFLOWING)).join(", ")}`);
+          if (overflow > 0) tooWide.push(`${screen} at ${viewport.width} px (${theme}): ${overflow} px too wide: ${(await ui.page.evaluate<string[]>(OVERFLOWING)).join(", ")}`);
         }
       }
       // The theme really changed (the page's background follows it).
-      const background = await page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
+      const background = await ui.page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
       expect(background).toBe(theme === "dark" ? "rgb(18, 20, 28)" : "rgb(246, 247, 251)");
     }
-    await page.emulateMedia({ colorScheme: "light" });
+    await ui.page.emulateMedia({ colorScheme: "light" });
     expect(tooWide).toEqual([]);
   });
 
   it("collapses the sidebar to a rail and back, remembered across reloads; a drawer on narrow windows", async () => {
     await show("models", WIDE, "light");
-    const sidebarWidth = (): Promise<number> => page.getByTestId("sidebar").evaluate((element) => element.getBoundingClientRect().width);
+    const sidebarWidth = (): Promise<number> => ui.page.getByTestId("sidebar").evaluate((element) => element.getBoundingClientRect().width);
     expect(await sidebarWidth()).toBeGreaterThan(180);
-    await page.getByTestId("sidebar-toggle").click();
+    await ui.page.getByTestId("sidebar-toggle").click();
     await expect.poll(sidebarWidth, poll).toBeLessThan(80);
-    expect(await page.getByTestId("nav-chat").getAttribute("title")).toBe("Chat");
-    await env.screenshot("layout-sidebar-rail");
-    await page.reload();
-    await page.getByTestId("screen-models").waitFor();
+    expect(await ui.page.getByTestId("nav-chat").getAttribute("title")).toBe("Chat");
+    await ui.env.screenshot("layout-sidebar-rail");
+    await ui.page.reload();
+    await ui.page.getByTestId("screen-models").waitFor();
     await expect.poll(sidebarWidth, poll).toBeLessThan(80);
-    await page.getByTestId("sidebar-toggle").click();
+    await ui.page.getByTestId("sidebar-toggle").click();
     await expect.poll(sidebarWidth, poll).toBeGreaterThan(180);
 
     // Narrow: no sidebar until the menu button opens the drawer; picking a screen closes it.
     await show("models", NARROW, "light");
-    const nav = page.getByTestId("nav-dashboard");
+    const nav = ui.page.getByTestId("nav-dashboard");
     await nav.waitFor({ state: "hidden" });
-    await page.getByTestId("menu-button").click();
+    await ui.page.getByTestId("menu-button").click();
     await nav.waitFor({ state: "visible" });
     // The drawer has slid in (a short transition) and took the focus.
-    await expect.poll(() => page.getByTestId("sidebar").evaluate((element) => element.getBoundingClientRect().left), poll).toBe(0);
-    expect(await page.evaluate<string | null>("document.activeElement?.closest('[data-testid=sidebar]') ? 'sidebar' : null")).toBe("sidebar");
-    await env.screenshot("layout-drawer-390");
+    await expect.poll(() => ui.page.getByTestId("sidebar").evaluate((element) => element.getBoundingClientRect().left), poll).toBe(0);
+    expect(await ui.page.evaluate<string | null>("document.activeElement?.closest('[data-testid=sidebar]') ? 'sidebar' : null")).toBe("sidebar");
+    await ui.env.screenshot("layout-drawer-390");
     expect(await horizontalOverflow()).toBeLessThanOrEqual(0);
     await nav.click();
-    await page.getByTestId("screen-dashboard").waitFor();
+    await ui.page.getByTestId("screen-dashboard").waitFor();
     await nav.waitFor({ state: "hidden" });
   });
 
   it("shows one chat pane at a time at 390 px, with the composer fully in view", async () => {
     await show("chat", NARROW, "light");
-    const list = page.locator(".conversation-list");
+    const list = ui.page.locator(".conversation-list");
     await list.waitFor({ state: "visible" });
-    expect(await page.getByTestId("composer-input").isVisible()).toBe(false);
+    expect(await ui.page.getByTestId("composer-input").isVisible()).toBe(false);
     await list.getByText("Markdown reply").click();
-    await page.waitForURL(new RegExp(`#/chat/${markdownConversationId}`));
-    const composer = page.getByTestId("composer-input");
+    await ui.page.waitForURL(new RegExp(`#/chat/${markdownConversationId}`));
+    const composer = ui.page.getByTestId("composer-input");
     await composer.waitFor({ state: "visible" });
     expect(await list.isVisible()).toBe(false);
     const box = await composer.boundingBox();
@@ -234,29 +230,29 @@ describe.skipIf(!hasChromium)("the app at phone and desktop sizes, and the chat'
     expect(box!.x).toBeGreaterThanOrEqual(0);
     expect(box!.x + box!.width).toBeLessThanOrEqual(NARROW.width);
     expect(box!.y + box!.height).toBeLessThanOrEqual(NARROW.height);
-    await page.locator('[data-testid="message"] .katex').first().waitFor();
-    await env.screenshot("layout-chat-messages-390");
+    await ui.page.locator('[data-testid="message"] .katex').first().waitFor();
+    await ui.env.screenshot("layout-chat-messages-390");
     expect(await horizontalOverflow()).toBeLessThanOrEqual(0);
 
-    await page.getByTestId("show-settings").click();
-    await page.getByTestId("chat-settings").waitFor({ state: "visible" });
+    await ui.page.getByTestId("show-settings").click();
+    await ui.page.getByTestId("chat-settings").waitFor({ state: "visible" });
     expect(await composer.isVisible()).toBe(false);
-    await env.screenshot("layout-chat-settings-390");
-    await page.getByTestId("hide-settings").click();
+    await ui.env.screenshot("layout-chat-settings-390");
+    await ui.page.getByTestId("hide-settings").click();
     await composer.waitFor({ state: "visible" });
-    await page.getByTestId("show-conversations").click();
+    await ui.page.getByTestId("show-conversations").click();
     await list.waitFor({ state: "visible" });
     expect(await composer.isVisible()).toBe(false);
   });
 
   it("puts a working copy button on code blocks and typesets formulas with KaTeX", async () => {
     await show(`chat/${markdownConversationId}`, WIDE, "light");
-    const reply = page.locator('[data-testid="message"][data-role="assistant"]').first();
+    const reply = ui.page.locator('[data-testid="message"][data-role="assistant"]').first();
     await reply.locator(".katex").first().waitFor();
     // A stand-in clipboard records what is written.
-    await page.evaluate("navigator.clipboard.writeText = async (text) => { window.__copied = text; }");
+    await ui.page.evaluate("navigator.clipboard.writeText = async (text) => { window.__copied = text; }");
     await reply.getByTestId("code-copy").click();
-    await expect.poll(() => page.evaluate<string | undefined>("window.__copied"), poll).toBe(CODE);
+    await expect.poll(() => ui.page.evaluate<string | undefined>("window.__copied"), poll).toBe(CODE);
     await reply.getByTestId("code-copy").getByText("Copied").waitFor();
 
     const content = reply.getByTestId("message-content");
@@ -271,36 +267,36 @@ describe.skipIf(!hasChromium)("the app at phone and desktop sizes, and the chat'
     expect(await content.locator(".katex-html [style]").count()).toBeGreaterThan(0);
     expect(await content.getByTestId("injected").getAttribute("style")).toBeNull();
     // Its fonts come from the bundle (the page's own origin), and load.
-    await page.evaluate("document.fonts.ready");
-    const fonts = await page.evaluate<string[]>("performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('KaTeX'))");
+    await ui.page.evaluate("document.fonts.ready");
+    const fonts = await ui.page.evaluate<string[]>("performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('KaTeX'))");
     expect(fonts.length).toBeGreaterThan(0);
-    for (const font of fonts) expect(font.startsWith(env.serve.url)).toBe(true);
-    expect(await page.evaluate<boolean>("document.fonts.check('16px KaTeX_Main')")).toBe(true);
+    for (const font of fonts) expect(font.startsWith(ui.env.serve.url)).toBe(true);
+    expect(await ui.page.evaluate<boolean>("document.fonts.check('16px KaTeX_Main')")).toBe(true);
     // None was refused by the Content-Security-Policy (an inlined data: font would be).
-    expect(env.pageErrors.filter((error) => /font/i.test(error))).toEqual([]);
-    await env.screenshot("polish-code-and-math");
-    await page.emulateMedia({ colorScheme: "dark" });
-    await env.screenshot("polish-code-and-math-dark");
-    await page.emulateMedia({ colorScheme: "light" });
+    expect(ui.env.pageErrors.filter((error) => /font/i.test(error))).toEqual([]);
+    await ui.env.screenshot("polish-code-and-math");
+    await ui.page.emulateMedia({ colorScheme: "dark" });
+    await ui.env.screenshot("polish-code-and-math-dark");
+    await ui.page.emulateMedia({ colorScheme: "light" });
   });
 
   it("says 1 message for one message", async () => {
     await show("chat", WIDE, "light");
-    const item = page.locator(`.conversation-list a[href$="${singleMessageConversationId}"]`);
+    const item = ui.page.locator(`.conversation-list a[href$="${singleMessageConversationId}"]`);
     await expect.poll(() => item.innerText(), poll).toMatch(/\b1 message\b/);
     expect(await item.innerText()).not.toMatch(/1 messages/);
   });
 
   it("reaches the composer with a few Tab presses from the header, and the reply region is a polite live region", async () => {
     await show(`chat/${markdownConversationId}`, WIDE, "light");
-    await page.locator('[data-testid="message"]').nth(1).waitFor();
-    const controlsInUserMessage = await page.locator('[data-testid="message"][data-role="user"] :is(a[href], button, summary)').count();
+    await ui.page.locator('[data-testid="message"]').nth(1).waitFor();
+    const controlsInUserMessage = await ui.page.locator('[data-testid="message"][data-role="user"] :is(a[href], button, summary)').count();
     expect(controlsInUserMessage, "the user's message has buttons a Tab walk could stop on").toBeGreaterThan(0);
-    await page.getByTestId("model-picker").focus();
+    await ui.page.getByTestId("model-picker").focus();
     const visited: string[] = [];
     while (visited.length < 12) {
-      await page.keyboard.press("Tab");
-      visited.push(await page.evaluate<string>("(() => { const element = document.activeElement; const message = element?.closest('[data-testid=message]'); return (message ? message.dataset.role + (message === element ? '' : ' control') : '') + ' ' + (element?.dataset?.testid ?? element?.tagName ?? ''); })()"));
+      await ui.page.keyboard.press("Tab");
+      visited.push(await ui.page.evaluate<string>("(() => { const element = document.activeElement; const message = element?.closest('[data-testid=message]'); return (message ? message.dataset.role + (message === element ? '' : ' control') : '') + ' ' + (element?.dataset?.testid ?? element?.tagName ?? ''); })()"));
       if (visited.at(-1)!.endsWith("composer-input")) break;
     }
     console.info(`[e2e] Tab from the model picker reached the composer in ${visited.length} presses: ${visited.join(" → ")}`);
@@ -309,44 +305,44 @@ describe.skipIf(!hasChromium)("the app at phone and desktop sizes, and the chat'
     expect(visited.filter((stop) => stop.startsWith("user"))).toEqual([]);
     expect(visited.length).toBeLessThanOrEqual(8);
     // Arrow keys move between messages; their buttons come into the Tab order only there.
-    await page.keyboard.press("Shift+Tab");
-    const focusedMessage = (): Promise<string | null> => page.evaluate("document.activeElement?.closest('[data-testid=message]')?.dataset.role ?? null");
+    await ui.page.keyboard.press("Shift+Tab");
+    const focusedMessage = (): Promise<string | null> => ui.page.evaluate("document.activeElement?.closest('[data-testid=message]')?.dataset.role ?? null");
     expect(await focusedMessage()).toBe("assistant");
-    await page.keyboard.press("ArrowUp");
+    await ui.page.keyboard.press("ArrowUp");
     expect(await focusedMessage()).toBe("user");
 
-    const region = page.getByTestId("reply-region");
+    const region = ui.page.getByTestId("reply-region");
     expect(await region.getAttribute("aria-live")).toBe("polite");
     expect(await region.getAttribute("aria-busy")).toBe("false");
     // While a reply streams the region is busy (read once, when it is done).
-    await page.evaluate(`(() => {
+    await ui.page.evaluate(`(() => {
       window.__busy = [];
       const region = document.querySelector('[data-testid="reply-region"]');
       new MutationObserver(() => window.__busy.push(region.getAttribute("aria-busy"))).observe(region, { attributes: true, attributeFilter: ["aria-busy"] });
     })()`);
-    await page.getByTestId("composer-input").fill("Once more");
-    await page.getByTestId("composer-input").press("Enter");
-    await expect.poll(() => page.locator('[data-testid="message"]').count(), poll).toBe(4);
+    await ui.page.getByTestId("composer-input").fill("Once more");
+    await ui.page.getByTestId("composer-input").press("Enter");
+    await expect.poll(() => ui.page.locator('[data-testid="message"]').count(), poll).toBe(4);
     await expect.poll(() => region.getAttribute("aria-busy"), poll).toBe("false");
-    expect(await page.evaluate<string[]>("window.__busy")).toContain("true");
+    expect(await ui.page.evaluate<string[]>("window.__busy")).toContain("true");
   });
 
   it("keeps the dashboard cheap while it is open (measured against a 5% of a core target)", async () => {
     await show("dashboard", WIDE, "light");
-    await page.getByTestId("chart-cpu").waitFor();
-    const session: CDPSession = await page.context().newCDPSession(page);
+    await ui.page.getByTestId("chart-cpu").waitFor();
+    const session: CDPSession = await ui.page.context().newCDPSession(ui.page);
     await session.send("Performance.enable");
     const taskSeconds = async (): Promise<number> => {
       const { metrics } = await session.send("Performance.getMetrics");
       return metrics.find((metric) => metric.name === "TaskDuration")?.value ?? 0;
     };
     // Let the first samples and the charts' first layout settle.
-    await page.waitForTimeout(1500);
+    await ui.page.waitForTimeout(1500);
     const startTask = await taskSeconds();
     const startCpu = rendererCpuSeconds();
     const started = Date.now();
     // The measured window: ten one-second samples arrive and are drawn (a measured span, not a wait for an event).
-    await page.waitForTimeout(10_000);
+    await ui.page.waitForTimeout(10_000);
     const seconds = (Date.now() - started) / 1000;
     const cpuCores = (rendererCpuSeconds() - startCpu) / seconds;
     const taskCores = ((await taskSeconds()) - startTask) / seconds;

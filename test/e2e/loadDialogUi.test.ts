@@ -8,9 +8,9 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, RESULTS_DIR, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
+import type { Locator } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, RESULTS_DIR, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`[marduk-local tests] ${CHROMIUM_PATH} is missing (apt-get install chromium): the browser tests are skipped.`);
@@ -20,25 +20,16 @@ const poll = { timeout: 20_000, interval: 100 };
 const FIXTURE_LAYERS = 2;
 
 describe.skipIf(!hasChromium)("the load dialog in the browser UI", () => {
-  let env: UiEnvironment;
-  let page: Page;
-
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(20_000);
-    await openApp(env, page);
-    await page.getByTestId("nav-models").click();
-  }, 180_000);
-
-  afterAll(async () => {
-    await env?.dispose();
+  const ui = useUiEnvironment({
+    afterOpen: async ({ page }) => {
+      await page.getByTestId("nav-models").click();
+    },
   });
 
-  const row = (): Locator => page.locator(`[data-testid="library-row"][data-model-id="${FIXTURE_MODEL_ID}"]`);
-  const dialog = (): Locator => page.getByRole("dialog", { name: `Load ${FIXTURE_MODEL_ID}` });
+  const row = (): Locator => ui.page.locator(`[data-testid="library-row"][data-model-id="${FIXTURE_MODEL_ID}"]`);
+  const dialog = (): Locator => ui.page.getByRole("dialog", { name: `Load ${FIXTURE_MODEL_ID}` });
   /** The screen as seen (a modal dialog sits in the viewport, which a full-page capture misplaces). */
-  const screenshot = (name: string): Promise<Buffer> => page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) });
+  const screenshot = (name: string): Promise<Buffer> => ui.page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) });
   const ramNeed = async (): Promise<number> => Number(await dialog().getByTestId("estimate-ram").getAttribute("data-need-bytes"));
 
   /** Opens the dialog and checks the estimate, the trained-context warning and the layer count; returns the RAM needs at the default and at 100,000 tokens. */
@@ -81,8 +72,8 @@ describe.skipIf(!hasChromium)("the load dialog in the browser UI", () => {
   }
 
   it("at 390×844 (dark): the estimate against free RAM, the trained-context warning and the layer count", async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.emulateMedia({ colorScheme: "dark" });
+    await ui.page.setViewportSize({ width: 390, height: 844 });
+    await ui.page.emulateMedia({ colorScheme: "dark" });
     const { atDefault, atLarge } = await checkDialog("mobile-dark");
     console.info(`[e2e] fixture RAM need: ${atDefault} B at 2,048 tokens, ${atLarge} B at 100,000 (× 4 sequences)`);
     // The dialog fits the narrow screen: no horizontal scrolling inside it.
@@ -90,11 +81,11 @@ describe.skipIf(!hasChromium)("the load dialog in the browser UI", () => {
     expect(widths.scroll).toBeLessThanOrEqual(widths.client);
     await dialog().getByRole("button", { name: "Cancel" }).click();
     await dialog().waitFor({ state: "detached" });
-    await page.emulateMedia({ colorScheme: "light" });
+    await ui.page.emulateMedia({ colorScheme: "light" });
   });
 
   it("at 1400×900: loads past the trained context on purpose, and the library row shows the loaded context", async () => {
-    await page.setViewportSize({ width: 1400, height: 900 });
+    await ui.page.setViewportSize({ width: 1400, height: 900 });
     await checkDialog("desktop");
     await dialog().getByLabel("Context size (tokens)").fill("100000");
     await dialog().getByLabel("Parallel sequences").fill("2");
@@ -115,19 +106,19 @@ describe.skipIf(!hasChromium)("the load dialog in the browser UI", () => {
     await expect.poll(() => loaded.innerText(), poll).toBe("loaded: 100,000 × 2 sequences");
     expect(await loaded.getAttribute("data-past-trained")).toBe("true");
     await row().scrollIntoViewIfNeeded();
-    await env.screenshot("load-library-loaded-context-desktop");
+    await ui.env.screenshot("load-library-loaded-context-desktop");
   });
 
   it("at 390×844: the library row still shows the loaded context", async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
+    await ui.page.setViewportSize({ width: 390, height: 844 });
     const loaded = row().getByTestId("loaded-context");
     await loaded.scrollIntoViewIfNeeded();
     expect(await loaded.isVisible()).toBe(true);
     expect(await loaded.innerText()).toBe("loaded: 100,000 × 2 sequences");
-    await env.screenshot("load-library-loaded-context-mobile");
+    await ui.env.screenshot("load-library-loaded-context-mobile");
     await row().getByRole("button", { name: `Unload ${FIXTURE_MODEL_ID}` }).click();
     await expect.poll(() => row().getByTestId("model-state").innerText(), poll).toBe("not loaded");
     expect(await row().getByTestId("loaded-context").count()).toBe(0);
-    expect(env.pageErrors).toEqual([]);
+    expect(ui.env.pageErrors).toEqual([]);
   });
 });

@@ -12,9 +12,9 @@ import { copyFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getBenchModelPath, TINY_BENCH_SHAPE } from "../fixtures/gguf/index.js";
-import { CHROMIUM_PATH, FIXTURE_MODEL_ID, RESULTS_DIR, startUiEnvironment, type UiEnvironment, openApp } from "./uiEnvironment.js";
+import { CHROMIUM_PATH, FIXTURE_MODEL_ID, RESULTS_DIR, useUiEnvironment } from "./uiEnvironment.js";
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`[marduk-local tests] ${CHROMIUM_PATH} is missing (apt-get install chromium): the browser tests are skipped.`);
@@ -51,44 +51,36 @@ function subpaths(d: string | null): number {
 }
 
 describe.skipIf(!hasChromium)("errors next to their field and one source for every number", () => {
-  let env: UiEnvironment;
-  let page: Page;
   /** While true, metrics samples from the server never reach the page (a simulated sample gap). */
   let droppingSamples = false;
   let droppedSamples = 0;
   let forwardedSamples = 0;
 
-  beforeAll(async () => {
-    env = await startUiEnvironment();
-    page = env.page;
-    page.setDefaultTimeout(20_000);
-    // Relay the app's socket, dropping the dashboard's samples on demand.
-    await page.routeWebSocket(/.*/, (socket) => {
-      const server = socket.connectToServer();
-      socket.onMessage((message) => server.send(message));
-      server.onMessage((message) => {
-        const isSample = typeof message === "string" && message.includes('"type":"event"') && message.includes('"ramTotalBytes"');
-        if (isSample && droppingSamples) {
-          droppedSamples++;
-          return;
-        }
-        if (isSample) forwardedSamples++;
-        socket.send(message);
+  const ui = useUiEnvironment({
+    beforeOpen: async ({ page }) => {
+      // Relay the app's socket, dropping the dashboard's samples on demand.
+      await page.routeWebSocket(/.*/, (socket) => {
+        const server = socket.connectToServer();
+        socket.onMessage((message) => server.send(message));
+        server.onMessage((message) => {
+          const isSample = typeof message === "string" && message.includes('"type":"event"') && message.includes('"ramTotalBytes"');
+          if (isSample && droppingSamples) {
+            droppedSamples++;
+            return;
+          }
+          if (isSample) forwardedSamples++;
+          socket.send(message);
+        });
       });
-    });
-    await openApp(env, page);
-  }, 180_000);
-
-  afterAll(async () => {
-    await env?.dispose();
+    },
   });
 
   const libraryRow = (target: Page, id: string): Locator => target.locator(`[data-testid="library-row"][data-model-id="${id}"]`);
-  const viewportShot = (name: string): Promise<Buffer> => page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) });
+  const viewportShot = (name: string): Promise<Buffer> => ui.page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) });
   /** Opens a screen from the sidebar (at the wide viewport, where the sidebar shows). */
   async function go(screen: "server" | "models" | "chat" | "dashboard"): Promise<void> {
-    await page.setViewportSize(VIEWPORTS[0]);
-    await page.getByTestId(`nav-${screen}`).click();
+    await ui.page.setViewportSize(VIEWPORTS[0]);
+    await ui.page.getByTestId(`nav-${screen}`).click();
   }
 
   /** The field's error sits right under it, is what the field's aria-describedby names, and nothing is reported at the top. */
@@ -107,20 +99,20 @@ describe.skipIf(!hasChromium)("errors next to their field and one source for eve
 
   it("reports an invalid CORS origin under the origins field", async () => {
     await go("server");
-    const field = page.getByTestId("cors-origins-input");
+    const field = ui.page.getByTestId("cors-origins-input");
     for (const viewport of VIEWPORTS) {
-      await page.setViewportSize(viewport);
+      await ui.page.setViewportSize(viewport);
       await field.fill("app.example.com/path");
-      await page.getByRole("button", { name: "Save origins" }).click();
-      const error = page.getByTestId("cors-origins-error");
-      await expectErrorUnder(field, error, page.getByTestId("server-error"));
+      await ui.page.getByRole("button", { name: "Save origins" }).click();
+      const error = ui.page.getByTestId("cors-origins-error");
+      await expectErrorUnder(field, error, ui.page.getByTestId("server-error"));
       expect(await error.innerText()).toMatch(/app\.example\.com\/path/);
       await field.scrollIntoViewIfNeeded();
       await viewportShot(`errors-cors-origin-${viewport.width}x${viewport.height}`);
       // The error's colour in the dark theme too (the app follows the OS by default).
-      await page.emulateMedia({ colorScheme: "dark" });
+      await ui.page.emulateMedia({ colorScheme: "dark" });
       await viewportShot(`errors-cors-origin-${viewport.width}x${viewport.height}-dark`);
-      await page.emulateMedia({ colorScheme: "light" });
+      await ui.page.emulateMedia({ colorScheme: "light" });
       // Editing the field clears its error.
       await field.fill("");
       await error.waitFor({ state: "detached" });
@@ -130,41 +122,41 @@ describe.skipIf(!hasChromium)("errors next to their field and one source for eve
 
   it("reports a relative import path under the path field (the core's `param`), then imports by the absolute path", async () => {
     await go("models");
-    const field = page.getByTestId("import-path-input");
-    const error = page.getByTestId("import-path-error");
+    const field = ui.page.getByTestId("import-path-input");
+    const error = ui.page.getByTestId("import-path-error");
     for (const viewport of VIEWPORTS) {
-      await page.setViewportSize(viewport);
+      await ui.page.setViewportSize(viewport);
       await field.fill("models/bench.gguf");
-      await page.getByTestId("import-form").getByRole("button", { name: "Import" }).click();
-      await expectErrorUnder(field, error, page.getByTestId("error-notice"));
+      await ui.page.getByTestId("import-form").getByRole("button", { name: "Import" }).click();
+      await expectErrorUnder(field, error, ui.page.getByTestId("error-notice"));
       expect(await error.innerText()).toMatch(/absolute path/);
       await field.scrollIntoViewIfNeeded();
       await viewportShot(`errors-import-path-${viewport.width}x${viewport.height}`);
     }
-    await page.setViewportSize(VIEWPORTS[0]);
-    const bench = path.join(env.outsideDir, `${BENCH_ID}.gguf`);
+    await ui.page.setViewportSize(VIEWPORTS[0]);
+    const bench = path.join(ui.env.outsideDir, `${BENCH_ID}.gguf`);
     await copyFile(await getBenchModelPath({ ...TINY_BENCH_SHAPE, type: "q8_0" }), bench);
     await field.fill(bench);
     await error.waitFor({ state: "detached" });
-    await page.getByTestId("import-form").getByRole("button", { name: "Import" }).click();
-    await page.getByTestId("import-form").getByText(`Imported ${BENCH_ID}.`).waitFor({ timeout: 60_000 });
-    await libraryRow(page, BENCH_ID).waitFor();
+    await ui.page.getByTestId("import-form").getByRole("button", { name: "Import" }).click();
+    await ui.page.getByTestId("import-form").getByText(`Imported ${BENCH_ID}.`).waitFor({ timeout: 60_000 });
+    await libraryRow(ui.page, BENCH_ID).waitFor();
   });
 
   it("follows a load made in another window: the picker says loaded, the context bar has the context size", async () => {
     await go("chat");
-    await page.getByTestId("new-conversation").click();
-    await page.waitForURL(/#\/chat\/.+/);
-    const picker = page.getByTestId("model-picker");
+    await ui.page.getByTestId("new-conversation").click();
+    await ui.page.waitForURL(/#\/chat\/.+/);
+    const picker = ui.page.getByTestId("model-picker");
     await picker.selectOption(BENCH_ID);
     const option = picker.locator(`option[value="${BENCH_ID}"]`);
     expect(await option.innerText()).not.toMatch(/loaded/);
-    await expect.poll(() => page.getByTestId("context-usage").innerText(), poll).toMatch(/model not loaded/);
+    await expect.poll(() => ui.page.getByTestId("context-usage").innerText(), poll).toMatch(/model not loaded/);
 
     // The Models screen of another window loads it (parallel 1, a context the random model never fills here).
-    const other = await env.context.newPage();
+    const other = await ui.env.context.newPage();
     try {
-      await other.goto(env.serve.url);
+      await other.goto(ui.env.serve.url);
       await other.getByTestId("nav-models").click();
       await libraryRow(other, BENCH_ID).getByRole("button", { name: `Load ${BENCH_ID}` }).click();
       const dialog = other.getByRole("dialog", { name: `Load ${BENCH_ID}` });
@@ -178,32 +170,32 @@ describe.skipIf(!hasChromium)("errors next to their field and one source for eve
 
     // This window was never told to look again: the loaded-models event updates both.
     await expect.poll(() => option.innerText(), poll).toMatch(/· loaded$/);
-    await expect.poll(() => page.getByTestId("context-usage").innerText(), poll).toMatch(/\/ 4,096 tokens/);
-    await page.screenshot({ path: path.join(RESULTS_DIR, "numbers-picker-loaded-1400x900.png") });
+    await expect.poll(() => ui.page.getByTestId("context-usage").innerText(), poll).toMatch(/\/ 4,096 tokens/);
+    await ui.page.screenshot({ path: path.join(RESULTS_DIR, "numbers-picker-loaded-1400x900.png") });
   });
 
   it("grows the context bar while a reply streams, and keeps the live TTFT's definition in the final stats", async () => {
-    const bar = page.getByTestId("context-usage");
-    await page.evaluate(RECORD_CONTEXT_WHILE_STREAMING);
-    await page.getByTestId("composer-input").fill("Write forever.");
-    await page.getByTestId("composer-input").press("Enter");
-    const streaming = page.getByTestId("streaming-content");
+    const bar = ui.page.getByTestId("context-usage");
+    await ui.page.evaluate(RECORD_CONTEXT_WHILE_STREAMING);
+    await ui.page.getByTestId("composer-input").fill("Write forever.");
+    await ui.page.getByTestId("composer-input").press("Enter");
+    const streaming = ui.page.getByTestId("streaming-content");
     await expect.poll(async () => ((await streaming.textContent()) ?? "").length, { ...poll, timeout: 60_000 }).toBeGreaterThan(120);
-    const live = page.getByTestId("live-stats");
+    const live = ui.page.getByTestId("live-stats");
     const liveTtft = ttftMs(await live.innerText());
     // The bar grew with the streamed tokens (several values while streaming, increasing).
-    await expect.poll(() => page.evaluate<number[]>("window.__contextWhileStreaming"), poll).toSatisfy((seen: number[]) => seen.length >= 3);
-    const seen = await page.evaluate<number[]>("window.__contextWhileStreaming");
+    await expect.poll(() => ui.page.evaluate<number[]>("window.__contextWhileStreaming"), poll).toSatisfy((seen: number[]) => seen.length >= 3);
+    const seen = await ui.page.evaluate<number[]>("window.__contextWhileStreaming");
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     expect(seen.at(-1)! - seen[0]!).toBeGreaterThan(5);
     await viewportShot("numbers-context-growing-1400x900");
-    await page.setViewportSize(VIEWPORTS[1]);
+    await ui.page.setViewportSize(VIEWPORTS[1]);
     await viewportShot("numbers-context-growing-390x844");
-    await page.setViewportSize(VIEWPORTS[0]);
+    await ui.page.setViewportSize(VIEWPORTS[0]);
 
-    await page.getByTestId("stop-button").click();
-    await page.getByTestId("streaming-message").waitFor({ state: "detached" });
-    const reply = page.locator('[data-testid="message"][data-role="assistant"]').last();
+    await ui.page.getByTestId("stop-button").click();
+    await ui.page.getByTestId("streaming-message").waitFor({ state: "detached" });
+    const reply = ui.page.locator('[data-testid="message"][data-role="assistant"]').last();
     const finalTtft = ttftMs(await reply.getByTestId("stat-ttft").innerText());
     console.info(`[e2e] TTFT live ${liveTtft} ms, final ${finalTtft} ms`);
     // One definition, two clocks: the core's span (its receipt of the send → its first token)
@@ -219,25 +211,25 @@ describe.skipIf(!hasChromium)("errors next to their field and one source for eve
 
   it("shows the same memory per model on the dashboard and in the library", async () => {
     await go("models");
-    const libraryMemory = libraryRow(page, BENCH_ID).getByTestId("model-memory");
+    const libraryMemory = libraryRow(ui.page, BENCH_ID).getByTestId("model-memory");
     await expect.poll(() => libraryMemory.innerText(), poll).toMatch(/^[\d.]+ (KB|MB|GB)$/);
     const library = await libraryMemory.innerText();
-    expect(await libraryRow(page, FIXTURE_MODEL_ID).getByTestId("model-memory").innerText()).toBe("—");
+    expect(await libraryRow(ui.page, FIXTURE_MODEL_ID).getByTestId("model-memory").innerText()).toBe("—");
 
     await go("dashboard");
-    const item = page.locator(`[data-testid="model-memory-item"][data-model-id="${BENCH_ID}"]`);
+    const item = ui.page.locator(`[data-testid="model-memory-item"][data-model-id="${BENCH_ID}"]`);
     await expect.poll(() => item.innerText(), poll).toBe(`${BENCH_ID} ${library}`);
-    expect(await page.getByTestId("stat-model-memory-value").innerText()).toBe(library);
+    expect(await ui.page.getByTestId("stat-model-memory-value").innerText()).toBe(library);
     for (const viewport of VIEWPORTS) {
-      await page.setViewportSize(viewport);
-      await page.getByTestId("stat-model-memory").scrollIntoViewIfNeeded();
+      await ui.page.setViewportSize(viewport);
+      await ui.page.getByTestId("stat-model-memory").scrollIntoViewIfNeeded();
       await viewportShot(`numbers-dashboard-memory-${viewport.width}x${viewport.height}`);
     }
-    await page.setViewportSize(VIEWPORTS[0]);
+    await ui.page.setViewportSize(VIEWPORTS[0]);
   });
 
   it("draws a gap in the charts where samples went missing", async () => {
-    const cpuLine = page.getByTestId("chart-cpu").locator("path.recharts-line-curve").first();
+    const cpuLine = ui.page.getByTestId("chart-cpu").locator("path.recharts-line-curve").first();
     const before = forwardedSamples;
     await expect.poll(() => forwardedSamples - before, poll).toBeGreaterThanOrEqual(3);
     await expect.poll(() => cpuLine.getAttribute("d"), poll).toBeTruthy();
@@ -251,11 +243,11 @@ describe.skipIf(!hasChromium)("errors next to their field and one source for eve
     await expect.poll(() => forwardedSamples - resumed, poll).toBeGreaterThanOrEqual(3);
     await expect.poll(async () => subpaths(await cpuLine.getAttribute("d")), poll).toBe(2);
     for (const viewport of VIEWPORTS) {
-      await page.setViewportSize(viewport);
-      await page.getByTestId("chart-cpu").scrollIntoViewIfNeeded();
+      await ui.page.setViewportSize(viewport);
+      await ui.page.getByTestId("chart-cpu").scrollIntoViewIfNeeded();
       await viewportShot(`numbers-dashboard-gap-${viewport.width}x${viewport.height}`);
     }
     // 4xx answers are the refusals asked for above.
-    expect(env.pageErrors.filter((error) => !/ 4\d\d /.test(error))).toEqual([]);
+    expect(ui.env.pageErrors.filter((error) => !/ 4\d\d /.test(error))).toEqual([]);
   });
 });

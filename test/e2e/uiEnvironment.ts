@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { startStandardFakeHub, type FakeHub } from "../fixtures/fakeHub/index.js";
 import { getFixtureModelPath } from "../fixtures/gguf/index.js";
 import { startServeProcess, type ServeProcess } from "../helpers/serveProcess.js";
@@ -148,4 +149,54 @@ export async function startUiEnvironment(options: { hubThrottleBytesPerSecond?: 
     await rm(root, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** How {@link useUiEnvironment} sets up the environment of a describe block. */
+export interface UseUiEnvironmentOptions {
+  /** Throttles the fake hub's downloads (bytes per second), so a download's progress stays visible. Default: not throttled. */
+  hubThrottleBytesPerSecond?: number;
+  /** The page's default timeout for actions and waits (ms). Default: 20_000. */
+  pageTimeoutMs?: number;
+  /** How long the whole setup (builds, server, browser, `beforeOpen`, opening the app, `afterOpen`) may take (ms). Default: 180_000. */
+  setupTimeoutMs?: number;
+  /** Runs once the environment started, before the app is opened (routes, files, viewport). Default: nothing. */
+  beforeOpen?: (env: UiEnvironment) => Promise<void>;
+  /** Runs once the app is connected to the server (e.g. to open a screen). Default: nothing. */
+  afterOpen?: (env: UiEnvironment) => Promise<void>;
+}
+
+/** The environment {@link useUiEnvironment} started; read it in tests and hooks, not while the describe block is collected. */
+export interface UiEnvironmentAccess {
+  readonly env: UiEnvironment;
+  /** The main page: `env.page`. */
+  readonly page: Page;
+}
+
+/**
+ * Registers the hooks of a describe block of browser tests: `beforeAll` starts the environment
+ * ({@link startUiEnvironment}), sets the page's default timeout, runs `beforeOpen`, opens the app
+ * ({@link openApp}) and runs `afterOpen`; `afterAll` disposes of the environment.
+ */
+export function useUiEnvironment(options: UseUiEnvironmentOptions = {}): UiEnvironmentAccess {
+  const { hubThrottleBytesPerSecond, pageTimeoutMs = 20_000, setupTimeoutMs = 180_000, beforeOpen, afterOpen } = options;
+  let started: UiEnvironment | undefined;
+  beforeAll(async () => {
+    const env = (started = await startUiEnvironment({ hubThrottleBytesPerSecond }));
+    env.page.setDefaultTimeout(pageTimeoutMs);
+    await beforeOpen?.(env);
+    await openApp(env, env.page);
+    await afterOpen?.(env);
+  }, setupTimeoutMs);
+  afterAll(async () => {
+    await started?.dispose();
+  });
+  return {
+    get env() {
+      if (!started) throw new Error("The UI environment has not started (read it in tests and hooks only).");
+      return started;
+    },
+    get page() {
+      return this.env.page;
+    },
+  };
 }

@@ -43,6 +43,7 @@ describe("the packed marduk-local/client", () => {
     expect(tarballFiles).toContain("out/client/index.js");
     expect(tarballFiles).toContain("out/client/index.d.ts");
     expect(tarballFiles).toContain("out/shared/errorCodes.d.ts");
+    expect(tarballFiles).toContain("out/shared/routingHeaders.js");
     expect(tarballFiles).toContain("bin/marduk-local.js");
     expect(tarballFiles.filter((file) => file.startsWith("src/") || file.endsWith(".map"))).toEqual([]);
   });
@@ -71,7 +72,13 @@ console.log(JSON.stringify({ client: typeof sdk.LlamaCppClient, runWithTools: ty
     const resolved = readFileSync(log, "utf8").trim().split("\n");
     expect(resolved.some((url) => url.endsWith("/node_modules/marduk-local/out/client/index.js"))).toBe(true);
     expect(resolved.some((url) => url.includes("/node_modules/openai/"))).toBe(true);
-    expect(resolved.filter((url) => url.startsWith("file:") && !url.includes("/node_modules/marduk-local/out/client/") && !url.includes("/openai/"))).toEqual([]);
+    // The SDK's own files and the src/shared contracts it imports (built beside it into out/shared), nothing else.
+    expect(resolved.some((url) => url.endsWith("/node_modules/marduk-local/out/shared/routingHeaders.js"))).toBe(true);
+    expect(
+      resolved.filter(
+        (url) => url.startsWith("file:") && !url.includes("/node_modules/marduk-local/out/client/") && !url.includes("/node_modules/marduk-local/out/shared/") && !url.includes("/openai/"),
+      ),
+    ).toEqual([]);
   });
 
   it("keeps package.json importable and points types at the SDK's declarations", () => {

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { FastifyRequest } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   LlamaCppClient,
@@ -16,7 +17,7 @@ import {
   type AgentStep,
   type AIStreamEvent,
 } from "../../src/client/index.js";
-import { ROUTING_HEADERS } from "../../src/core/api/routingHeaders.js";
+import { routingHintsOf } from "../../src/core/api/routingHeaders.js";
 import { routingHeadersOf } from "../../src/client/routingHeaders.js";
 import { FIXTURE_SENTENCE } from "../fixtures/gguf/index.js";
 import { startTestServer, type TestServer } from "../helpers/testServer.js";
@@ -100,8 +101,10 @@ describe("LlamaCppClient against the server", () => {
     }
   });
 
-  it("the SDK sends the server's routing header names", () => {
-    expect(Object.keys(routingHeadersOf({ localOnly: true, session: "s", cache: false })).sort()).toEqual(Object.values(ROUTING_HEADERS).sort());
+  it("the SDK's routing headers carry values the server reads as the same hints", () => {
+    // The names are one list (src/shared/routingHeaders.ts); the values ("1", "off") are each side's own.
+    const request = { headers: routingHeadersOf({ localOnly: true, session: "s", cache: false }) } as unknown as FastifyRequest;
+    expect(routingHintsOf(request)).toEqual({ localOnly: true, stickyKey: "s", cache: false });
   });
 });
 

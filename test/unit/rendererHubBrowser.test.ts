@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FitEstimate, MachineResources, StarterModelInfo } from "../../src/shared/api/hub.js";
-import { describeFitNumbers } from "../../src/renderer/src/features/models/fitSummary.js";
+import { describeFitNumbers, describeMemoryNeed } from "../../src/renderer/src/features/models/fitSummary.js";
 import { cardMarkdownWithoutImages, resolveCardLink } from "../../src/renderer/src/features/models/modelCardText.js";
 import { createModelsStore } from "../../src/renderer/src/features/models/modelsStore.js";
 import { starterDownloadLabel, starterRef } from "../../src/renderer/src/features/models/StarterModels.js";
@@ -27,6 +27,11 @@ describe("the hub browser's words", () => {
     expect(describeFitNumbers(fit("fits on GPU", 1.2 * GB, 1.2 * GB))).toBe("1.20 GB of 6.00 GB VRAM free");
     expect(describeFitNumbers(fit("too large", 9.1 * GB, 9.1 * GB, { ramFreeBytes: 6 * GB }))).toBe("needs 9.10 GB, 6.00 GB RAM free");
     expect(describeFitNumbers(fit("fits on GPU", 1 * GB, 2 * GB, { unifiedMemory: true }))).toBe("2.10 GB of 15.8 GB free");
+  });
+
+  it("words a need against the free memory as the load dialog's bars do", () => {
+    expect(describeMemoryNeed(714e6, 10 * GB, "RAM", "bar")).toBe("needs 714 MB of 10.0 GB free RAM");
+    expect(describeMemoryNeed(3 * GB, 6 * GB, "VRAM", "bar")).toBe("needs 3.00 GB of 6.00 GB free VRAM");
   });
 
   it("turns a card's images into links and never lets a link navigate the app", () => {

@@ -1,16 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RoutingHints, ServedBy } from "../inference/inferenceTypes.js";
+import { ROUTING_HEADERS, SERVED_BY_HEADERS } from "../../shared/routingHeaders.js";
 import { auditDetails } from "./auditContext.js";
-
-/** Request headers that steer routing (every dialect reads the same ones). */
-export const ROUTING_HEADERS = {
-  /** "1"/"true": the request must never leave this machine. */
-  localOnly: "x-marduk-local-only",
-  /** A conversation or session id that keeps the conversation on one target (its prompt cache stays warm). */
-  session: "x-marduk-session",
-  /** "off"/"no"/"false": do not answer from (or store in) the response cache. */
-  cache: "x-marduk-cache",
-} as const;
 
 const isOn = (value: unknown) => typeof value === "string" && /^(1|true|yes|on)$/i.test(value.trim());
 const isOff = (value: unknown) => typeof value === "string" && /^(0|false|no|off|bypass)$/i.test(value.trim());
@@ -45,8 +36,8 @@ export function routingHintsOf(request: FastifyRequest, body: RoutingBodyFields 
 
 /** Names who served a response: `x-marduk-provider`, `x-marduk-model`, and `x-marduk-cache` for cacheable requests. */
 export function announceServedBy(reply: FastifyReply, served: ServedBy): void {
-  reply.header("x-marduk-provider", served.provider);
+  reply.header(SERVED_BY_HEADERS.provider, served.provider);
   // Header values must be Latin-1 without line breaks; model ids are checked by the library, remote ones are not.
-  reply.header("x-marduk-model", encodeURIComponent(served.modelId).replace(/%2F/g, "/"));
-  if (served.cache) reply.header("x-marduk-cache", served.cache);
+  reply.header(SERVED_BY_HEADERS.model, encodeURIComponent(served.modelId).replace(/%2F/g, "/"));
+  if (served.cache) reply.header(SERVED_BY_HEADERS.cache, served.cache);
 }

@@ -6,6 +6,7 @@ import { abortOnDisconnect } from "../sse.js";
 import { parseBody } from "../validation.js";
 import { countTokensRequestSchema } from "./messagesRequestSchema.js";
 import { toChatMessages, toPromptOptions } from "./toChatRequest.js";
+import { SERVED_BY_HEADERS } from "../../../shared/routingHeaders.js";
 
 /**
  * `POST /v1/messages/count_tokens`: `{input_tokens}`, the prompt tokens `/v1/messages` would
@@ -21,8 +22,8 @@ export function registerCountTokensRoute(app: FastifyInstance, { inference }: Ap
     const disconnect = abortOnDisconnect(request, reply);
     const counted = await inference.countChatTokens(body.model, messages, { ...prompt, signal: disconnect.signal, routing: routingHintsOf(request) });
     recordAudit(request, { model: counted.modelId });
-    reply.header("x-marduk-provider", counted.provider);
-    if (!counted.exact) reply.header("x-marduk-token-count", "estimate");
+    reply.header(SERVED_BY_HEADERS.provider, counted.provider);
+    if (!counted.exact) reply.header(SERVED_BY_HEADERS.tokenCount, "estimate");
     return { input_tokens: counted.tokens };
   });
 }

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { JobSummary, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
+import type { JobSummary, MardukApi } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { liveData } from "../../lib/liveData.js";
 
 export interface JobsState {
   /** Newest first. */
@@ -28,34 +29,20 @@ export function jobProgress(job: JobSummary): number | undefined {
 
 /** The jobs feature: background batches with their progress, kept current by change events. */
 export function createJobsStore(api: MardukApi): JobsStore {
-  let unsubscribe: Unsubscribe | undefined;
-
-  return createStore<JobsState>()((set, get) => ({
+  return createStore<JobsState>()((set) => ({
     jobs: [],
     error: null,
 
-    async init() {
-      unsubscribe ??= api.jobs.onChanged((job) =>
-        set((state) => {
-          const known = state.jobs.some((candidate) => candidate.id === job.id);
-          return { jobs: known ? state.jobs.map((candidate) => (candidate.id === job.id ? job : candidate)) : [job, ...state.jobs] };
-        }),
-      );
-      await get().refresh();
-    },
-
-    dispose() {
-      unsubscribe?.();
-      unsubscribe = undefined;
-    },
-
-    async refresh() {
-      try {
-        set({ jobs: await api.jobs.list() });
-      } catch (error) {
-        set({ error: errorMessage(error) });
-      }
-    },
+    ...liveData(set, {
+      subscribe: () =>
+        api.jobs.onChanged((job) =>
+          set((state) => {
+            const known = state.jobs.some((candidate) => candidate.id === job.id);
+            return { jobs: known ? state.jobs.map((candidate) => (candidate.id === job.id ? job : candidate)) : [job, ...state.jobs] };
+          }),
+        ),
+      load: async () => set({ jobs: await api.jobs.list() }),
+    }),
 
     async cancel(id) {
       try {

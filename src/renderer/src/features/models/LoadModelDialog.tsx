@@ -14,8 +14,8 @@ import { useAppStores, useModels } from "../../app/StoresContext.js";
 import { Badge } from "../../components/Badge.js";
 import { Dialog } from "../../components/Dialog.js";
 import { ProgressBar } from "../../components/ProgressBar.js";
-import { formatBytes } from "../../lib/format.js";
 import { countOf } from "../../lib/plural.js";
+import { describeMemoryNeed } from "./fitSummary.js";
 import {
   DEFAULT_LOAD_DIALOG_FORM,
   effectiveContextSize,
@@ -331,12 +331,12 @@ export function LoadModelDialog({ model, adapters, draftCandidates, onLoad, onCa
 /** The memory a load takes against the free memory: one bar each for RAM and (with a GPU) VRAM. */
 function MemoryBars({ fit, headroomFraction, contextSize, sequences }: { fit: MemoryFit; headroomFraction: number; contextSize: number; sequences: number }) {
   const tone = (need: number, free: number): "accent" | "warning" | "danger" => (need > free * (1 - headroomFraction) ? "danger" : need > free * 0.7 ? "warning" : "accent");
-  const rows: Array<{ name: string; testId: string; need: number; free: number }> = [{ name: "RAM", testId: "estimate-ram", need: fit.ramBytes, free: fit.ramFreeBytes }];
+  const rows: Array<{ name: "RAM" | "VRAM"; testId: string; need: number; free: number }> = [{ name: "RAM", testId: "estimate-ram", need: fit.ramBytes, free: fit.ramFreeBytes }];
   if (fit.gpu !== false) rows.push({ name: "VRAM", testId: "estimate-vram", need: fit.vramBytes, free: fit.vramFreeBytes });
   return (
     <div className="memory-bars">
       {rows.map((row) => {
-        const text = `needs ${formatBytes(row.need)} of ${formatBytes(row.free)} free ${row.name}`;
+        const text = describeMemoryNeed(row.need, row.free, row.name, "bar");
         return (
           <div key={row.name} className="memory-bar" data-testid={row.testId} data-need-bytes={row.need} data-free-bytes={row.free}>
             <span className="memory-bar-text">{text}</span>

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { EngineBuildInfo, EngineBuildProgress, EngineStatus, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
+import type { EngineBuildInfo, EngineBuildProgress, EngineStatus, MardukApi } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
+import { liveData } from "../../lib/liveData.js";
 
 export interface EngineState {
   status: EngineStatus | null;
@@ -32,36 +33,24 @@ export function describeEngine(build: EngineBuildInfo): string {
 
 /** The engine feature: which llama.cpp build runs, and building one for this machine. */
 export function createEngineStore(api: MardukApi): EngineStore {
-  let unsubscribe: Unsubscribe | undefined;
-
   return createStore<EngineState>()((set, get) => ({
     status: null,
     build: null,
     busy: false,
     error: null,
 
-    async init() {
-      unsubscribe ??= api.engine.onProgress((build) => {
-        set({ build });
-        // A build that ended changes what is on record: read the status again.
-        if (build.endedAt !== undefined) void get().refresh();
-      });
-      await get().refresh();
-    },
-
-    dispose() {
-      unsubscribe?.();
-      unsubscribe = undefined;
-    },
-
-    async refresh() {
-      try {
+    ...liveData(set, {
+      subscribe: () =>
+        api.engine.onProgress((build) => {
+          set({ build });
+          // A build that ended changes what is on record: read the status again.
+          if (build.endedAt !== undefined) void get().refresh();
+        }),
+      load: async () => {
         const status = await api.engine.status();
         set((state) => ({ status, build: status.build ?? state.build }));
-      } catch (error) {
-        set({ error: errorMessage(error) });
-      }
-    },
+      },
+    }),
 
     async startBuild() {
       set({ busy: true, error: null });

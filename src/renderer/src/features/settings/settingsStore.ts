@@ -1,7 +1,8 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
-import type { AppSettings, MardukApi, Unsubscribe } from "../../../../shared/contract/index.js";
+import type { AppSettings, MardukApi } from "../../../../shared/contract/index.js";
 import { errorMessage } from "../../lib/errorMessage.js";
 import { errorParam, paramRoot } from "../../lib/fieldErrors.js";
+import { liveData } from "../../lib/liveData.js";
 
 export interface SettingsState {
   /** null until read. */
@@ -21,30 +22,15 @@ export type SettingsStore = StoreApi<SettingsState>;
 
 /** The settings feature: theme, default model and system prompt. */
 export function createSettingsStore(api: MardukApi): SettingsStore {
-  let unsubscribe: Unsubscribe | undefined;
-
   return createStore<SettingsState>()((set, get) => ({
     settings: null,
     error: null,
     fieldErrors: {},
 
-    async init() {
-      unsubscribe ??= api.settings.onChanged((settings) => set({ settings }));
-      await get().refresh();
-    },
-
-    dispose() {
-      unsubscribe?.();
-      unsubscribe = undefined;
-    },
-
-    async refresh() {
-      try {
-        set({ settings: await api.settings.get() });
-      } catch (error) {
-        set({ error: errorMessage(error) });
-      }
-    },
+    ...liveData(set, {
+      subscribe: () => api.settings.onChanged((settings) => set({ settings })),
+      load: async () => set({ settings: await api.settings.get() }),
+    }),
 
     async update(patch) {
       const before = get().settings;
