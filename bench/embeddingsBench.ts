@@ -1,10 +1,13 @@
 /**
- * Embeddings bench (`npx tsx bench/embeddingsBench.ts`): 64 inputs embedded in one
- * `inference.embed` call versus 64 calls one after another, in-process (no HTTP, no model host
- * process), with the fixture model and, when present, ../shared/models/stories260K.gguf.
+ * Embeddings bench (`npx tsx bench/embeddingsBench.ts`): N short inputs embedded three ways,
+ * side by side in one run, in-process (no HTTP, no model host process):
+ * - "batched": one `embed` call, texts packed into shared llama.cpp evaluations (BatchEmbedder);
+ * - "single calls": N `embed` calls of one text each (the same path, nothing to pack);
+ * - "node-llama-cpp": its LlamaEmbeddingContext, one text at a time (how embeddings ran before).
+ * With the fixture model and, when present, ../shared/models/stories260K.gguf.
  * Writes bench-results/embeddings.json.
  *
- * Options (env): BENCH_EMBED_INPUTS (default 64), BENCH_REPEATS (default 3), BENCH_THREADS (default 2).
+ * Options (env): BENCH_EMBED_INPUTS (default "64,256"), BENCH_REPEATS (default 3), BENCH_THREADS (default 2).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -14,7 +17,7 @@ import { createSilentLogger } from "../src/core/logger.js";
 import { getFixtureModelPath } from "../test/fixtures/gguf/index.js";
 import { median } from "./benchClient.js";
 
-const inputCount = Number(process.env.BENCH_EMBED_INPUTS ?? 64);
+const inputCounts = (process.env.BENCH_EMBED_INPUTS ?? "64,256").split(",").map(Number);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const stories = path.resolve("../shared/models/stories260K.gguf");
@@ -29,31 +32,48 @@ if (existsSync(stories)) {
   models.push("stories");
 }
 const core = createCore({ modelsDir, dataDir: dir, backend: "cpu", threads, logger: createSilentLogger(), modelHost: "in-process", keepAliveMs: -1 });
-const inputs = Array.from({ length: inputCount }, (_, index) => `Once upon a time, input number ${index} told a story about a little fox and a lazy dog.`);
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+const rate = (count: number, ms: number) => Math.round((count / ms) * 1000);
 const results = [];
 try {
-  for (const model of models) {
-    await core.inference.embed(model, ["warm up"]);
-    const batchedMs: number[] = [];
-    const oneByOneMs: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) {
-      let started = performance.now();
-      await core.inference.embed(model, inputs);
-      batchedMs.push(performance.now() - started);
-      started = performance.now();
-      for (const input of inputs) await core.inference.embed(model, [input]);
-      oneByOneMs.push(performance.now() - started);
+  for (const id of models) {
+    const model = await core.engine.loadModel(id, { parallel: 1 });
+    const reference = await model.model.createEmbeddingContext({ contextSize: model.contextSize, threads });
+    try {
+      await model.embed(["warm up"]);
+      await reference.getEmbeddingFor("warm up");
+      for (const count of inputCounts) {
+        const inputs = Array.from({ length: count }, (_, index) => `Once upon a time, input number ${index} told a story about a little fox and a lazy dog.`);
+        const batched: number[] = [];
+        const single: number[] = [];
+        const before: number[] = [];
+        let evaluations = 0;
+        for (let repeat = 0; repeat < repeats; repeat++) {
+          batched.push(await timed(async () => (evaluations = (await model.embed(inputs)).evaluations ?? 0)));
+          single.push(await timed(async () => { for (const input of inputs) await model.embed([input]); }));
+          before.push(await timed(async () => { for (const input of inputs) await reference.getEmbeddingFor(input); }));
+        }
+        const [batchedMs, singleMs, beforeMs] = [median(batched), median(single), median(before)];
+        results.push({
+          model: id,
+          inputs: count,
+          evaluations,
+          batchedPerSecond: rate(count, batchedMs),
+          singleCallsPerSecond: rate(count, singleMs),
+          nodeLlamaCppPerSecond: rate(count, beforeMs),
+          speedup: Math.round((beforeMs / batchedMs) * 100) / 100,
+        });
+      }
+    } finally {
+      await reference.dispose();
+      await model.dispose();
     }
-    const batched = median(batchedMs);
-    const oneByOne = median(oneByOneMs);
-    results.push({
-      model,
-      inputs: inputCount,
-      oneCallMs: Math.round(batched * 10) / 10,
-      oneCallInputsPerSecond: Math.round((inputCount / batched) * 1000),
-      oneByOneMs: Math.round(oneByOne * 10) / 10,
-      oneByOneInputsPerSecond: Math.round((inputCount / oneByOne) * 1000),
-    });
   }
 } finally {
   await core.dispose();

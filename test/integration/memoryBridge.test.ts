@@ -40,10 +40,21 @@ afterAll(async () => {
 describe("embeddings of many inputs", () => {
   const texts = Array.from({ length: 12 }, (_, index) => `text number ${index} about the ${["fox", "dog", "cat"][index % 3]}`);
 
+  /** A counter's value for a model in /metrics (0 before its first sample). */
+  async function metric(name: string, model: string): Promise<number> {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split("\n").find((entry) => entry.startsWith(`${name}{model="${model}"}`));
+    return line ? Number(line.split(" ").at(-1)) : 0;
+  }
+
   for (const model of ["fixture", ...(hasStories ? ["stories"] : [])]) {
-    it(`equal one-by-one embeddings (${model})`, async () => {
+    it(`equal one-by-one embeddings, evaluated together (${model})`, async () => {
+      const evaluationsBefore = await metric("marduk_embedding_evaluations_total", model);
       const together = await post("/v1/embeddings", { model, input: texts });
       expect(together.status).toBe(200);
+      // The twelve short texts share one llama.cpp evaluation (native/batchEmbedding.cc).
+      expect((await metric("marduk_embedding_evaluations_total", model)) - evaluationsBefore).toBe(1);
+      expect(await metric("marduk_embedding_inputs_total", model)).toBe(texts.length);
       for (const [index, text] of texts.entries()) {
         const alone = await post("/v1/embeddings", { model, input: text });
         const expected: number[] = alone.json.data[0].embedding;
@@ -51,6 +62,7 @@ describe("embeddings of many inputs", () => {
         expect(actual.length).toBe(expected.length);
         expect(Math.max(...actual.map((value, i) => Math.abs(value - expected[i]!)))).toBeLessThanOrEqual(1e-6);
       }
+      expect(await metric("marduk_embedding_evaluations_total", model)).toBe(evaluationsBefore + 1 + texts.length);
     });
   }
 });

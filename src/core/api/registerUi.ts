@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyStaticOptions, SendOptions } from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findPackageRoot } from "../packageRoot.js";
 
 /** Options of {@link registerUi}. */
 export interface UiOptions {
@@ -19,25 +20,11 @@ export function isUiPath(urlPath: string): boolean {
 }
 
 /**
- * `out/renderer` of the package this file belongs to (what `npx electron-vite build` writes),
- * found by walking up to the package.json named "marduk-local"; works from `src/` (tests),
- * `out/node/` (the CLI) and the Electron bundle alike.
+ * `out/renderer` of the package this file belongs to (what `npx electron-vite build` writes;
+ * see {@link findPackageRoot}), else `out/renderer` under the working directory.
  */
 export function defaultUiDir(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === "marduk-local") return path.join(dir, "out", "renderer");
-      } catch {
-        // Not ours; keep walking.
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.join(process.cwd(), "out", "renderer");
-    dir = parent;
-  }
+  return path.join(findPackageRoot(from) ?? process.cwd(), "out", "renderer");
 }
 
 /**

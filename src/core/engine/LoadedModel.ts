@@ -50,6 +50,8 @@ import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOpt
 import { StopStringMatcher } from "./StopStringMatcher.js";
 import { hasThoughtSegments, resolveReasoningOptions, thinkingWanted, thoughtTokenBudget, withoutThinking } from "./reasoning.js";
 import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
+import { BatchEmbedder, embeddingInputTokens } from "./BatchEmbedder.js";
+import { loadBatchEmbeddingBinding } from "../llama/batchEmbeddingBinding.js";
 
 /** The smaller model of speculative "draft", loaded beside its target; the target's {@link LoadedModel} owns it. */
 export interface DraftModel {
@@ -115,6 +117,14 @@ export interface GenerateCallOptions extends GenerationOptions {
   priority?: RequestPriority;
 }
 
+/** An embedding or ranking request as the engine sees it. */
+export interface EncoderCallOptions {
+  /** Aborts the work (or its wait for the model's embedding turn). */
+  signal?: AbortSignal;
+  /** Its place in the wait for the embedding turn: batch lines go behind clients. Default: "interactive". */
+  priority?: RequestPriority;
+}
+
 /** What shapes a chat prompt besides its messages (the tools the template renders). */
 export type ChatPromptOptions = Pick<ChatGenerationOptions, "tools" | "toolChoice" | "responseFormat" | "reasoning">;
 
@@ -174,7 +184,14 @@ export class LoadedModel implements LocalModel {
   private endOfGenerationTokens: Token[] | undefined;
   private readonly running = new Set<Promise<unknown>>();
   private embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
-  private embeddingQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * One embedding or ranking runs at a time (each evaluates many texts at once); the others wait
+   * here, interactive requests before batch lines, with the generation queue's limits.
+   */
+  private readonly encoderTurn: SequencePool<"encoder">;
+  private batchEmbedderCreation: Promise<BatchEmbedder> | undefined;
+  /** Why embeddings are not batched, once the batched embedder was tried and could not be made. */
+  batchEmbeddingProblem: string | undefined;
   private rankingContext: Promise<LlamaRankingContext> | undefined;
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
@@ -202,6 +219,7 @@ export class LoadedModel implements LocalModel {
   ) {
     if (speculative === "draft" && !draft) throw new InvalidArgumentError('speculative "draft" needs a draft model', "draftModel");
     this.savedStates = new SequenceStateStore(stateStoreOptions);
+    this.encoderTurn = new SequencePool(["encoder"], { maxQueue: poolOptions.maxQueue, queueTimeoutMs: poolOptions.queueTimeoutMs });
     const sequences: LlamaContextSequence[] = [];
     // node-llama-cpp fixes a sequence's predictor at its creation; requests switch it (see SwitchableTokenPredictor).
     const tokenPredictor = (): SwitchableTokenPredictor | undefined => {
@@ -577,42 +595,86 @@ export class LoadedModel implements LocalModel {
   }
 
   /**
-   * Embeds texts with the model (a separate embedding context, created on first use).
-   * Calls run one at a time; each text must fit in the context.
+   * Embeds texts with the model. Many texts share llama.cpp evaluations through the
+   * {@link BatchEmbedder} (created on first use); a text longer than its batch, or every text
+   * when the batched binding is not available, goes through node-llama-cpp's embedding context
+   * one at a time. Both give the same vectors. Calls run one at a time; each text must fit in
+   * the context.
    */
-  embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult> {
-    const run = async (): Promise<EmbeddingResult> => {
-      if (this.disposed) throw new AbortedError("The model is being unloaded");
-      this.embeddingContext ??= this.model.createEmbeddingContext({ contextSize: this.contextSize, threads: this.threads });
-      const context = await this.embeddingContext;
-      const embeddings: number[][] = [];
+  embed(inputs: readonly EmbeddingInput[], { signal, priority }: EncoderCallOptions = {}): Promise<EmbeddingResult> {
+    return this.inEncoderTurn(signal, priority, async () => {
+      // Usage counts the input's own tokens; the beginning and end tokens added to evaluate it are not the client's.
       let promptTokens = 0;
-      for (const [index, input] of inputs.entries()) {
+      const texts = inputs.map((input, index) => {
+        const inputTokens = typeof input === "string" ? this.model.tokenize(input, false) : this.checkedTokenIds(input, `input[${index}]`);
+        promptTokens += inputTokens.length;
+        const tokens = embeddingInputTokens(this.model, inputTokens);
+        if (tokens.length >= this.contextSize) throw new ContextLengthExceededError(tokens.length, 0, this.contextSize).withParam(`input[${index}]`);
+        return tokens;
+      });
+      const embeddings: number[][] = new Array<number[]>(texts.length);
+      let evaluations = 0;
+      const batcher = await this.batchEmbedder();
+      const batchable = batcher ? [...texts.keys()].filter((index) => texts[index]!.length <= batcher.batchTokens) : [];
+      // One call per evaluation's worth of texts, so an abort stops between evaluations.
+      for (let start = 0; batcher && start < batchable.length; start += batcher.sequences) {
         if (signal?.aborted) throw new AbortedError();
-        const evaluated = typeof input === "string" ? input : this.checkedTokenIds(input, `input[${index}]`);
-        const tokens = typeof evaluated === "string" ? this.model.tokenize(evaluated, false).length : evaluated.length;
-        if (tokens >= this.contextSize) {
-          throw new ContextLengthExceededError(tokens, 0, this.contextSize).withParam(`input[${index}]`);
-        }
-        promptTokens += tokens;
-        const embedding = await context.getEmbeddingFor(evaluated);
-        embeddings.push([...embedding.vector]);
+        const indices = batchable.slice(start, start + batcher.sequences);
+        const batch = await batcher.embed(indices.map((index) => texts[index]!));
+        evaluations += batch.evaluations;
+        indices.forEach((index, position) => (embeddings[index] = batch.vectors[position]!));
       }
-      return { embeddings, promptTokens };
-    };
-    const result = this.embeddingQueue.then(run, run);
-    this.embeddingQueue = result.catch(() => undefined);
-    return result;
+      for (const [index, tokens] of texts.entries()) {
+        if (embeddings[index]) continue;
+        if (signal?.aborted) throw new AbortedError();
+        this.embeddingContext ??= this.model.createEmbeddingContext({ contextSize: this.contextSize, threads: this.threads });
+        embeddings[index] = [...(await (await this.embeddingContext).getEmbeddingFor(tokens)).vector];
+        evaluations++;
+      }
+      return { embeddings, promptTokens, evaluations };
+    });
+  }
+
+  /** Runs `work` once this model's embedding turn is free (see {@link encoderTurn}); unloading waits for it. */
+  private inEncoderTurn<T>(signal: AbortSignal | undefined, priority: RequestPriority | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new AbortedError("The model is being unloaded"));
+    const task = (async () => {
+      const lease = await this.encoderTurn.acquire(signal, undefined, priority);
+      try {
+        if (this.disposed) throw new AbortedError("The model is being unloaded");
+        return await work();
+      } finally {
+        lease.release();
+      }
+    })();
+    this.running.add(task);
+    void task.catch(() => undefined).finally(() => this.running.delete(task));
+    return task;
+  }
+
+  /**
+   * The batched embedder, made on first use; undefined (and why, in {@link batchEmbeddingProblem})
+   * when the native binding is not built or turned off, or the model cannot be loaded into it.
+   */
+  private async batchEmbedder(): Promise<BatchEmbedder | undefined> {
+    if (this.batchEmbedderCreation === undefined) {
+      const binding = loadBatchEmbeddingBinding();
+      this.batchEmbedderCreation =
+        binding instanceof Error
+          ? Promise.reject(binding)
+          : BatchEmbedder.create(binding, { modelPath: this.path, gpuLayers: this.model.gpuLayers, contextSize: this.contextSize, threads: this.threads });
+      this.batchEmbedderCreation.catch((error: Error) => (this.batchEmbeddingProblem = error.message));
+    }
+    return this.batchEmbedderCreation.catch(() => undefined);
   }
 
   /**
    * Scores each document's relevance to the query with the model's ranking head (a separate
-   * ranking context, created on first use; calls share the embedding queue, one at a time).
+   * ranking context, created on first use; calls take the embedding turn, one at a time).
    * @throws InvalidArgumentError (param `model`) when the model is not a reranker
    */
-  rerank(query: string, documents: readonly string[], signal?: AbortSignal): Promise<RerankResult> {
-    const run = async (): Promise<RerankResult> => {
-      if (this.disposed) throw new AbortedError("The model is being unloaded");
+  rerank(query: string, documents: readonly string[], { signal, priority }: EncoderCallOptions = {}): Promise<RerankResult> {
+    return this.inEncoderTurn(signal, priority, async () => {
       this.rankingContext ??= this.model.createRankingContext({ contextSize: this.contextSize, threads: this.threads }).catch(() => {
         this.rankingContext = undefined;
         // node-llama-cpp refuses models without a ranking head (cls.weight / cls.output.weight).
@@ -629,10 +691,7 @@ export class LoadedModel implements LocalModel {
         scores.push(await context.rank(query, document));
       }
       return { scores, promptTokens };
-    };
-    const result = this.embeddingQueue.then(run, run);
-    this.embeddingQueue = result.catch(() => undefined);
-    return result;
+    });
   }
 
   /**
@@ -680,9 +739,11 @@ export class LoadedModel implements LocalModel {
     if (this.disposed) return;
     this.disposed = true;
     this.pool.dispose();
+    this.encoderTurn.dispose();
     this.sequenceListeners.clear();
     this.unloading.abort();
-    await Promise.allSettled([...this.running, this.embeddingQueue]);
+    await Promise.allSettled([...this.running]);
+    (await this.batchEmbedderCreation?.catch(() => undefined))?.dispose();
     const embeddingContext = await this.embeddingContext?.catch(() => undefined);
     if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
     const rankingContext = await this.rankingContext?.catch(() => undefined);

@@ -2,7 +2,7 @@ import type { ChatMessage, EmbeddingInput, EmbeddingResult } from "../../shared/
 import type { MardukError } from "../errors.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
 import type { RerankResult } from "../inference/rerankTypes.js";
-import type { ChatCallOptions, ChatPromptOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "./LoadedModel.js";
+import type { ChatCallOptions, ChatPromptOptions, EncoderCallOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "./LoadedModel.js";
 import type { SequencePoolState } from "./SequencePool.js";
 
 /**
@@ -29,9 +29,9 @@ export interface LocalModel {
   /** Continues a raw prompt, with no chat template. */
   complete(prompt: string, options?: GenerateCallOptions): GenerationStream;
   /** Embeds texts (a separate embedding context, created on first use). */
-  embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult>;
+  embed(inputs: readonly EmbeddingInput[], options?: EncoderCallOptions): Promise<EmbeddingResult>;
   /** Scores documents' relevance to a query (the model must have a ranking head, else InvalidArgumentError param `model`). */
-  rerank(query: string, documents: readonly string[], signal?: AbortSignal): Promise<RerankResult>;
+  rerank(query: string, documents: readonly string[], options?: EncoderCallOptions): Promise<RerankResult>;
   /** Exact tokens a conversation takes in the model's chat template (with the tools it renders, if given). */
   countChatTokens(messages: readonly ChatMessage[], options?: ChatPromptOptions): Promise<number>;
   /**

@@ -49,14 +49,14 @@ export class InferenceService {
 
   async embed(model: string, inputs: readonly EmbeddingInput[], options: InferenceRequestOptions = {}): Promise<EmbeddingResult & ServedBy> {
     const result = await this.deps.router.embed(model, inputs, options);
-    this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
+    this.deps.metrics.recordEmbedding(result.modelId, inputs.length, result);
     return result;
   }
 
   /** Scores documents' relevance to a query with a reranking model (`POST /v1/rerank`). */
   async rerank(model: string, query: string, documents: readonly string[], options: InferenceRequestOptions = {}): Promise<RerankResult & ServedBy> {
     const result = await this.deps.router.rerank(model, query, documents, options);
-    this.deps.metrics.recordEmbedding(result.modelId, result.promptTokens);
+    this.deps.metrics.recordRerank(result.modelId, documents.length, result.promptTokens);
     return result;
   }
 

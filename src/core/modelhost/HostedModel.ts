@@ -1,7 +1,7 @@
 import type { ChatMessage, EmbeddingInput, EmbeddingResult } from "../../shared/api/generation.js";
 import type { RerankResult } from "../inference/rerankTypes.js";
 import { RpcError } from "../../shared/rpc/rpcErrors.js";
-import type { ChatCallOptions, ChatPromptOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "../engine/LoadedModel.js";
+import type { ChatCallOptions, ChatPromptOptions, EncoderCallOptions, GenerateCallOptions, LoadedModelInfo, ModelLoadStats } from "../engine/LoadedModel.js";
 import type { LocalModel } from "../engine/LocalModel.js";
 import type { SequencePoolState } from "../engine/SequencePool.js";
 import { AbortedError, fromErrorPayload, ModelCrashedError, toMardukError, type MardukError } from "../errors.js";
@@ -89,42 +89,34 @@ export class HostedModel implements LocalModel {
     return this.generate({ kind: "complete", prompt, options: rest }, signal);
   }
 
-  async embed(inputs: readonly EmbeddingInput[], signal?: AbortSignal): Promise<EmbeddingResult> {
+  embed(inputs: readonly EmbeddingInput[], { signal, priority }: EncoderCallOptions = {}): Promise<EmbeddingResult> {
+    return this.call(signal, (requestId) => this.host.api.model.embed({ requestId, inputs, priority }));
+  }
+
+  rerank(query: string, documents: readonly string[], { signal, priority }: EncoderCallOptions = {}): Promise<RerankResult> {
+    return this.call(signal, (requestId) => this.host.api.model.rerank({ requestId, query, documents, priority }));
+  }
+
+  countChatTokens(messages: readonly ChatMessage[], options: ChatPromptOptions = {}): Promise<number> {
+    return this.call(undefined, () => this.host.api.model.countChatTokens({ messages, options }));
+  }
+
+  /**
+   * One call to the host under a new request id: an abort of `signal` aborts it there, and a
+   * failure becomes the error its caller should see (model_crashed when the host died).
+   */
+  private async call<T>(signal: AbortSignal | undefined, send: (requestId: number) => Promise<T>): Promise<T> {
     this.assertUsable();
     if (signal?.aborted) throw new AbortedError();
     const requestId = this.nextRequestId++;
     const abort = (): void => void this.host.api.model.abort({ requestId }).catch(() => undefined);
     signal?.addEventListener("abort", abort, { once: true });
     try {
-      return await this.host.api.model.embed({ requestId, inputs });
+      return await send(requestId);
     } catch (error) {
       throw await this.failureOf(error);
     } finally {
       signal?.removeEventListener("abort", abort);
-    }
-  }
-
-  async rerank(query: string, documents: readonly string[], signal?: AbortSignal): Promise<RerankResult> {
-    this.assertUsable();
-    if (signal?.aborted) throw new AbortedError();
-    const requestId = this.nextRequestId++;
-    const abort = (): void => void this.host.api.model.abort({ requestId }).catch(() => undefined);
-    signal?.addEventListener("abort", abort, { once: true });
-    try {
-      return await this.host.api.model.rerank({ requestId, query, documents });
-    } catch (error) {
-      throw await this.failureOf(error);
-    } finally {
-      signal?.removeEventListener("abort", abort);
-    }
-  }
-
-  async countChatTokens(messages: readonly ChatMessage[], options: ChatPromptOptions = {}): Promise<number> {
-    this.assertUsable();
-    try {
-      return await this.host.api.model.countChatTokens({ messages, options });
-    } catch (error) {
-      throw await this.failureOf(error);
     }
   }
 

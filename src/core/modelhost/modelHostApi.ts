@@ -17,7 +17,7 @@ import type { MemoryEstimate } from "../../shared/api/library.js";
 import type { RpcMembers } from "../../shared/rpc/contractMembers.js";
 import type { ModelLoadOptions } from "../engine/Engine.js";
 import type { ChatPromptOptions, LoadedModelInfo } from "../engine/LoadedModel.js";
-import type { SequencePoolState } from "../engine/SequencePool.js";
+import type { SequencePoolState, RequestPriority } from "../engine/SequencePool.js";
 import type { Backend } from "../llama/backend.js";
 
 /** What a host estimates and loads: one model, with the runtime settings of the server. */
@@ -66,8 +66,8 @@ export interface ModelHostApi {
   model: {
     /** Runs one generation to its end; its progress arrives as {@link onGeneration} events first. */
     generate(request: HostGenerationRequest): Promise<GenerationResult>;
-    embed(request: { requestId: number; inputs: readonly EmbeddingInput[] }): Promise<EmbeddingResult>;
-    rerank(request: { requestId: number; query: string; documents: readonly string[] }): Promise<RerankResult>;
+    embed(request: { requestId: number; inputs: readonly EmbeddingInput[]; priority?: RequestPriority }): Promise<EmbeddingResult>;
+    rerank(request: { requestId: number; query: string; documents: readonly string[]; priority?: RequestPriority }): Promise<RerankResult>;
     /** Aborts a generation, an embedding or a ranking; unknown ids are ignored. */
     abort(request: { requestId: number }): Promise<void>;
     /** Exact prompt tokens of a conversation (and the tools its template renders). */

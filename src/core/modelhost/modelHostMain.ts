@@ -17,7 +17,7 @@ import { createProcessChannelTransport, type ProcessChannelLike } from "../../sh
 import type { RpcTransport } from "../../shared/rpc/protocol.js";
 import { Engine } from "../engine/Engine.js";
 import type { LoadedModel, LoadedModelInfo } from "../engine/LoadedModel.js";
-import type { SequencePoolState } from "../engine/SequencePool.js";
+import type { RequestPriority, SequencePoolState } from "../engine/SequencePool.js";
 import { InvalidArgumentError, MardukError } from "../errors.js";
 import type { LlamaRuntime } from "../llama/LlamaRuntime.js";
 import { createLogger } from "../logger.js";
@@ -126,26 +126,24 @@ async function generate(request: HostGenerationRequest): Promise<GenerationResul
   }
 }
 
-async function embed(request: { requestId: number; inputs: readonly EmbeddingInput[] }): Promise<EmbeddingResult> {
+/** Runs an embedding or a ranking that the server can abort by its request id. */
+async function abortable<T>(requestId: number, work: (model: LoadedModel, signal: AbortSignal) => Promise<T>): Promise<T> {
   const model = requireModel();
   const controller = new AbortController();
-  running.set(request.requestId, controller);
+  running.set(requestId, controller);
   try {
-    return await model.embed(request.inputs, controller.signal);
+    return await work(model, controller.signal);
   } finally {
-    running.delete(request.requestId);
+    running.delete(requestId);
   }
 }
 
-async function rerank(request: { requestId: number; query: string; documents: readonly string[] }): Promise<RerankResult> {
-  const model = requireModel();
-  const controller = new AbortController();
-  running.set(request.requestId, controller);
-  try {
-    return await model.rerank(request.query, request.documents, controller.signal);
-  } finally {
-    running.delete(request.requestId);
-  }
+function embed(request: { requestId: number; inputs: readonly EmbeddingInput[]; priority?: RequestPriority }): Promise<EmbeddingResult> {
+  return abortable(request.requestId, (model, signal) => model.embed(request.inputs, { signal, priority: request.priority }));
+}
+
+function rerank(request: { requestId: number; query: string; documents: readonly string[]; priority?: RequestPriority }): Promise<RerankResult> {
+  return abortable(request.requestId, (model, signal) => model.rerank(request.query, request.documents, { signal, priority: request.priority }));
 }
 
 async function unload(): Promise<void> {

@@ -64,7 +64,7 @@ export class LocalProvider implements Provider {
   async embed(modelId: string, inputs: readonly EmbeddingInput[], options: ProviderCallOptions): Promise<EmbeddingResult & { modelId: string }> {
     const lease = await this.residency.acquire(modelId, { keepAliveMs: options.local?.keepAliveMs, load: options.local?.load });
     try {
-      return { ...(await lease.model.embed(inputs, options.signal)), modelId: lease.model.id };
+      return { ...(await lease.model.embed(inputs, { signal: options.signal, priority: options.priority })), modelId: lease.model.id };
     } finally {
       lease.release();
     }
@@ -73,7 +73,7 @@ export class LocalProvider implements Provider {
   async rerank(modelId: string, query: string, documents: readonly string[], options: ProviderCallOptions): Promise<RerankResult & { modelId: string }> {
     const lease = await this.residency.acquire(modelId, { keepAliveMs: options.local?.keepAliveMs, load: options.local?.load });
     try {
-      return { ...(await lease.model.rerank(query, documents, options.signal)), modelId: lease.model.id };
+      return { ...(await lease.model.rerank(query, documents, { signal: options.signal, priority: options.priority })), modelId: lease.model.id };
     } finally {
       lease.release();
     }

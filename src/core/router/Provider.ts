@@ -3,6 +3,7 @@ import type { ChatGenerationOptions, ChatMessage, EmbeddingInput, EmbeddingResul
 import type { ChatPromptOptions } from "../engine/LoadedModel.js";
 import type { GenerationStream } from "../inference/GenerationStream.js";
 import type { LocalModelOptions } from "../inference/inferenceTypes.js";
+import type { RequestPriority } from "../engine/SequencePool.js";
 
 /** What a model at a provider can do; unknown capabilities are assumed present. */
 export interface ModelCapabilities {
@@ -33,6 +34,8 @@ export interface TokenPrice {
 export interface ProviderCallOptions {
   signal?: AbortSignal;
   local?: LocalModelOptions;
+  /** Embeddings and reranking on this machine wait behind interactive requests when "background". Default: "interactive". */
+  priority?: RequestPriority;
 }
 
 /**

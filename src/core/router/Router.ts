@@ -35,7 +35,8 @@ export interface RouteDefinition {
 
 /** What a request needs of a target (targets that cannot are filtered out before picking). */
 export interface RequestNeeds {
-  kind: "chat" | "completion" | "embeddings";
+  /** Reranking needs what embeddings need (an encoder model) and is accounted on its own. */
+  kind: "chat" | "completion" | "embeddings" | "rerank";
   tools?: boolean;
   jsonSchema?: boolean;
   /** A rough count of the prompt's tokens, to skip targets whose context is known to be too small. */
@@ -154,7 +155,7 @@ export class Router {
     const { alternativePrice } = routed;
     const startedAt = performance.now();
     return this.attempt(requested, routed, options.signal, async (candidate) => {
-      const result = await candidate.provider.embed(candidate.modelId, inputs, { signal: options.signal, local: options.local });
+      const result = await candidate.provider.embed(candidate.modelId, inputs, { signal: options.signal, local: options.local, priority: options.priority });
       this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
       return { ...result, provider: candidate.provider.id };
     });
@@ -165,13 +166,13 @@ export class Router {
    * embedding request: rerankers are encoder models). A target that cannot rank is refused.
    */
   async rerank(requested: string, query: string, documents: readonly string[], options: InferenceRequestOptions): Promise<RerankResult & { modelId: string; provider: string }> {
-    const routed = await this.candidates(requested, { kind: "embeddings" }, options);
+    const routed = await this.candidates(requested, { kind: "rerank" }, options);
     const { alternativePrice } = routed;
     const startedAt = performance.now();
     return this.attempt(requested, routed, options.signal, async (candidate) => {
       if (!candidate.provider.rerank) throw new UnsupportedError(`The provider '${candidate.provider.id}' does not support reranking`, "model");
-      const result = await candidate.provider.rerank(candidate.modelId, query, documents, { signal: options.signal, local: options.local });
-      this.record(candidate.provider, result.modelId, "embeddings", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
+      const result = await candidate.provider.rerank(candidate.modelId, query, documents, { signal: options.signal, local: options.local, priority: options.priority });
+      this.record(candidate.provider, result.modelId, "rerank", options, { promptTokens: result.promptTokens, completionTokens: 0 }, startedAt, false, false, alternativePrice);
       return { ...result, provider: candidate.provider.id };
     });
   }
@@ -257,7 +258,7 @@ export class Router {
         const model = (await this.options.registry.modelsOf(candidate.provider.id)).find((entry) => entry.id === candidate.modelId);
         const capabilities = model?.capabilities;
         if (!capabilities) return candidate;
-        if (needs.kind === "embeddings" ? !capabilities.embeddings : !capabilities.chat) return undefined;
+        if (needs.kind === "embeddings" || needs.kind === "rerank" ? !capabilities.embeddings : !capabilities.chat) return undefined;
         if (needs.tools && !capabilities.tools) return undefined;
         if (needs.jsonSchema && !capabilities.jsonSchema) return undefined;
         if (capabilities.contextLength !== undefined && (needs.promptTokensEstimate ?? 0) >= capabilities.contextLength) return undefined;
@@ -500,7 +501,7 @@ function isStarted(value: unknown): value is StartedGeneration {
 }
 
 function describeNeeds(needs: RequestNeeds): string {
-  const parts = [needs.kind === "embeddings" ? "embeddings" : "chat"];
+  const parts = [needs.kind === "embeddings" ? "embeddings" : needs.kind === "rerank" ? "reranking" : "chat"];
   if (needs.tools) parts.push("tools");
   if (needs.jsonSchema) parts.push("JSON schema");
   if (needs.promptTokensEstimate) parts.push(`about ${needs.promptTokensEstimate} prompt tokens`);

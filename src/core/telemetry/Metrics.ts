@@ -23,9 +23,13 @@ export class Metrics {
   private readonly modelLoad: Histogram<"model">;
   private readonly draftedTokens: Counter<"model">;
   private readonly acceptedTokens: Counter<"model">;
+  private readonly embeddingInputs: Counter<"model">;
+  private readonly embeddingEvaluations: Counter<"model">;
+  private readonly rerankDocuments: Counter<"model">;
 
   constructor(state: MetricsStateSource) {
     const registers = [this.registry];
+    const modelCounter = (name: string, help: string) => new Counter({ name, help, labelNames: ["model"], registers });
     collectDefaultMetrics({ register: this.registry, prefix: "marduk_" });
     this.httpRequests = new Counter({
       name: "marduk_http_requests_total",
@@ -40,21 +44,15 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,
     });
-    this.promptTokens = new Counter({ name: "marduk_prompt_tokens_total", help: "Prompt tokens processed", labelNames: ["model"], registers });
-    this.generatedTokens = new Counter({ name: "marduk_generated_tokens_total", help: "Tokens generated", labelNames: ["model"], registers });
+    this.promptTokens = modelCounter("marduk_prompt_tokens_total", "Prompt tokens processed");
+    this.generatedTokens = modelCounter("marduk_generated_tokens_total", "Tokens generated");
     // Acceptance rate: rate(accepted) / rate(drafted).
-    this.draftedTokens = new Counter({
-      name: "marduk_speculative_drafted_tokens_total",
-      help: "Tokens speculative decoding drafted and the model checked",
-      labelNames: ["model"],
-      registers,
-    });
-    this.acceptedTokens = new Counter({
-      name: "marduk_speculative_accepted_tokens_total",
-      help: "Drafted tokens the model accepted",
-      labelNames: ["model"],
-      registers,
-    });
+    this.draftedTokens = modelCounter("marduk_speculative_drafted_tokens_total", "Tokens speculative decoding drafted and the model checked");
+    this.acceptedTokens = modelCounter("marduk_speculative_accepted_tokens_total", "Drafted tokens the model accepted");
+    // Inputs per evaluation: rate(inputs) / rate(evaluations); above 1 when embeddings batch.
+    this.embeddingInputs = modelCounter("marduk_embedding_inputs_total", "Texts embedded");
+    this.embeddingEvaluations = modelCounter("marduk_embedding_evaluations_total", "llama.cpp evaluations that embedded those texts (local models only)");
+    this.rerankDocuments = modelCounter("marduk_rerank_documents_total", "Documents scored by reranking");
     this.generations = new Counter({
       name: "marduk_generations_total",
       help: "Finished generations by finish reason",
@@ -149,8 +147,15 @@ export class Metrics {
     }
   }
 
-  recordEmbedding(model: string, promptTokens: number): void {
+  recordEmbedding(model: string, inputs: number, result: { promptTokens: number; evaluations?: number }): void {
+    this.promptTokens.inc({ model }, result.promptTokens);
+    this.embeddingInputs.inc({ model }, inputs);
+    if (result.evaluations !== undefined) this.embeddingEvaluations.inc({ model }, result.evaluations);
+  }
+
+  recordRerank(model: string, documents: number, promptTokens: number): void {
     this.promptTokens.inc({ model }, promptTokens);
+    this.rerankDocuments.inc({ model }, documents);
   }
 
   recordModelLoad(model: string, seconds: number): void {

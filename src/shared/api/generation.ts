@@ -163,4 +163,6 @@ export type EmbeddingInput = string | readonly number[];
 export interface EmbeddingResult {
   embeddings: number[][];
   promptTokens: number;
+  /** llama.cpp evaluations the inputs took (fewer than the inputs when they were batched); absent from remote providers. */
+  evaluations?: number;
 }

@@ -1,0 +1,121 @@
+import type { LlamaModel, Token } from "node-llama-cpp";
+import { LlamaVocabularyType } from "node-llama-cpp";
+import type { BatchEmbeddingBinding, NativeEmbeddingContext, NativeHandle } from "../llama/batchEmbeddingBinding.js";
+
+/** Options of {@link BatchEmbedder.create}. */
+export interface BatchEmbedderOptions {
+  /** The model file (the same one node-llama-cpp loaded; mapped again, so its pages are shared). */
+  modelPath: string;
+  /** Layers on the GPU, as the generation model has them. */
+  gpuLayers: number;
+  /** The model's context size; one evaluation holds at most `min(contextSize, maxBatchTokens)` tokens. */
+  contextSize: number;
+  threads: number;
+  /**
+   * Most tokens in one evaluation. Default 512, node-llama-cpp's own batch size for embedding
+   * contexts: llama.cpp keeps logits for every token of an embedding batch, so this bounds that
+   * memory as node-llama-cpp does.
+   */
+  maxBatchTokens?: number;
+  /** Most texts in one evaluation (at most the batch's tokens). Default 64. */
+  maxSequences?: number;
+}
+
+/**
+ * The tokens node-llama-cpp's embedding context evaluates for an input: its tokens with the
+ * beginning and end tokens the vocabulary asks for (the rules of its LlamaEmbeddingContext,
+ * which keeps them internal). Both paths must see the same tokens to give the same vectors.
+ */
+export function embeddingInputTokens(model: LlamaModel, tokens: readonly Token[]): Token[] {
+  const prepared = [...tokens];
+  const type = model.vocabularyType;
+  const begin =
+    type === LlamaVocabularyType.rwkv || type === LlamaVocabularyType.ugm
+      ? null
+      : type === LlamaVocabularyType.wpm
+        ? model.tokens.bos
+        : model.tokens.shouldPrependBosToken
+          ? model.tokens.bos
+          : null;
+  if (begin != null && prepared[0] !== begin) prepared.unshift(begin);
+  const end =
+    type === LlamaVocabularyType.rwkv
+      ? null
+      : type === LlamaVocabularyType.wpm
+        ? model.tokens.sep
+        : type === LlamaVocabularyType.ugm
+          ? model.tokens.eos
+          : model.tokens.shouldAppendEosToken
+            ? model.tokens.eos
+            : null;
+  if (end != null && prepared.at(-1) !== end) prepared.push(end);
+  return prepared;
+}
+
+/**
+ * Embeds many texts in few llama.cpp evaluations: texts are packed into one batch as separate
+ * sequences and each one's vector is read back (see native/batchEmbedding.cc). node-llama-cpp
+ * 3.21.1 evaluates embedding inputs one at a time; this gives the same vectors (the same tokens,
+ * the same context settings) in a fraction of the evaluations.
+ */
+export class BatchEmbedder {
+  private disposed = false;
+
+  private constructor(
+    private readonly binding: BatchEmbeddingBinding,
+    private readonly model: NativeHandle,
+    private readonly context: NativeEmbeddingContext,
+  ) {}
+
+  static async create(binding: BatchEmbeddingBinding, options: BatchEmbedderOptions): Promise<BatchEmbedder> {
+    const batchTokens = Math.max(8, Math.min(options.contextSize, options.maxBatchTokens ?? 512));
+    const model = await binding.loadModel(options.modelPath, { gpuLayers: options.gpuLayers });
+    try {
+      const context = await binding.createContext(model, {
+        contextSize: batchTokens,
+        sequences: Math.min(options.maxSequences ?? 64, batchTokens),
+        threads: options.threads,
+      });
+      return new BatchEmbedder(binding, model, context);
+    } catch (error) {
+      binding.freeModel(model);
+      throw error;
+    }
+  }
+
+  /** Most tokens a text may have to be embedded here; longer ones need another path. */
+  get batchTokens(): number {
+    return this.context.batchSize;
+  }
+
+  /** Most texts one evaluation holds. */
+  get sequences(): number {
+    return this.context.sequences;
+  }
+
+  /**
+   * The vectors of texts given as the tokens to evaluate ({@link embeddingInputTokens}), each at
+   * most {@link batchTokens} long; `evaluations` is how many llama.cpp evaluations they took.
+   */
+  async embed(texts: readonly (readonly Token[])[]): Promise<{ vectors: number[][]; evaluations: number }> {
+    if (this.disposed) throw new Error("The batch embedder is disposed");
+    const lengths = Uint32Array.from(texts, (tokens) => tokens.length);
+    const tokens = new Int32Array(lengths.reduce((sum, length) => sum + length, 0));
+    let offset = 0;
+    for (const text of texts) {
+      tokens.set(text, offset);
+      offset += text.length;
+    }
+    const { vectors, decodes } = await this.binding.embed(this.context.context, tokens, lengths);
+    const size = this.context.dimensions;
+    return { vectors: texts.map((_, index) => Array.from(vectors.subarray(index * size, (index + 1) * size))), evaluations: decodes };
+  }
+
+  /** Frees the context, then the model. Call when no {@link embed} is running. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.binding.freeContext(this.context.context);
+    this.binding.freeModel(this.model);
+  }
+}
