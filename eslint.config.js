@@ -11,6 +11,11 @@ const layer = (files, patterns, message) => ({
   },
 });
 
+/** What nothing in src/core may import. */
+const CORE_FORBIDDEN_IMPORTS = ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**"];
+const CORE_MESSAGE = "src/core is plain Node: it never imports electron or the shells above it.";
+const BINDING_MESSAGE = "The batched embedding binding is used through core/engine/BatchEmbedder.ts only.";
+
 /** What a protocol adapter may not import: it reaches the core through ApiServices only. */
 const ADAPTER_FORBIDDEN_IMPORTS = [
   "electron",
@@ -46,11 +51,17 @@ export default tseslint.config(
     ["**/core/**", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**", "node:*", "electron", "node-llama-cpp", "react", "fastify"],
     "src/shared holds contracts only and imports nothing outside src/shared.",
   ),
-  layer(
-    ["src/core/**"],
-    ["electron", "electron/*", "**/main/**", "**/preload/**", "**/renderer/**", "**/cli/**"],
-    "src/core is plain Node: it never imports electron or the shells above it.",
-  ),
+  {
+    files: ["src/core/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: CORE_FORBIDDEN_IMPORTS, message: CORE_MESSAGE }, { group: ["**/llama/batchEmbeddingBinding*"], message: BINDING_MESSAGE }] },
+      ],
+    },
+  },
+  // The native binding is reached through BatchEmbedder only (it owns the native handles' lifetimes).
+  layer(["src/core/engine/BatchEmbedder.ts"], CORE_FORBIDDEN_IMPORTS, CORE_MESSAGE),
   // Protocol adapters see the inference door and the catalogue only (src/core/api/apiServices.ts):
   // nothing can go around the router.
   layer(

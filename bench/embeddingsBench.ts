@@ -4,7 +4,8 @@
  * - "batched": one `embed` call, texts packed into shared llama.cpp evaluations (BatchEmbedder);
  * - "single calls": N `embed` calls of one text each (the same path, nothing to pack);
  * - "node-llama-cpp": its LlamaEmbeddingContext, one text at a time (how embeddings ran before).
- * With the fixture model and, when present, ../shared/models/stories260K.gguf.
+ * With the fixture model and, when present, ../shared/models/stories260K.gguf. Then reranking
+ * with the reranker fixture: one `rerank` call (batched) against node-llama-cpp's `rankAll`.
  * Writes bench-results/embeddings.json.
  *
  * Options (env): BENCH_EMBED_INPUTS (default "64,256"), BENCH_REPEATS (default 3), BENCH_THREADS (default 2).
@@ -14,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { createCore } from "../src/core/createCore.js";
 import { createSilentLogger } from "../src/core/logger.js";
-import { getFixtureModelPath } from "../test/fixtures/gguf/index.js";
+import { getFixtureModelPath, getRerankerModelPath } from "../test/fixtures/gguf/index.js";
 import { median } from "./benchClient.js";
 
 const inputCounts = (process.env.BENCH_EMBED_INPUTS ?? "64,256").split(",").map(Number);
@@ -26,6 +27,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "marduk-embed-bench-"));
 const modelsDir = path.join(dir, "models");
 mkdirSync(modelsDir, { recursive: true });
 copyFileSync(await getFixtureModelPath(), path.join(modelsDir, "fixture.gguf"));
+copyFileSync(await getRerankerModelPath(), path.join(modelsDir, "reranker.gguf"));
 const models = ["fixture"];
 if (existsSync(stories)) {
   copyFileSync(stories, path.join(modelsDir, "stories.gguf"));
@@ -41,6 +43,7 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000);
 const results = [];
+const rerankResults = [];
 try {
   for (const id of models) {
     const model = await core.engine.loadModel(id, { parallel: 1 });
@@ -75,10 +78,31 @@ try {
       await model.dispose();
     }
   }
+  const reranker = await core.engine.loadModel("reranker", { parallel: 1 });
+  const reference = await reranker.model.createRankingContext({ contextSize: reranker.contextSize, threads });
+  try {
+    await reranker.rerank("warm", ["up"]);
+    for (const count of inputCounts) {
+      const documents = Array.from({ length: count }, (_, index) => `document ${index} about the ${["fox", "dog", "cat"][index % 3]}`);
+      const batched: number[] = [];
+      const before: number[] = [];
+      let evaluations = 0;
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        batched.push(await timed(async () => (evaluations = (await reranker.rerank("which animal?", documents)).evaluations ?? 0)));
+        before.push(await timed(() => reference.rankAll("which animal?", documents)));
+      }
+      const [batchedMs, beforeMs] = [median(batched), median(before)];
+      rerankResults.push({ model: "reranker", documents: count, evaluations, batchedPerSecond: rate(count, batchedMs), nodeLlamaCppPerSecond: rate(count, beforeMs), speedup: Math.round((beforeMs / batchedMs) * 100) / 100 });
+    }
+  } finally {
+    await reference.dispose();
+    await reranker.dispose();
+  }
 } finally {
   await core.dispose();
   rmSync(dir, { recursive: true, force: true });
 }
 console.table(results);
+console.table(rerankResults);
 mkdirSync("bench-results", { recursive: true });
-writeFileSync(path.join("bench-results", "embeddings.json"), `${JSON.stringify({ date: new Date().toISOString(), threads, repeats, results }, null, 2)}\n`);
+writeFileSync(path.join("bench-results", "embeddings.json"), `${JSON.stringify({ date: new Date().toISOString(), threads, repeats, results, rerankResults }, null, 2)}\n`);

@@ -231,6 +231,11 @@ struct CreateContextJob : Job {
   bool ranking = false;
   llama_context* ctx = nullptr;
   void run() override {
+    if (llama_model_has_encoder(model) && llama_model_has_decoder(model)) {
+      // As node-llama-cpp: an encoder-decoder model's encoder output is no text embedding.
+      error = "encoder-decoder models have no text embeddings";
+      return;
+    }
     llama_context_params params = llama_context_default_params();
     params.n_ctx = contextSize;
     // One decode holds as many tokens as the context: a text never spans decodes, which a

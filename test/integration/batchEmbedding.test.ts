@@ -2,11 +2,12 @@ import { copyFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import type { Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchEmbedder, embeddingInputTokens } from "../../src/core/engine/BatchEmbedder.js";
+import { BatchEmbedder } from "../../src/core/engine/BatchEmbedder.js";
+import { embeddingInputTokens } from "../../src/core/engine/encoderInputs.js";
 import type { LoadedModel } from "../../src/core/engine/LoadedModel.js";
 import { AbortedError } from "../../src/core/errors.js";
 import { loadBatchEmbeddingBinding, type BatchEmbeddingBinding, type NativeHandle } from "../../src/core/llama/batchEmbeddingBinding.js";
-import { getFixtureModelPath } from "../fixtures/gguf/index.js";
+import { getFixtureModelPath, getRerankerModelPath, rerankerScoreOf } from "../fixtures/gguf/index.js";
 import { createTestCore, type TestCore } from "../helpers/testCore.js";
 
 /** A real trained llama (../shared/models/README.md), for vectors that are not one-hot. */
@@ -96,6 +97,39 @@ describe("batched embeddings (native/batchEmbedding.cc)", () => {
   });
 });
 
+describe("batched rankings", () => {
+  let reranker: LoadedModel;
+  beforeAll(async () => {
+    copyFileSync(await getRerankerModelPath(), path.join(testCore.modelsDir, "reranker.gguf"));
+    reranker = await testCore.core.engine.loadModel("reranker", { contextSize: 512, parallel: 1 });
+  });
+  afterAll(async () => {
+    await reranker?.dispose();
+  });
+
+  it("score as node-llama-cpp's ranking context does, many documents an evaluation", async () => {
+    const documents = Array.from({ length: 40 }, (_, index) => `document ${index} about the ${["fox", "dog", "cat", "bird"][index % 4]}`);
+    const query = "which animal?";
+    const context = await reranker.model.createRankingContext({ contextSize: 512, threads: 1 });
+    try {
+      const expected = await context.rankAll(query, documents);
+      const result = await reranker.rerank(query, documents);
+      // Up to 512 tokens an evaluation: 40 pairs of a few dozen tokens take a handful.
+      expect(result.evaluations).toBeLessThanOrEqual(Math.ceil(result.promptTokens / 400));
+      expect(result.evaluations).toBeLessThan(documents.length / 5);
+      for (const [index, score] of result.scores.entries()) expect(Math.abs(score - expected[index]!)).toBeLessThanOrEqual(1e-6);
+      expect(result.scores[0]).toBeCloseTo(rerankerScoreOf("fox"), 4);
+      expect(result.promptTokens).toBe(documents.reduce((sum, document) => sum + context.calculateInputLength(query, document), 0));
+    } finally {
+      await context.dispose();
+    }
+  });
+
+  it("still refuses a model without a ranking head, before llama.cpp sees it", async () => {
+    await expect(model.rerank("q", ["a"])).rejects.toMatchObject({ param: "model", message: "'embedder' is not a reranking model" });
+  });
+});
+
 describe("the binding refuses bad input without crashing", () => {
   let embedder: { model: NativeHandle; context: NativeHandle; batchSize: number };
 
@@ -137,7 +171,7 @@ describe("the binding refuses bad input without crashing", () => {
   });
 
   it("BatchEmbedder packs texts by its token budget", async () => {
-    const batcher = await BatchEmbedder.create(binding, { modelPath: model.path, gpuLayers: 0, contextSize: 256, threads: 1, maxBatchTokens: 32, maxSequences: 64 });
+    const batcher = await BatchEmbedder.create({ binding, modelPath: model.path, gpuLayers: 0, contextSize: 256, threads: 1, maxBatchTokens: 32, maxSequences: 64 });
     try {
       expect(batcher.batchTokens).toBe(32);
       // Ten texts of 10 tokens: three fit in 32 tokens, so four evaluations.

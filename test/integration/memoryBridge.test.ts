@@ -28,6 +28,13 @@ async function post(route: string, body: unknown, method = "POST"): Promise<{ st
   return { status: response.status, json: await response.json() };
 }
 
+/** A counter's value for a model in /metrics (0 before its first sample). */
+async function metric(name: string, model: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split("\n").find((entry) => entry.startsWith(`${name}{model="${model}"}`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "marduk-memory-bridge-"));
   server = await startServer();
@@ -39,13 +46,6 @@ afterAll(async () => {
 
 describe("embeddings of many inputs", () => {
   const texts = Array.from({ length: 12 }, (_, index) => `text number ${index} about the ${["fox", "dog", "cat"][index % 3]}`);
-
-  /** A counter's value for a model in /metrics (0 before its first sample). */
-  async function metric(name: string, model: string): Promise<number> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text.split("\n").find((entry) => entry.startsWith(`${name}{model="${model}"}`));
-    return line ? Number(line.split(" ").at(-1)) : 0;
-  }
 
   for (const model of ["fixture", ...(hasStories ? ["stories"] : [])]) {
     it(`equal one-by-one embeddings, evaluated together (${model})`, async () => {
@@ -70,9 +70,12 @@ describe("embeddings of many inputs", () => {
 describe("POST /v1/rerank", () => {
   const documents = ["the cat", "a dog", "quick fox", "nothing here"];
 
-  it("ranks documents by the reranker's score, highest first", async () => {
+  it("ranks documents by the reranker's score, highest first, in one evaluation", async () => {
+    const evaluationsBefore = await metric("marduk_rerank_evaluations_total", "reranker");
     const { status, json } = await post("/v1/rerank", { model: "reranker", query: "which animal?", documents, return_documents: true });
     expect(status).toBe(200);
+    expect((await metric("marduk_rerank_evaluations_total", "reranker")) - evaluationsBefore).toBe(1);
+    expect(await metric("marduk_rerank_documents_total", "reranker")).toBe(documents.length);
     expect(json).toMatchObject({ model: "reranker", object: "list" });
     expect(json.results.map((result: { index: number }) => result.index)).toEqual([2, 1, 3, 0]);
     expect(json.results[0].relevance_score).toBeCloseTo(rerankerScoreOf("fox"), 4);

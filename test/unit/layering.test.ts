@@ -23,6 +23,8 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/core/api/responses/x.ts", 'import { Router } from "../../router/Router.js";\nexport const x = Router;\n'],
     ["src/client/x.ts", 'import { getLlama } from "node-llama-cpp";\nexport const x = getLlama;\n'],
     ["src/client/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
+    ["src/core/engine/x.ts", 'import { loadBatchEmbeddingBinding } from "../llama/batchEmbeddingBinding.js";\nexport const x = loadBatchEmbeddingBinding;\n'],
+    ["src/core/engine/BatchEmbedder.ts", 'import { app } from "electron";\nexport const x = app;\n'],
   ])("refuses the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toHaveLength(1);
   });
@@ -34,6 +36,7 @@ describe("lint enforces the layers of ARCHITECTURE.md", () => {
     ["src/cli/x.ts", 'import { createCore } from "../core/createCore.js";\nexport const x = createCore;\n'],
     ["src/core/api/responses/x.ts", 'import { ResponseStore } from "../../storage/ResponseStore.js";\nexport const x = ResponseStore;\n'],
     ["src/client/x.ts", 'import OpenAI from "openai";\nexport const x = OpenAI;\n'],
+    ["src/core/engine/BatchEmbedder.ts", 'import { loadBatchEmbeddingBinding } from "../llama/batchEmbeddingBinding.js";\nexport const x = loadBatchEmbeddingBinding;\n'],
   ])("allows the import in %s", async (filePath, code) => {
     expect(await restrictedImports(filePath, code)).toEqual([]);
   });

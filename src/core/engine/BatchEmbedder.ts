@@ -1,6 +1,5 @@
-import type { LlamaModel, Token } from "node-llama-cpp";
-import { LlamaVocabularyType } from "node-llama-cpp";
-import type { BatchEmbeddingBinding, NativeEmbeddingContext, NativeHandle } from "../llama/batchEmbeddingBinding.js";
+import type { Token } from "node-llama-cpp";
+import { loadBatchEmbeddingBinding, type BatchEmbeddingBinding, type NativeEmbeddingContext, type NativeHandle } from "../llama/batchEmbeddingBinding.js";
 
 /** Options of {@link BatchEmbedder.create}. */
 export interface BatchEmbedderOptions {
@@ -19,37 +18,10 @@ export interface BatchEmbedderOptions {
   maxBatchTokens?: number;
   /** Most texts in one evaluation (at most the batch's tokens). Default 64. */
   maxSequences?: number;
-}
-
-/**
- * The tokens node-llama-cpp's embedding context evaluates for an input: its tokens with the
- * beginning and end tokens the vocabulary asks for (the rules of its LlamaEmbeddingContext,
- * which keeps them internal). Both paths must see the same tokens to give the same vectors.
- */
-export function embeddingInputTokens(model: LlamaModel, tokens: readonly Token[]): Token[] {
-  const prepared = [...tokens];
-  const type = model.vocabularyType;
-  const begin =
-    type === LlamaVocabularyType.rwkv || type === LlamaVocabularyType.ugm
-      ? null
-      : type === LlamaVocabularyType.wpm
-        ? model.tokens.bos
-        : model.tokens.shouldPrependBosToken
-          ? model.tokens.bos
-          : null;
-  if (begin != null && prepared[0] !== begin) prepared.unshift(begin);
-  const end =
-    type === LlamaVocabularyType.rwkv
-      ? null
-      : type === LlamaVocabularyType.wpm
-        ? model.tokens.sep
-        : type === LlamaVocabularyType.ugm
-          ? model.tokens.eos
-          : model.tokens.shouldAppendEosToken
-            ? model.tokens.eos
-            : null;
-  if (end != null && prepared.at(-1) !== end) prepared.push(end);
-  return prepared;
+  /** Reads the ranking head (each text's vector is its scores) instead of embeddings. Default: false. */
+  ranking?: boolean;
+  /** The native binding. Default: {@link loadBatchEmbeddingBinding} (rejects with why it cannot load). */
+  binding?: BatchEmbeddingBinding;
 }
 
 /**
@@ -67,7 +39,10 @@ export class BatchEmbedder {
     private readonly context: NativeEmbeddingContext,
   ) {}
 
-  static async create(binding: BatchEmbeddingBinding, options: BatchEmbedderOptions): Promise<BatchEmbedder> {
+  /** Loads the model into the binding; rejects when the binding is unavailable (see {@link loadBatchEmbeddingBinding}) or cannot load it. */
+  static async create(options: BatchEmbedderOptions): Promise<BatchEmbedder> {
+    const binding = options.binding ?? loadBatchEmbeddingBinding();
+    if (binding instanceof Error) throw binding;
     const batchTokens = Math.max(8, Math.min(options.contextSize, options.maxBatchTokens ?? 512));
     const model = await binding.loadModel(options.modelPath, { gpuLayers: options.gpuLayers });
     try {
@@ -75,6 +50,7 @@ export class BatchEmbedder {
         contextSize: batchTokens,
         sequences: Math.min(options.maxSequences ?? 64, batchTokens),
         threads: options.threads,
+        ranking: options.ranking ?? false,
       });
       return new BatchEmbedder(binding, model, context);
     } catch (error) {
@@ -94,7 +70,7 @@ export class BatchEmbedder {
   }
 
   /**
-   * The vectors of texts given as the tokens to evaluate ({@link embeddingInputTokens}), each at
+   * The vectors of texts given as the tokens to evaluate (see encoderInputs.ts), each at
    * most {@link batchTokens} long; `evaluations` is how many llama.cpp evaluations they took.
    */
   async embed(texts: readonly (readonly Token[])[]): Promise<{ vectors: number[][]; evaluations: number }> {

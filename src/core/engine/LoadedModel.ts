@@ -50,8 +50,8 @@ import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOpt
 import { StopStringMatcher } from "./StopStringMatcher.js";
 import { hasThoughtSegments, resolveReasoningOptions, thinkingWanted, thoughtTokenBudget, withoutThinking } from "./reasoning.js";
 import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
-import { BatchEmbedder, embeddingInputTokens } from "./BatchEmbedder.js";
-import { loadBatchEmbeddingBinding } from "../llama/batchEmbeddingBinding.js";
+import { BatchEmbedder } from "./BatchEmbedder.js";
+import { embeddingInputTokens, rankingInputTokens, rankingScore } from "./encoderInputs.js";
 
 /** The smaller model of speculative "draft", loaded beside its target; the target's {@link LoadedModel} owns it. */
 export interface DraftModel {
@@ -189,9 +189,9 @@ export class LoadedModel implements LocalModel {
    * here, interactive requests before batch lines, with the generation queue's limits.
    */
   private readonly encoderTurn: SequencePool<"encoder">;
-  private batchEmbedderCreation: Promise<BatchEmbedder> | undefined;
-  /** Why embeddings are not batched, once the batched embedder was tried and could not be made. */
-  batchEmbeddingProblem: string | undefined;
+  private readonly batchEncoders = new Map<"embedding" | "ranking", Promise<BatchEmbedder>>();
+  /** Why embeddings or rankings are not batched, once a batched encoder was tried and could not be made. */
+  batchEncodingProblem: string | undefined;
   private rankingContext: Promise<LlamaRankingContext> | undefined;
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
@@ -612,25 +612,10 @@ export class LoadedModel implements LocalModel {
         if (tokens.length >= this.contextSize) throw new ContextLengthExceededError(tokens.length, 0, this.contextSize).withParam(`input[${index}]`);
         return tokens;
       });
-      const embeddings: number[][] = new Array<number[]>(texts.length);
-      let evaluations = 0;
-      const batcher = await this.batchEmbedder();
-      const batchable = batcher ? [...texts.keys()].filter((index) => texts[index]!.length <= batcher.batchTokens) : [];
-      // One call per evaluation's worth of texts, so an abort stops between evaluations.
-      for (let start = 0; batcher && start < batchable.length; start += batcher.sequences) {
-        if (signal?.aborted) throw new AbortedError();
-        const indices = batchable.slice(start, start + batcher.sequences);
-        const batch = await batcher.embed(indices.map((index) => texts[index]!));
-        evaluations += batch.evaluations;
-        indices.forEach((index, position) => (embeddings[index] = batch.vectors[position]!));
-      }
-      for (const [index, tokens] of texts.entries()) {
-        if (embeddings[index]) continue;
-        if (signal?.aborted) throw new AbortedError();
+      const { values: embeddings, evaluations } = await this.encodeAll(texts, await this.batchEncoder("embedding"), signal, (vector) => vector, async (index) => {
         this.embeddingContext ??= this.model.createEmbeddingContext({ contextSize: this.contextSize, threads: this.threads });
-        embeddings[index] = [...(await (await this.embeddingContext).getEmbeddingFor(tokens)).vector];
-        evaluations++;
-      }
+        return [...(await (await this.embeddingContext).getEmbeddingFor(texts[index]!)).vector];
+      });
       return { embeddings, promptTokens, evaluations };
     });
   }
@@ -653,19 +638,54 @@ export class LoadedModel implements LocalModel {
   }
 
   /**
-   * The batched embedder, made on first use; undefined (and why, in {@link batchEmbeddingProblem})
-   * when the native binding is not built or turned off, or the model cannot be loaded into it.
+   * Evaluates texts (as encoderInputs.ts prepares them) with the batched encoder where they fit,
+   * one evaluation's worth per call so that an abort stops between evaluations, and the rest
+   * (too long for a batch, or every text without the encoder) one at a time with `alone`.
+   * Values come back in the texts' order.
    */
-  private async batchEmbedder(): Promise<BatchEmbedder | undefined> {
-    if (this.batchEmbedderCreation === undefined) {
-      const binding = loadBatchEmbeddingBinding();
-      this.batchEmbedderCreation =
-        binding instanceof Error
-          ? Promise.reject(binding)
-          : BatchEmbedder.create(binding, { modelPath: this.path, gpuLayers: this.model.gpuLayers, contextSize: this.contextSize, threads: this.threads });
-      this.batchEmbedderCreation.catch((error: Error) => (this.batchEmbeddingProblem = error.message));
+  private async encodeAll<T>(
+    texts: readonly Token[][],
+    encoder: BatchEmbedder | undefined,
+    signal: AbortSignal | undefined,
+    fromVector: (vector: number[]) => T,
+    alone: (index: number) => Promise<T>,
+  ): Promise<{ values: T[]; evaluations: number }> {
+    const values = new Array<T>(texts.length);
+    const done = new Array<boolean>(texts.length).fill(false);
+    let evaluations = 0;
+    const batchable = encoder ? [...texts.keys()].filter((index) => texts[index]!.length > 0 && texts[index]!.length <= encoder.batchTokens) : [];
+    for (let start = 0; encoder && start < batchable.length; start += encoder.sequences) {
+      if (signal?.aborted) throw new AbortedError();
+      const indices = batchable.slice(start, start + encoder.sequences);
+      const batch = await encoder.embed(indices.map((index) => texts[index]!));
+      evaluations += batch.evaluations;
+      indices.forEach((index, position) => {
+        values[index] = fromVector(batch.vectors[position]!);
+        done[index] = true;
+      });
     }
-    return this.batchEmbedderCreation.catch(() => undefined);
+    for (const index of texts.keys()) {
+      if (done[index]) continue;
+      if (signal?.aborted) throw new AbortedError();
+      values[index] = await alone(index);
+      evaluations++;
+    }
+    return { values, evaluations };
+  }
+
+  /**
+   * The batched encoder of embeddings or of rankings, made on first use; undefined (and why, in
+   * {@link batchEncodingProblem}) when the native binding is not built or turned off, or the
+   * model cannot be loaded into it.
+   */
+  private async batchEncoder(kind: "embedding" | "ranking"): Promise<BatchEmbedder | undefined> {
+    let creation = this.batchEncoders.get(kind);
+    if (creation === undefined) {
+      creation = BatchEmbedder.create({ modelPath: this.path, gpuLayers: this.model.gpuLayers, contextSize: this.contextSize, threads: this.threads, ranking: kind === "ranking" });
+      creation.catch((error: Error) => (this.batchEncodingProblem = error.message));
+      this.batchEncoders.set(kind, creation);
+    }
+    return creation.catch(() => undefined);
   }
 
   /**
@@ -681,16 +701,21 @@ export class LoadedModel implements LocalModel {
         throw new InvalidArgumentError(`'${this.id}' is not a reranking model`, "model");
       });
       const context = await this.rankingContext;
-      const scores: number[] = [];
-      let promptTokens = 0;
-      for (const [index, document] of documents.entries()) {
-        if (signal?.aborted) throw new AbortedError();
-        const tokens = context.calculateInputLength(query, document);
-        if (tokens >= context.contextSize) throw new ContextLengthExceededError(tokens, 0, context.contextSize).withParam(`documents[${index}]`);
-        promptTokens += tokens;
-        scores.push(await context.rank(query, document));
-      }
-      return { scores, promptTokens };
+      const texts = documents.map((document, index) => {
+        const tokens = rankingInputTokens(this.model, query, document);
+        if (tokens.length >= context.contextSize) throw new ContextLengthExceededError(tokens.length, 0, context.contextSize).withParam(`documents[${index}]`);
+        return tokens;
+      });
+      const promptTokens = texts.reduce((sum, tokens) => sum + tokens.length, 0);
+      // Only once node-llama-cpp accepted the model as a reranker: llama.cpp aborts on a ranking context without a ranking head.
+      const { values: scores, evaluations } = await this.encodeAll(
+        texts,
+        await this.batchEncoder("ranking"),
+        signal,
+        (vector) => rankingScore(this.model, vector[0] ?? 0),
+        (index) => context.rank(query, documents[index]!),
+      );
+      return { scores, promptTokens, evaluations };
     });
   }
 
@@ -743,7 +768,7 @@ export class LoadedModel implements LocalModel {
     this.sequenceListeners.clear();
     this.unloading.abort();
     await Promise.allSettled([...this.running]);
-    (await this.batchEmbedderCreation?.catch(() => undefined))?.dispose();
+    for (const creation of this.batchEncoders.values()) (await creation.catch(() => undefined))?.dispose();
     const embeddingContext = await this.embeddingContext?.catch(() => undefined);
     if (embeddingContext && !embeddingContext.disposed) await embeddingContext.dispose();
     const rankingContext = await this.rankingContext?.catch(() => undefined);

@@ -56,7 +56,7 @@ export class InferenceService {
   /** Scores documents' relevance to a query with a reranking model (`POST /v1/rerank`). */
   async rerank(model: string, query: string, documents: readonly string[], options: InferenceRequestOptions = {}): Promise<RerankResult & ServedBy> {
     const result = await this.deps.router.rerank(model, query, documents, options);
-    this.deps.metrics.recordRerank(result.modelId, documents.length, result.promptTokens);
+    this.deps.metrics.recordRerank(result.modelId, documents.length, result);
     return result;
   }
 

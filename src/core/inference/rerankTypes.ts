@@ -4,4 +4,6 @@ export interface RerankResult {
   scores: number[];
   /** Tokens evaluated: the query and document pairs as the model's ranking template joins them. */
   promptTokens: number;
+  /** llama.cpp evaluations the documents took (fewer than the documents when they were batched); absent from remote providers. */
+  evaluations?: number;
 }

@@ -26,6 +26,7 @@ export class Metrics {
   private readonly embeddingInputs: Counter<"model">;
   private readonly embeddingEvaluations: Counter<"model">;
   private readonly rerankDocuments: Counter<"model">;
+  private readonly rerankEvaluations: Counter<"model">;
 
   constructor(state: MetricsStateSource) {
     const registers = [this.registry];
@@ -53,6 +54,7 @@ export class Metrics {
     this.embeddingInputs = modelCounter("marduk_embedding_inputs_total", "Texts embedded");
     this.embeddingEvaluations = modelCounter("marduk_embedding_evaluations_total", "llama.cpp evaluations that embedded those texts (local models only)");
     this.rerankDocuments = modelCounter("marduk_rerank_documents_total", "Documents scored by reranking");
+    this.rerankEvaluations = modelCounter("marduk_rerank_evaluations_total", "llama.cpp evaluations that scored those documents (local models only)");
     this.generations = new Counter({
       name: "marduk_generations_total",
       help: "Finished generations by finish reason",
@@ -153,9 +155,10 @@ export class Metrics {
     if (result.evaluations !== undefined) this.embeddingEvaluations.inc({ model }, result.evaluations);
   }
 
-  recordRerank(model: string, documents: number, promptTokens: number): void {
-    this.promptTokens.inc({ model }, promptTokens);
+  recordRerank(model: string, documents: number, result: { promptTokens: number; evaluations?: number }): void {
+    this.promptTokens.inc({ model }, result.promptTokens);
     this.rerankDocuments.inc({ model }, documents);
+    if (result.evaluations !== undefined) this.rerankEvaluations.inc({ model }, result.evaluations);
   }
 
   recordModelLoad(model: string, seconds: number): void {
