@@ -68,6 +68,15 @@ describe("the official @anthropic-ai/sdk client", () => {
     expect(message.stop_reason).toBe("end_turn");
   });
 
+  it("continues an assistant prefill: the reply is the rest of the text, as Anthropic answers it", async () => {
+    const prefilled: Anthropic.MessageParam[] = [...hello, { role: "assistant", content: "The quick" }];
+    const message = await client.messages.create(withSampling({ model: "fixture", max_tokens: 64, messages: prefilled }, { temperature: 0 }));
+    expect(message.content).toEqual([{ type: "text", text: FIXTURE_SENTENCE.slice("The quick ".length) }]);
+    expect(message.stop_reason).toBe("end_turn");
+    const counted = await client.messages.countTokens({ model: "fixture", messages: prefilled });
+    expect(counted.input_tokens).toBe(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0));
+  });
+
   it("stops at max_tokens (stop_reason max_tokens) and at stop sequences (stop_reason stop_sequence)", async () => {
     const short = await client.messages.create({ model: "fixture", max_tokens: 3, messages: hello });
     expect(short.content).toEqual([{ type: "text", text: "The quick brown" }]);
@@ -202,6 +211,15 @@ describe("thinking (the thinking fixture: a thought, then the sentence)", () => 
       messages: [...hello, { role: "assistant", content: message.content }, { role: "user", content: "Again" }],
     });
     expect(plain.content).toEqual([{ type: "text", text: THINKING_FIXTURE_ANSWER }]);
+
+    // A prefill with thinking off: the closed empty thought goes before the prefilled text.
+    const prefilled = await client.messages.create({
+      model: "thinking",
+      max_tokens: 64,
+      thinking: { type: "disabled" },
+      messages: [...hello, { role: "assistant", content: "The quick" }],
+    });
+    expect(prefilled.content).toEqual([{ type: "text", text: THINKING_FIXTURE_ANSWER.slice("The quick ".length) }]);
   });
 
   it("counts the prompt as the thinking setting shapes it", async () => {

@@ -150,6 +150,22 @@ describe("engine with the deterministic fixture model", () => {
     expect(() => model.chat([{ role: "tool", content: "x", toolCallId: "nope" }])).toThrow(/answers no earlier/);
   });
 
+  it("continues a last assistant message (a prefill) rather than starting a new turn", async () => {
+    const result = await model.chat([...user("Hello there"), { role: "assistant", content: "The quick" }], { temperature: 0 }).collect();
+    // The fixture's chain goes on from the prefill's last token; only the continuation is returned.
+    expect(`The quick ${result.text}`).toBe(FIXTURE_SENTENCE);
+    expect(result.finishReason).toBe("stop");
+    // Counting sees the same prompt: the open reply with the prefill in it.
+    const prompt = await model.countChatTokens([...user("Hello there"), { role: "assistant", content: "The quick" }]);
+    expect(prompt).toBe(result.usage.promptTokens);
+    expect(prompt).toBeGreaterThan(await model.countChatTokens(user("Hello there")));
+  });
+
+  it("refuses a prefill with a JSON response format or a forced tool call (the grammar would shape only the rest)", () => {
+    const prefilled = [...user("Hi"), { role: "assistant" as const, content: "{" }];
+    expect(() => model.chat(prefilled, { responseFormat: { type: "json_object" } })).toThrow(InvalidArgumentError);
+  });
+
   it("embeds texts", async () => {
     const { embeddings, promptTokens } = await model.embed(["The quick brown fox", "lazy dog"]);
     expect(embeddings).toHaveLength(2);

@@ -29,7 +29,7 @@ import type {
 } from "../../shared/api/generation.js";
 import type { EffectiveLoadOptions, SpeculativeMode } from "../../shared/api/loadOptions.js";
 import { AbortedError, ContextLengthExceededError, InvalidArgumentError, toMardukError } from "../errors.js";
-import { toChatHistory } from "./chatHistory.js";
+import { isAssistantPrefill, toChatHistory } from "./chatHistory.js";
 import {
   createResponseGrammar,
   forcedToolCallSchema,
@@ -301,6 +301,13 @@ export class LoadedModel implements LocalModel {
     const selected = selectTools(tools, toolChoice ?? "auto");
     const forcedCall = selected.length > 0 && toolChoice !== undefined && toolChoice !== "auto";
     const nativeFunctions = selected.length > 0 && !forcedCall ? toChatModelFunctions(selected) : undefined;
+    if (isAssistantPrefill(messages.at(-1)) && (forcedCall || responseFormat.type !== "text")) {
+      // The grammar would shape only the continuation, not the prefilled text before it.
+      throw new InvalidArgumentError(
+        "A last assistant message (a prefill the reply continues) cannot be combined with a JSON response format or a forced tool call",
+        "messages",
+      );
+    }
     const baseHistory = toChatHistory(messages);
     const withTools = forcedCall ? withForcedToolInstructions(baseHistory, selected) : baseHistory;
     // Thinking off, or a grammar (JSON formats, forced calls; it must shape the answer, not the

@@ -19,8 +19,18 @@ function parseResult(content: string): unknown {
 }
 
 /**
- * Converts API chat messages to node-llama-cpp's chat history, ending with an empty model
- * turn for the model to fill in. Consecutive system messages are merged; an assistant's tool
+ * True for a last message that the reply continues rather than answers: an assistant message
+ * with text and no tool calls (a "prefill", as Anthropic's Messages API, llama-server and Ollama
+ * treat it).
+ */
+export function isAssistantPrefill(message: ChatMessage | undefined): boolean {
+  return message?.role === "assistant" && message.content.length > 0 && (message.toolCalls ?? []).length === 0;
+}
+
+/**
+ * Converts API chat messages to node-llama-cpp's chat history, ending with the model turn the
+ * reply fills in: an empty one, or the last message's when it is a prefill
+ * ({@link isAssistantPrefill}; LlamaChat then continues that text and answers only the rest). Consecutive system messages are merged; an assistant's tool
  * calls are paired with the tool messages that answer them (by id), as node-llama-cpp renders
  * a call and its result together in the model's own format.
  */
@@ -72,6 +82,6 @@ export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem
         throw new InvalidArgumentError(`messages[${index}].role is not a known role`, `messages[${index}].role`);
     }
   }
-  history.push({ type: "model", response: [] });
+  if (!isAssistantPrefill(messages.at(-1))) history.push({ type: "model", response: [] });
   return history;
 }

@@ -47,10 +47,11 @@ export function thoughtTokenBudget(options: ReasoningOptions): number {
  * The history with the reply to fill in starting with an empty, closed thought: the model
  * answers at once (as Qwen3's `enable_thinking=false` renders it). This also keeps a grammar
  * (JSON formats, forced tool calls) on the answer: a template that opens the thought in the
- * prompt would otherwise have the grammar's output land in the thought.
+ * prompt would otherwise have the grammar's output land in the thought. A prefilled reply
+ * (text already there, no thought) gets the closed thought before its text.
  */
 export function withoutThinking(history: readonly ChatHistoryItem[]): ChatHistoryItem[] {
   const last = history.at(-1);
-  if (last?.type !== "model" || last.response.length > 0) return [...history];
-  return [...history.slice(0, -1), { type: "model", response: [{ type: "segment", segmentType: "thought", text: "", ended: true }] }];
+  if (last?.type !== "model" || last.response.some((item) => typeof item !== "string")) return [...history];
+  return [...history.slice(0, -1), { type: "model", response: [{ type: "segment", segmentType: "thought", text: "", ended: true }, ...last.response] }];
 }
