@@ -170,6 +170,10 @@ describe("the binding refuses bad input without crashing", () => {
     expect(() => binding.createContext(embedder.model, { contextSize: 64, sequences: 1, threads: 1 })).toThrow(/not a loaded model/);
   });
 
+  it("BatchEmbedder is refused for a model on the GPU (a second copy would double its VRAM)", async () => {
+    await expect(BatchEmbedder.create({ binding, modelPath: model.path, gpuLayers: 1, contextSize: 256, threads: 1 })).rejects.toThrow(/on the GPU/);
+  });
+
   it("BatchEmbedder packs texts by its token budget", async () => {
     const batcher = await BatchEmbedder.create({ binding, modelPath: model.path, gpuLayers: 0, contextSize: 256, threads: 1, maxBatchTokens: 32, maxSequences: 64 });
     try {

@@ -6,7 +6,7 @@
  */
 import { copyFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ChatStreamEvent } from "../../src/shared/contract/chat.js";
 import type { MardukApi, MetricsSample, ServerStatus } from "../../src/shared/contract/index.js";
 import { FIXTURE_SENTENCE, getBenchModelPath, getFixtureModelPath, TINY_BENCH_SHAPE } from "../fixtures/gguf/index.js";
@@ -209,12 +209,15 @@ function contractSuite(transport: string, connect: Connect): void {
         const conversation = await api.conversations.create({ modelId: "fixture", settings: { temperature: 0 } });
         const started = await api.chat.send({ conversationId: conversation.id, content: "Measure me" });
         await chat.finished(started.generationId);
-        const deadline = Date.now() + 5000;
-        while (!samples.some((sample) => sample.decodeTokensPerSecond > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-        const busy = samples.find((sample) => sample.decodeTokensPerSecond > 0);
-        expect(busy).toBeDefined();
-        expect(busy!.timeToFirstTokenMs).toBeGreaterThan(0);
-        expect(busy!.promptTokensPerSecond).toBeGreaterThan(0);
+        // Tokens count in the window they stream in, the prompt and first-token time in the one the
+        // generation ends in: on a loaded machine those can be two samples.
+        await vi.waitFor(
+          () => {
+            expect(samples.some((sample) => sample.decodeTokensPerSecond > 0)).toBe(true);
+            expect(samples.some((sample) => sample.promptTokensPerSecond > 0 && (sample.timeToFirstTokenMs ?? 0) > 0)).toBe(true);
+          },
+          { timeout: 20_000, interval: 100 },
+        );
         const sample = samples.at(-1)!;
         expect(sample.gpu).toBeNull();
         expect(sample.cpuPercent).toBeGreaterThanOrEqual(0);

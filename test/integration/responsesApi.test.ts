@@ -114,6 +114,22 @@ describe("the Responses API with the official openai client", () => {
     expect(rest).toMatchObject({ data: [{ id: items.data[0]!.id }], has_more: false });
   });
 
+  it("counts input tokens exactly as a response would use them (responses.inputTokens.count)", async () => {
+    const request = { model: "fixture", instructions: "Be brief.", input: "Hello", tools: [weatherTool] };
+    const counted = await client.responses.inputTokens.count(request);
+    expect(counted).toEqual({ object: "response.input_tokens", input_tokens: expect.any(Number) });
+    const created = await client.responses.create({ ...request, temperature: 0 });
+    expect(counted.input_tokens).toBe(created.usage!.input_tokens);
+    // A continuation counts the earlier turns too; an unknown one is the same 404 as create's.
+    const next = await client.responses.inputTokens.count({ previous_response_id: created.id, input: "Again" });
+    const continued = await client.responses.create({ previous_response_id: created.id, input: "Again", temperature: 0 });
+    expect(next.input_tokens).toBe(continued.usage!.input_tokens);
+    expect(next.input_tokens).toBeGreaterThan((await client.responses.inputTokens.count({ model: "fixture", input: "Again" })).input_tokens);
+    const missing = (await failureOf(client.responses.inputTokens.count({ previous_response_id: "resp_missing", input: "x" }))) as InstanceType<typeof OpenAI.APIError>;
+    expect(missing.status).toBe(404);
+    expect(missing.code).toBe("previous_response_not_found");
+  });
+
   it("round-trips a function call: function_call item, then function_call_output on the same conversation", async () => {
     const call = await client.responses.create({
       model: "fixture",

@@ -5,7 +5,10 @@ import { loadBatchEmbeddingBinding, type BatchEmbeddingBinding, type NativeEmbed
 export interface BatchEmbedderOptions {
   /** The model file (the same one node-llama-cpp loaded; mapped again, so its pages are shared). */
   modelPath: string;
-  /** Layers on the GPU, as the generation model has them. */
+  /**
+   * Layers the generation model has on the GPU. Above 0 the batched encoder is refused: a second
+   * copy of those weights would take as much VRAM again (node-llama-cpp embeds them there instead).
+   */
   gpuLayers: number;
   /** The model's context size; one evaluation holds at most `min(contextSize, maxBatchTokens)` tokens. */
   contextSize: number;
@@ -41,10 +44,11 @@ export class BatchEmbedder {
 
   /** Loads the model into the binding; rejects when the binding is unavailable (see {@link loadBatchEmbeddingBinding}) or cannot load it. */
   static async create(options: BatchEmbedderOptions): Promise<BatchEmbedder> {
+    if (options.gpuLayers > 0) throw new Error("the model is on the GPU, where a second copy would double its memory");
     const binding = options.binding ?? loadBatchEmbeddingBinding();
     if (binding instanceof Error) throw binding;
     const batchTokens = Math.max(8, Math.min(options.contextSize, options.maxBatchTokens ?? 512));
-    const model = await binding.loadModel(options.modelPath, { gpuLayers: options.gpuLayers });
+    const model = await binding.loadModel(options.modelPath, { gpuLayers: 0 });
     try {
       const context = await binding.createContext(model, {
         contextSize: batchTokens,

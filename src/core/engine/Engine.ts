@@ -194,6 +194,7 @@ export class Engine {
         effectiveSpeculativeMode(options),
         draft,
       );
+      loadedModel.logger = log;
       loadedModel.loadOptions = { ...describeEffectiveLoadOptions(model, context, GgmlType, options), ...(draft ? { draftModel: draft.id } : {}) };
       if (this.disposed) {
         await loadedModel.dispose();

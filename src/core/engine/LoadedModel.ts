@@ -50,6 +50,7 @@ import { SequenceStateStore, type SequenceStateStats, type SequenceStateStoreOpt
 import { StopStringMatcher } from "./StopStringMatcher.js";
 import { hasThoughtSegments, resolveReasoningOptions, thinkingWanted, thoughtTokenBudget, withoutThinking } from "./reasoning.js";
 import { SwitchableTokenPredictor } from "./SwitchableTokenPredictor.js";
+import type { Logger } from "../logger.js";
 import { BatchEmbedder } from "./BatchEmbedder.js";
 import { embeddingInputTokens, rankingInputTokens, rankingScore } from "./encoderInputs.js";
 
@@ -192,6 +193,8 @@ export class LoadedModel implements LocalModel {
   private readonly batchEncoders = new Map<"embedding" | "ranking", Promise<BatchEmbedder>>();
   /** Why embeddings or rankings are not batched, once a batched encoder was tried and could not be made. */
   batchEncodingProblem: string | undefined;
+  /** Says once why embeddings are not batched: set by the engine that created it. Default: silent. */
+  logger?: Logger;
   private rankingContext: Promise<LlamaRankingContext> | undefined;
   /** Aborts every running generation when the model is unloaded. */
   private readonly unloading = new AbortController();
@@ -689,7 +692,10 @@ export class LoadedModel implements LocalModel {
     let creation = this.batchEncoders.get(kind);
     if (creation === undefined) {
       creation = BatchEmbedder.create({ modelPath: this.path, gpuLayers: this.model.gpuLayers, contextSize: this.contextSize, threads: this.threads, ranking: kind === "ranking" });
-      creation.catch((error: Error) => (this.batchEncodingProblem = error.message));
+      creation.catch((error: Error) => {
+        this.batchEncodingProblem = error.message;
+        this.logger?.info({ reason: error.message }, `${kind}s run one text at a time through node-llama-cpp (not batched)`);
+      });
       this.batchEncoders.set(kind, creation);
     }
     return creation.catch(() => undefined);

@@ -10,9 +10,11 @@ import { streamGeneration } from "../streamGeneration.js";
 import { parseBody } from "../validation.js";
 import { newResponseId, responseObject, statusOf, type ResponseHeader, type WireObject } from "./responseObjects.js";
 import { ResponseOutputBuilder } from "./ResponseOutputBuilder.js";
-import { inputItemsQuerySchema, responseRequestSchema } from "./responseRequestSchema.js";
+import { inputItemsQuerySchema, responseRequestSchema, type ResponseRequest } from "./responseRequestSchema.js";
 import { responseStreamFraming } from "./responseStreamFraming.js";
-import { toChatTurn } from "./toChatTurn.js";
+import { toChatTurn, type ChatTurn } from "./toChatTurn.js";
+import type { StoredResponse } from "../../storage/ResponseStore.js";
+import { SERVED_BY_HEADERS } from "../../../shared/routingHeaders.js";
 
 const notFound = (reply: FastifyReply, id: string, code: string, param: string | null) =>
   reply.code(404).send(openAiError(404, `No response found with id '${id}'.`, code, param));
@@ -22,6 +24,31 @@ function rejectUnsupportedQuery(query: unknown): void {
   const { stream, include } = (query ?? {}) as Record<string, unknown>;
   if (stream !== undefined && stream !== "false") throw new UnsupportedError("Streaming a stored response is not supported by this server", "stream");
   if (include !== undefined) throw new UnsupportedError("'include' is not supported by this server", "include");
+}
+
+/** The request's turn: its model (or the previous response's) and the messages it evaluates, after the earlier turns it continues. */
+interface ResolvedTurn {
+  model: string;
+  turn: ChatTurn;
+  previous: StoredResponse | undefined;
+}
+
+/**
+ * Resolves `previous_response_id` (visible to `owner` only) and the model; answers 404 on the
+ * reply and returns undefined for an unknown previous response.
+ */
+function resolveTurn(body: ResponseRequest, owner: string | undefined, responses: ApiServices["responses"], reply: FastifyReply): ResolvedTurn | undefined {
+  const previous = body.previous_response_id ? responses.get(body.previous_response_id, owner) : undefined;
+  if (body.previous_response_id && !previous) {
+    void reply
+      .code(404)
+      .send(openAiError(404, `Previous response with id '${body.previous_response_id}' not found.`, "previous_response_not_found", "previous_response_id"));
+    return undefined;
+  }
+  const model = body.model ?? (typeof previous?.response.model === "string" ? previous.response.model : undefined);
+  if (!model) throw new InvalidArgumentError("Missing required parameter: 'model'", "model");
+  const history = previous ? [...previous.inputItems, ...((previous.response.output as WireObject[] | undefined) ?? [])] : [];
+  return { model, turn: toChatTurn(body, history), previous };
 }
 
 /**
@@ -35,16 +62,9 @@ export function registerResponsesRoutes(app: FastifyInstance, { inference, respo
   app.post("/v1/responses", async (request, reply) => {
     const body = parseBody(responseRequestSchema, request.body);
     const owner = auditDetails(request).keyId;
-    const previous = body.previous_response_id ? responses.get(body.previous_response_id, owner) : undefined;
-    if (body.previous_response_id && !previous) {
-      return reply
-        .code(404)
-        .send(openAiError(404, `Previous response with id '${body.previous_response_id}' not found.`, "previous_response_not_found", "previous_response_id"));
-    }
-    const model = body.model ?? (typeof previous?.response.model === "string" ? previous.response.model : undefined);
-    if (!model) throw new InvalidArgumentError("Missing required parameter: 'model'", "model");
-    const history = previous ? [...previous.inputItems, ...((previous.response.output as WireObject[] | undefined) ?? [])] : [];
-    const turn = toChatTurn(body, history);
+    const resolved = resolveTurn(body, owner, responses, reply);
+    if (!resolved) return reply;
+    const { model, turn, previous } = resolved;
     const id = newResponseId("resp");
     // A conversation's turns share a sticky key, so they stay on one target and its prompt cache stays warm.
     const conversationId = previous?.conversationId ?? id;
@@ -73,6 +93,28 @@ export function registerResponsesRoutes(app: FastifyInstance, { inference, respo
       return finished(result);
     }
     return streamGeneration(request, reply, generation.stream, responseStreamFraming(header, builder, finished));
+  });
+
+  // The prompt tokens `POST /v1/responses` would report as input_tokens for the same body: exact
+  // for this machine's models, estimated for a model only a remote serves (x-marduk-token-count).
+  app.post("/v1/responses/input_tokens", async (request, reply) => {
+    const body = parseBody(responseRequestSchema, request.body);
+    const resolved = resolveTurn(body, auditDetails(request).keyId, responses, reply);
+    if (!resolved) return reply;
+    const { tools, toolChoice, responseFormat, reasoning } = resolved.turn.options;
+    const disconnect = abortOnDisconnect(request, reply);
+    const counted = await inference.countChatTokens(resolved.model, resolved.turn.messages, {
+      tools,
+      toolChoice,
+      responseFormat,
+      reasoning,
+      signal: disconnect.signal,
+      routing: routingHintsOf(request),
+    });
+    recordAudit(request, { model: counted.modelId });
+    reply.header(SERVED_BY_HEADERS.provider, counted.provider);
+    if (!counted.exact) reply.header(SERVED_BY_HEADERS.tokenCount, "estimate");
+    return { object: "response.input_tokens", input_tokens: counted.tokens };
   });
 
   app.get<{ Params: { id: string } }>("/v1/responses/:id", async (request, reply) => {
