@@ -60,6 +60,20 @@ describe("SystemSampler", () => {
     sampler.dispose();
   });
 
+  it("counts marks added within 10 ms of each other in the window of the newest", async () => {
+    const sampler = new SystemSampler({ sources: fakeSources({ current: { busy: 0, total: 0 } }) });
+    const now = Date.now();
+    // Two generations end 8 ms apart, and the window of the next sample starts between them.
+    sampler.recordGeneration(result(36, 10, 2), now - 1002);
+    sampler.recordTokens(10, now - 1001);
+    sampler.recordGeneration(result(33, 10, 1), now - 994);
+    sampler.recordTokens(10, now - 994);
+    const sample = await sampler.sample();
+    expect(sample.promptTokensPerSecond).toBe(69);
+    expect(sample.decodeTokensPerSecond).toBe(20);
+    expect(sample.timeToFirstTokenMs).toBe(1);
+  });
+
   it("samples at 1 Hz only while someone listens, keeping the last `capacity` samples", async () => {
     const cpu = { current: { busy: 0, total: 0 } };
     const sampler = new SystemSampler({ sources: fakeSources(cpu), capacity: 3, lingerMs: 0 });

@@ -224,9 +224,13 @@ export class SystemSampler {
   private mark(marks: Mark[], time: number, value: number): void {
     if (this.disposed || !(value >= 0)) return;
     const last = marks.at(-1);
-    // Token counts within 10 ms add up in one mark (a fast model streams thousands a second).
-    if (marks !== this.firstTokens && last && time >= last.time && time - last.time < 10) last.value += value;
-    else marks.push({ time, value });
+    // Token counts within 10 ms add up in one mark (a fast model streams thousands a second),
+    // which moves to the newest time: kept at the oldest, a count could fall before the window
+    // of the sample that follows it.
+    if (marks !== this.firstTokens && last && time >= last.time && time - last.time < 10) {
+      last.value += value;
+      last.time = time;
+    } else marks.push({ time, value });
     // Unread marks would pile up while nobody samples: keep a few intervals' worth.
     if (marks.length > 4096 || (!this.timer && marks.length > 256)) this.prune(time);
   }
