@@ -1,3 +1,4 @@
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURE_SENTENCE } from "../fixtures/gguf/index.js";
@@ -73,6 +74,16 @@ describe("router: the catalogue", () => {
   it("serves a remote-only model through the remote and names it in the headers", async () => {
     const result = await served("alpha-only");
     expect(result).toMatchObject({ text: REPLY, provider: "alpha", model: "alpha-only" });
+  });
+
+  it("reports the stop sequence a remote says it stopped at (vLLM's stop_reason), as Anthropic's stop_sequence", async () => {
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: "unused", maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: "alpha-only", max_tokens: 32, stop_sequences: [" fake", " nowhere"], messages: [{ role: "user", content: "Hi" }] });
+    expect(message.content).toEqual([{ type: "text", text: "Hello from the" }]);
+    expect(message).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: " fake" });
+    // Without one in the request, a remote's word is not taken: it ends its turn.
+    const plain = await anthropic.messages.create({ model: "alpha-only", max_tokens: 32, messages: [{ role: "user", content: "Hi" }] });
+    expect(plain).toMatchObject({ stop_reason: "end_turn", stop_sequence: null });
   });
 
   it("streams from a remote: the same text, the usage, the provider header", async () => {

@@ -210,7 +210,7 @@ export class OpenAiCompatibleProvider implements Provider {
       if (choice?.delta) sink.reasoning(reasoningOf(choice.delta));
       if (choice?.delta?.content) sink.text(choice.delta.content);
       for (const call of choice?.delta?.tool_calls ?? []) sink.toolCall(call.index, call.id, call.function?.name, call.function?.arguments);
-      if (choice?.finish_reason) sink.finish(choice.finish_reason);
+      if (choice?.finish_reason) sink.finish(choice.finish_reason, matchedStopOf(choice, options.stop));
       if (chunk.usage) sink.usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, chunk.usage.completion_tokens_details?.reasoning_tokens);
     });
   }
@@ -383,6 +383,15 @@ function isApiError(error: unknown): error is { status?: number; headers?: Heade
   return error instanceof Error && "status" in error && "headers" in error;
 }
 
+/**
+ * The stop string a remote says ended its reply: vLLM sends it as `stop_reason` on the finishing
+ * choice (OpenAI sends none). Taken only when it is one of the strings the request asked for.
+ */
+function matchedStopOf(choice: object, requested: readonly string[] | undefined): string | undefined {
+  const reported = (choice as { stop_reason?: unknown }).stop_reason;
+  return typeof reported === "string" && requested?.includes(reported) ? reported : undefined;
+}
+
 /** Gathers a remote's streamed chunks into deltas and the final result. */
 class ChunkSink {
   private text_ = "";
@@ -390,6 +399,7 @@ class ChunkSink {
   private reasoningTokens?: number;
   private chunks = 0;
   private finishReason: FinishReason = "stop";
+  private stopSequence?: string;
   private promptTokens?: number;
   private completionTokens?: number;
   private firstTokenAt?: number;
@@ -425,8 +435,9 @@ class ChunkSink {
     this.calls.set(index, call);
   }
 
-  finish(reason: string): void {
+  finish(reason: string, stopSequence?: string): void {
     this.finishReason = toFinishReason(reason);
+    this.stopSequence = stopSequence;
   }
 
   usage(promptTokens: number, completionTokens: number, reasoningTokens?: number | null): void {
@@ -447,6 +458,7 @@ class ChunkSink {
       ...(this.reasoning_ ? { reasoning: this.reasoning_ } : {}),
       finishReason: toolCalls.length > 0 && this.finishReason === "stop" ? "tool_calls" : this.finishReason,
       ...(toolCalls.length > 0 ? { toolCalls } : {}),
+      ...(this.stopSequence !== undefined && this.finishReason === "stop" && toolCalls.length === 0 ? { stopSequence: this.stopSequence } : {}),
       usage: { promptTokens: this.promptTokens ?? 0, completionTokens, ...(this.reasoningTokens !== undefined ? { reasoningTokens: this.reasoningTokens } : {}) },
       timings: {
         promptMs: this.firstTokenAt !== undefined ? this.firstTokenAt - startedAt : now - startedAt,
