@@ -55,6 +55,17 @@ napi_value throwError(napi_env env, const std::string& message) {
   return nullptr;
 }
 
+// Reads a call's arguments; false (with a JS error thrown) when fewer than `count` were given.
+template <size_t count>
+bool readArguments(napi_env env, napi_callback_info info, napi_value (&argv)[count], const char* usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < count) {
+    napi_throw_error(env, nullptr, usage);
+    return false;
+  }
+  return true;
+}
+
 bool getUint32Property(napi_env env, napi_value object, const char* name, uint32_t* out) {
   bool has = false;
   if (napi_has_named_property(env, object, name, &has) != napi_ok || !has) return false;
@@ -198,10 +209,8 @@ struct LoadModelJob : Job {
 };
 
 napi_value LoadModel(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 2) return throwError(env, "loadModel(path, options) takes two arguments");
+  if (!readArguments(env, info, argv, "loadModel(path, options) takes two arguments")) return nullptr;
   size_t length = 0;
   if (napi_get_value_string_utf8(env, argv[0], nullptr, 0, &length) != napi_ok) return throwError(env, "path must be a string");
   std::string path(length, '\0');
@@ -268,19 +277,17 @@ struct CreateContextJob : Job {
     handle->batchSize = llama_n_batch(ctx);
     handle->sequences = llama_n_seq_max(ctx);
     ctx = nullptr;
-    napi_value object, external, dimensionsValue, poolingValue, sequencesValue, batchValue;
+    napi_value object, external, dimensionsValue, sequencesValue, batchValue;
     if (napi_create_external(env, handle, finalizeContext, nullptr, &external) != napi_ok) {
       finalizeContext(env, handle, nullptr);
       return nullptr;
     }
     if (napi_create_object(env, &object) != napi_ok ||
         napi_create_int32(env, dimensions, &dimensionsValue) != napi_ok ||
-        napi_create_int32(env, static_cast<int32_t>(pooling), &poolingValue) != napi_ok ||
         napi_create_uint32(env, handle->sequences, &sequencesValue) != napi_ok ||
         napi_create_uint32(env, handle->batchSize, &batchValue) != napi_ok ||
         napi_set_named_property(env, object, "context", external) != napi_ok ||
         napi_set_named_property(env, object, "dimensions", dimensionsValue) != napi_ok ||
-        napi_set_named_property(env, object, "pooling", poolingValue) != napi_ok ||
         napi_set_named_property(env, object, "sequences", sequencesValue) != napi_ok ||
         napi_set_named_property(env, object, "batchSize", batchValue) != napi_ok) {
       return nullptr;
@@ -294,31 +301,27 @@ struct CreateContextJob : Job {
 };
 
 napi_value CreateContext(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 2) return throwError(env, "createContext(model, options) takes two arguments");
+  if (!readArguments(env, info, argv, "createContext(model, options) takes two arguments")) return nullptr;
   ModelHandle* model = unwrapExternal<ModelHandle>(env, argv[0]);
   if (model == nullptr || model->model == nullptr) return throwError(env, "not a loaded model");
-  CreateContextJob* job = new CreateContextJob();
-  job->model = model->model;
-  if (!getUint32Property(env, argv[1], "contextSize", &job->contextSize) || job->contextSize < 8 || job->contextSize > (1u << 20)) {
-    delete job;
+  uint32_t contextSize = 0, sequences = 0, threads = 0;
+  if (!getUint32Property(env, argv[1], "contextSize", &contextSize) || contextSize < 8 || contextSize > (1u << 20)) {
     return throwError(env, "contextSize must be an integer from 8 to 2^20");
   }
-  if (!getUint32Property(env, argv[1], "sequences", &job->sequences) || job->sequences < 1 || job->sequences > 256) {
-    delete job;
+  if (!getUint32Property(env, argv[1], "sequences", &sequences) || sequences < 1 || sequences > 256) {
     return throwError(env, "sequences must be an integer from 1 to 256");
   }
-  if (!getUint32Property(env, argv[1], "threads", &job->threads) || job->threads < 1 || job->threads > 1024) {
-    delete job;
+  if (!getUint32Property(env, argv[1], "threads", &threads) || threads < 1 || threads > 1024) {
     return throwError(env, "threads must be an integer from 1 to 1024");
   }
-  if (job->sequences > job->contextSize) {
-    // llama.cpp keeps at least one output per sequence within the batch, and asserts on more.
-    delete job;
-    return throwError(env, "sequences must not exceed contextSize");
-  }
+  // llama.cpp keeps at least one output per sequence within the batch, and asserts on more.
+  if (sequences > contextSize) return throwError(env, "sequences must not exceed contextSize");
+  CreateContextJob* job = new CreateContextJob();
+  job->model = model->model;
+  job->contextSize = contextSize;
+  job->sequences = sequences;
+  job->threads = threads;
   job->ranking = getBoolProperty(env, argv[1], "ranking", false);
   job->owner = model;
   model->openContexts++;  // the model cannot be freed while its context is being made
@@ -424,10 +427,8 @@ bool readTypedArray(napi_env env, napi_value value, napi_typedarray_type expecte
 }
 
 napi_value Embed(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 3) return throwError(env, "embed(context, tokens, lengths) takes three arguments");
+  if (!readArguments(env, info, argv, "embed(context, tokens, lengths) takes three arguments")) return nullptr;
   ContextHandle* handle = unwrapExternal<ContextHandle>(env, argv[0]);
   if (handle == nullptr || handle->ctx == nullptr) return throwError(env, "not a live embedding context");
   void* tokenData = nullptr;
@@ -461,10 +462,9 @@ napi_value Embed(napi_env env, napi_callback_info info) {
 // ---- free(handle): releases a model or a context now rather than at garbage collection ----
 
 napi_value FreeContext(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  ContextHandle* handle = argc < 1 ? nullptr : unwrapExternal<ContextHandle>(env, argv[0]);
+  if (!readArguments(env, info, argv, "freeContext(context) takes one argument")) return nullptr;
+  ContextHandle* handle = unwrapExternal<ContextHandle>(env, argv[0]);
   if (handle == nullptr) return throwError(env, "not an embedding context");
   if (handle->busy.load()) return throwError(env, "the embedding context is busy");
   releaseContext(handle);
@@ -472,10 +472,9 @@ napi_value FreeContext(napi_env env, napi_callback_info info) {
 }
 
 napi_value FreeModel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  ModelHandle* handle = argc < 1 ? nullptr : unwrapExternal<ModelHandle>(env, argv[0]);
+  if (!readArguments(env, info, argv, "freeModel(model) takes one argument")) return nullptr;
+  ModelHandle* handle = unwrapExternal<ModelHandle>(env, argv[0]);
   if (handle == nullptr) return throwError(env, "not a model");
   if (handle->openContexts > 0) return throwError(env, "free the model's contexts first");
   if (handle->model) llama_model_free(handle->model);

@@ -9,7 +9,7 @@
 // A stamp (source hash + node-llama-cpp version) skips the work when nothing changed.
 import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -44,11 +44,12 @@ const llamaLibrary = existsSync(binsDir) ? readdirSync(binsDir).find((name) => /
 if (!llamaLibrary) skip(`no libllama in ${binsDir}`);
 
 const compiler = process.env.CXX || "g++";
-if (spawnSync(compiler, ["--version"], { stdio: "ignore" }).status !== 0) skip(`no C++ compiler (${compiler})`);
-if (spawnSync("git", ["--version"], { stdio: "ignore" }).status !== 0) skip("no git to read llama.cpp's headers from node-llama-cpp's bundle");
-
+// Up to date: nothing to check or run (this script runs on every `npm run build:node`).
 const stamp = createHash("sha256").update(readFileSync(source)).update(llamaVersion).update(llamaLibrary).update(compiler).digest("hex");
 if (existsSync(output) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) process.exit(0);
+
+if (spawnSync(compiler, ["--version"], { stdio: "ignore" }).status !== 0) skip(`no C++ compiler (${compiler})`);
+if (spawnSync("git", ["--version"], { stdio: "ignore" }).status !== 0) skip("no git to read llama.cpp's headers from node-llama-cpp's bundle");
 
 const napiHeaders = path.dirname(require.resolve("node-api-headers/include/node_api.h", { paths: [llamaPackageDir, root] }));
 const work = mkdtempSync(path.join(os.tmpdir(), "marduk-native-"));
@@ -60,6 +61,7 @@ try {
   const archive = execFileSync("git", ["-C", checkout, "archive", "HEAD", "include", "ggml/include"], { maxBuffer: 64 * 1024 * 1024 });
   execFileSync("tar", ["-x", "-C", headers], { input: archive });
   mkdirSync(outDir, { recursive: true });
+  const built = `${output}.${process.pid}.tmp`;
   const started = Date.now();
   execFileSync(
     compiler,
@@ -67,18 +69,21 @@ try {
       "-O2", "-std=c++17", "-shared", "-fPIC", "-Wall",
       "-DNODE_GYP_MODULE_NAME=batchEmbedding",
       `-I${napiHeaders}`, `-I${path.join(headers, "include")}`, `-I${path.join(headers, "ggml", "include")}`,
-      source, "-o", output,
+      source, "-o", built,
       // Linked by soname and without a search path: it resolves to the copy node-llama-cpp
       // already loaded in the process (see src/core/llama/batchEmbeddingBinding.ts).
       `-L${binsDir}`, `-l:${llamaLibrary}`,
     ],
     { stdio: "inherit" },
   );
+  // Swapped in whole: a server running the old binding keeps its mapped file.
+  renameSync(built, output);
   writeFileSync(stampFile, stamp);
   console.log(`build-native: batched embedding binding built in ${Date.now() - started} ms (node-llama-cpp ${llamaVersion}, ${platform})`);
 } catch (error) {
-  rmSync(output, { force: true });
-  skip(`the build failed: ${error.message.split("\n")[0]}`);
-} finally {
+  // No binding rather than one built from other sources than the code that would load it.
+  for (const file of [`${output}.${process.pid}.tmp`, output]) rmSync(file, { force: true });
   rmSync(work, { recursive: true, force: true });
+  skip(`the build failed: ${error.message.split("\n")[0]}`);
 }
+rmSync(work, { recursive: true, force: true });

@@ -191,8 +191,6 @@ export class LoadedModel implements LocalModel {
    */
   private readonly encoderTurn: SequencePool<"encoder">;
   private readonly batchEncoders = new Map<"embedding" | "ranking", Promise<BatchEmbedder>>();
-  /** Why embeddings or rankings are not batched, once a batched encoder was tried and could not be made. */
-  batchEncodingProblem: string | undefined;
   /** Says once why embeddings are not batched: set by the engine that created it. Default: silent. */
   logger?: Logger;
   private rankingContext: Promise<LlamaRankingContext> | undefined;
@@ -661,21 +659,17 @@ export class LoadedModel implements LocalModel {
     alone: (index: number) => Promise<T>,
   ): Promise<{ values: T[]; evaluations: number }> {
     const values = new Array<T>(texts.length);
-    const done = new Array<boolean>(texts.length).fill(false);
     let evaluations = 0;
-    const batchable = encoder ? [...texts.keys()].filter((index) => texts[index]!.length > 0 && texts[index]!.length <= encoder.batchTokens) : [];
+    const fits = (index: number): boolean => encoder !== undefined && texts[index]!.length > 0 && texts[index]!.length <= encoder.batchTokens;
+    const batchable = [...texts.keys()].filter(fits);
     for (let start = 0; encoder && start < batchable.length; start += encoder.sequences) {
       if (signal?.aborted) throw new AbortedError();
       const indices = batchable.slice(start, start + encoder.sequences);
       const batch = await encoder.embed(indices.map((index) => texts[index]!));
       evaluations += batch.evaluations;
-      indices.forEach((index, position) => {
-        values[index] = fromVector(batch.vectors[position]!);
-        done[index] = true;
-      });
+      indices.forEach((index, position) => (values[index] = fromVector(batch.vectors[position]!)));
     }
-    for (const index of texts.keys()) {
-      if (done[index]) continue;
+    for (const index of [...texts.keys()].filter((index) => !fits(index))) {
       if (signal?.aborted) throw new AbortedError();
       values[index] = await alone(index);
       evaluations++;
@@ -684,16 +678,15 @@ export class LoadedModel implements LocalModel {
   }
 
   /**
-   * The batched encoder of embeddings or of rankings, made on first use; undefined (and why, in
-   * {@link batchEncodingProblem}) when the native binding is not built or turned off, or the
-   * model cannot be loaded into it.
+   * The batched encoder of embeddings or of rankings, made on first use; undefined (and why,
+   * logged once) when the native binding is not built or turned off, or the model cannot be
+   * loaded into it.
    */
   private async batchEncoder(kind: "embedding" | "ranking"): Promise<BatchEmbedder | undefined> {
     let creation = this.batchEncoders.get(kind);
     if (creation === undefined) {
       creation = BatchEmbedder.create({ modelPath: this.path, gpuLayers: this.model.gpuLayers, contextSize: this.contextSize, threads: this.threads, ranking: kind === "ranking" });
       creation.catch((error: Error) => {
-        this.batchEncodingProblem = error.message;
         this.logger?.info({ reason: error.message }, `${kind}s run one text at a time through node-llama-cpp (not batched)`);
       });
       this.batchEncoders.set(kind, creation);

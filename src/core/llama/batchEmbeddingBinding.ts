@@ -10,8 +10,6 @@ export interface NativeEmbeddingContext {
   context: NativeHandle;
   /** Floats per vector: the model's embedding size, or its ranking head's outputs. */
   dimensions: number;
-  /** llama.cpp's pooling type (0 none: a text's vector is its last token's state). */
-  pooling: number;
   /** Texts one evaluation may hold. */
   sequences: number;
   /** Tokens one evaluation may hold. */
